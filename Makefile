@@ -1,0 +1,77 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+# dirtytop: build BPF objects with clang, skeletons with bpftool, userspace with cc.
+
+OUTPUT ?= build
+CC ?= cc
+CLANG ?= clang
+BPFTOOL ?= bpftool
+PREFIX ?= /usr/local
+DESTDIR ?=
+ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+
+CFLAGS ?= -O2 -g
+override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude -Isrc -I$(OUTPUT)
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror -I. -Iinclude
+
+LIBS_DIRTYTOP := -lbpf -lelf -lz -lncursesw -ljson-c -lm
+LIBS_DIRTYGEN := -pthread -ljson-c
+
+# Pure modules: no BPF, no terminal; unit tests link them directly.
+MODEL_SRCS := src/hist.c src/model.c src/units.c
+APP_SRCS := src/dirtytop.c src/collect.c src/procinfo.c src/view_text.c src/view_json.c src/view_tui.c
+MODEL_OBJS := $(patsubst src/%.c,$(OUTPUT)/%.o,$(MODEL_SRCS))
+APP_OBJS := $(patsubst src/%.c,$(OUTPUT)/%.o,$(APP_SRCS))
+HEADERS := $(wildcard include/*.h src/*.h)
+
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(wildcard tests/unit/test_*.c))
+
+.SECONDARY:
+.PHONY: all check unit integration install clean deps bench
+all: $(OUTPUT)/dirtytop $(OUTPUT)/dirtygen
+
+$(OUTPUT) $(OUTPUT)/tests:
+	mkdir -p $@
+
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c include/dirtytop.h vmlinux.h | $(OUTPUT)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
+	$(BPFTOOL) gen skeleton $< > $@
+
+$(OUTPUT)/collect.o: $(OUTPUT)/dirtytop.skel.h
+
+$(OUTPUT)/%.o: src/%.c $(HEADERS) | $(OUTPUT)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(OUTPUT)/dirtytop: $(APP_OBJS) $(MODEL_OBJS)
+	$(CC) $(CFLAGS) $^ $(LIBS_DIRTYTOP) -o $@
+
+$(OUTPUT)/dirtygen: $(wildcard dirtygen/*.c dirtygen/*.S dirtygen/*.h) | $(OUTPUT)
+	$(CC) $(CFLAGS) -pthread -o $@ $(filter %.c %.S,$^) $(LIBS_DIRTYGEN)
+
+$(OUTPUT)/tests/%: tests/unit/%.c $(MODEL_OBJS) $(HEADERS) | $(OUTPUT)/tests
+	$(CC) $(CFLAGS) $< $(MODEL_OBJS) -lcmocka -lm -o $@
+
+# Unit tests (cmocka), then the integration tests that need root, KVM and BPF.
+check: all $(UNIT_TESTS)
+	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done
+	python3 -m pytest -v -rs tests/integration
+
+unit: $(UNIT_TESTS)
+	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done
+
+integration: all
+	python3 -m pytest -v -rs tests/integration
+
+bench: all
+	bench/run
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/sbin
+	install -m 0755 $(OUTPUT)/dirtytop $(OUTPUT)/dirtygen $(DESTDIR)$(PREFIX)/sbin/
+
+deps:
+	scripts/install-deps
+
+clean:
+	rm -rf $(OUTPUT)

@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Structures shared by the BPF side (bpf/dirtytop.bpf.c) and userspace.
+ * One place only: both sides include this file.
+ */
+#ifndef DIRTYTOP_H
+#define DIRTYTOP_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+/* KVM ioctl numbers (type byte 0xAE), from include/uapi/linux/kvm.h. */
+#define DT_KVMIO			0xAE
+#define DT_KVM_CREATE_VM		0xAE01
+#define DT_KVM_CREATE_VCPU		0xAE41
+#define DT_KVM_RUN			0xAE80
+#define DT_KVM_ENABLE_CAP		0x4068AEA3
+#define DT_KVM_RESET_DIRTY_RINGS	0xAEC7
+#define DT_KVM_GET_DIRTY_LOG		0x4010AE42
+#define DT_KVM_CLEAR_DIRTY_LOG		0xC018AEC0
+#define DT_KVM_SET_USER_MEMORY_REGION	0x4020AE46
+#define DT_KVM_SET_USER_MEMORY_REGION2	0x40A0AE49
+
+#define DT_KVM_CAP_DIRTY_LOG_RING		192
+#define DT_KVM_CAP_DIRTY_LOG_RING_ACQ_REL	223
+#define DT_KVM_EXIT_DIRTY_RING_FULL		31
+
+/*
+ * Log-linear histogram: four sub-buckets per power of two, so a bucket is at
+ * most 25% wide (a percentile read from it is within 12.5% of the truth).
+ * Buckets 0..3 hold the values 0..3; values >= 2^33 land in the last bucket.
+ */
+#define DT_HIST_BUCKETS 128
+
+/*
+ * A maximum per refresh interval. Userspace bumps a global epoch at every
+ * refresh; the BPF side writes slot (epoch & 1) and restarts it when its
+ * epoch tag is stale, so the slot of the finished epoch is complete when
+ * userspace reads it.
+ */
+struct dt_epoch_max {
+	__u64 value[2];
+	__u32 epoch[2];
+};
+
+struct dt_hist {
+	__u32 count[DT_HIST_BUCKETS];
+	__u64 sum;			/* of all values, for the mean */
+	__u64 max;			/* over the whole run */
+	struct dt_epoch_max interval_max;
+};
+
+/* Ring buckets whose first push time is remembered, for reap latency. */
+#define DT_RING_TS_BUCKETS 256
+
+struct dt_ring_ts {
+	__u32 shift;			/* log2(entries per bucket) */
+	__u32 entry[DT_RING_TS_BUCKETS];	/* first entry index of the bucket */
+	__u64 ts[DT_RING_TS_BUCKETS];	/* its push time */
+};
+
+/* Per vCPU, keyed by the address of its struct kvm_dirty_ring (opaque). */
+struct dt_vcpu {
+	__u64 vm;			/* struct kvm * as an opaque key; never shown */
+	__u32 tgid;			/* VMM process */
+	__u32 tid;			/* vCPU thread (0 until it ran) */
+	__s32 vcpu_id;
+	__u32 ring_size;		/* entries */
+	__u32 soft_limit;		/* entries */
+	__u32 dirty_index;		/* ring state as of the last event */
+	__u32 reset_index;
+	__u32 flags;			/* DT_VCPU_* */
+	__u64 created_ns;		/* KVM_CREATE_VCPU seen, else 0 */
+	__u64 first_seen_ns;
+	__u64 pushes;
+	__u64 full_exits;		/* KVM_EXIT_DIRTY_RING_FULL */
+	__u64 userspace_exits;		/* every return of KVM_RUN */
+	__u64 ring_resets;		/* kvm_dirty_ring_reset of this ring */
+	__u64 entries_reset;		/* entries reclaimed by those resets */
+	__u64 last_reset_ns;
+	__u64 full_since_ns;		/* soft-full exit of an ongoing stall, 0 if none */
+	__u64 stalls;			/* completed full stalls */
+	__u64 stall_ns;			/* their total duration */
+	struct dt_epoch_max peak_used;
+	struct dt_hist reap_interval_us;
+	struct dt_hist reap_latency_us;
+	struct dt_hist reclaimed;	/* entries per reset that reclaimed any */
+	struct dt_hist stall_us;
+};
+
+#define DT_VCPU_FROM_CREATE	(1u << 0)	/* seen from KVM_CREATE_VCPU on */
+
+/* Per VM, keyed by struct kvm * (opaque). */
+struct dt_vm {
+	__u32 tgid;
+	__s32 fd;			/* VM fd in tgid, -1 if unknown */
+	__u64 created_ns;		/* KVM_CREATE_VM seen, else 0 */
+	__u64 first_seen_ns;
+	__u32 ring_bytes;		/* from KVM_ENABLE_CAP, 0 if not seen */
+	__u32 flags;			/* DT_VM_* */
+	__u64 reset_calls;		/* KVM_RESET_DIRTY_RINGS */
+	__u64 reset_entries;		/* sum of their return values */
+	struct dt_hist reset_latency_ns;
+};
+
+#define DT_VM_RING		(1u << 0)	/* dirty ring enabled (seen) */
+#define DT_VM_RING_ACQ_REL	(1u << 1)
+#define DT_VM_FROM_CREATE	(1u << 2)
+
+/* An ioctl in flight, per thread, between sys_enter and sys_exit. */
+struct dt_ioctl {
+	__u64 start_ns;
+	__u32 cmd;
+	__u32 fd;
+	__u64 arg;
+	__u64 cap;		/* KVM_ENABLE_CAP: cap and args[0] */
+	__u64 cap_arg0;
+};
+
+/* The bucket a value falls in; identical on both sides. */
+static inline __u32 dt_log2(__u64 v)
+{
+	__u32 r = 0;
+
+	if (v >> 32) { v >>= 32; r += 32; }
+	if (v >> 16) { v >>= 16; r += 16; }
+	if (v >> 8) { v >>= 8; r += 8; }
+	if (v >> 4) { v >>= 4; r += 4; }
+	if (v >> 2) { v >>= 2; r += 2; }
+	if (v >> 1) { r += 1; }
+	return r;
+}
+
+static inline __u32 dt_hist_bucket(__u64 v)
+{
+	__u32 p, idx;
+
+	if (v < 4)
+		return (__u32)v;
+	p = dt_log2(v);
+	idx = (p - 1) * 4 + (__u32)((v >> (p - 2)) & 3);
+	return idx < DT_HIST_BUCKETS ? idx : DT_HIST_BUCKETS - 1;
+}
+
+#endif /* DIRTYTOP_H */

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* Collect: load and attach the BPF side, read its maps into snapshots. */
+#ifndef DT_SRC_COLLECT_H
+#define DT_SRC_COLLECT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "model.h"
+
+/* Exit codes, documented in README.md. */
+enum {
+	EXIT_OK = 0,
+	EXIT_RUNTIME = 1,
+	EXIT_USAGE = 2,
+	EXIT_KERNEL = 3,	/* a kernel feature is missing: BTF, tracepoints, BPF */
+	EXIT_PRIVILEGE = 4,	/* not root and no CAP_BPF + CAP_PERFMON */
+};
+
+enum hook_mode { HOOK_AUTO, HOOK_BTF, HOOK_RAW };
+
+struct collector;
+
+struct collect_opts {
+	enum hook_mode hooks;
+	bool verbose;
+};
+
+/* On failure returns an EXIT_* code and writes a message for the user into err. */
+int collector_open(struct collector **out, const struct collect_opts *opts, char *err, size_t errlen);
+const char *collector_hook_name(const struct collector *c);
+int collector_snapshot(struct collector *c, struct snapshot *s);
+void collector_forget(struct collector *c, const struct key_list *vms, const struct key_list *vcpus);
+/* Entries in the vcpus, ring_ts, vms and threads maps: for the churn test. */
+size_t collector_map_entries(struct collector *c);
+void collector_close(struct collector *c);
+
+#endif

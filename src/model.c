@@ -1,0 +1,456 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <stdlib.h>
+#include <string.h>
+#include "model.h"
+
+#define GROW(arr, n, cap)                                                        \
+	do {                                                                     \
+		if ((n) == (cap)) {                                              \
+			size_t c_ = (cap) ? (cap) * 2 : 16;                      \
+			void *p_ = realloc((arr), c_ * sizeof(*(arr)));          \
+			if (!p_)                                                 \
+				abort();                                         \
+			(arr) = p_;                                              \
+			(cap) = c_;                                              \
+		}                                                                \
+	} while (0)
+
+void snapshot_reset(struct snapshot *s)
+{
+	s->n_vcpus = 0;
+	s->n_vms = 0;
+}
+
+struct snap_vcpu *snapshot_add_vcpu(struct snapshot *s)
+{
+	GROW(s->vcpus, s->n_vcpus, s->cap_vcpus);
+	return memset(&s->vcpus[s->n_vcpus++], 0, sizeof(struct snap_vcpu));
+}
+
+struct snap_vm *snapshot_add_vm(struct snapshot *s)
+{
+	GROW(s->vms, s->n_vms, s->cap_vms);
+	return memset(&s->vms[s->n_vms++], 0, sizeof(struct snap_vm));
+}
+
+void snapshot_free(struct snapshot *s)
+{
+	free(s->vcpus);
+	free(s->vms);
+	memset(s, 0, sizeof(*s));
+}
+
+void key_list_add(struct key_list *l, uint64_t key)
+{
+	GROW(l->keys, l->n, l->cap);
+	l->keys[l->n++] = key;
+}
+
+void key_list_free(struct key_list *l)
+{
+	free(l->keys);
+	memset(l, 0, sizeof(*l));
+}
+
+void model_init(struct model *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->next_vm_id = 1;
+}
+
+static void vm_free(struct vm_metrics *vm)
+{
+	free(vm->vcpus);
+}
+
+void model_free(struct model *m)
+{
+	for (size_t i = 0; i < m->n_vms; i++)
+		vm_free(&m->vms[i]);
+	free(m->vms);
+	memset(m, 0, sizeof(*m));
+}
+
+const char *tracking_name(enum vm_tracking t)
+{
+	switch (t) {
+	case TRACK_RING: return "ring";
+	case TRACK_RING_ACQ_REL: return "ring-acqrel";
+	default: return "unknown";
+	}
+}
+
+/* A live VM with this key; a VM re-created at the same address is another VM. */
+static struct vm_metrics *vm_find(struct model *m, uint64_t key)
+{
+	for (size_t i = 0; i < m->n_vms; i++)
+		if (m->vms[i].key == key && !m->vms[i].exited)
+			return &m->vms[i];
+	return NULL;
+}
+
+static struct vm_metrics *vm_new(struct model *m, uint64_t key, uint32_t tgid, uint64_t first_seen)
+{
+	struct vm_metrics *vm;
+
+	GROW(m->vms, m->n_vms, m->cap_vms);
+	vm = memset(&m->vms[m->n_vms++], 0, sizeof(*vm));
+	vm->key = key;
+	vm->vm_id = m->next_vm_id++;
+	vm->tgid = tgid;
+	vm->fd = -1;
+	vm->first_seen_ns = first_seen;
+	return vm;
+}
+
+static struct vcpu_metrics *vcpu_find(struct vm_metrics *vm, uint64_t key)
+{
+	for (size_t i = 0; i < vm->n_vcpus; i++)
+		if (vm->vcpus[i].key == key)
+			return &vm->vcpus[i];
+	return NULL;
+}
+
+static struct vcpu_metrics *vcpu_new(struct vm_metrics *vm, uint64_t key)
+{
+	struct vcpu_metrics *c;
+
+	GROW(vm->vcpus, vm->n_vcpus, vm->cap_vcpus);
+	c = memset(&vm->vcpus[vm->n_vcpus++], 0, sizeof(*c));
+	c->key = key;
+	return c;
+}
+
+static double rate(uint64_t delta, double secs)
+{
+	return secs > 0 ? (double)delta / secs : 0.0;
+}
+
+static void interval_quantiles(struct quantiles *q, const struct dt_hist *cur,
+			       const struct dt_hist *prev, uint32_t epoch)
+{
+	struct hist_counts d;
+	uint64_t max = 0;
+
+	hist_delta(&d, cur, prev);
+	epoch_max_get(&cur->interval_max, epoch, &max);
+	quantiles_of(q, &d, max);
+}
+
+static void run_quantiles(struct quantiles *q, struct hist_counts *all, const struct dt_hist *cur)
+{
+	struct hist_counts tmp;
+
+	if (!all)
+		all = &tmp;
+	hist_copy(all, cur);
+	quantiles_of(q, all, cur->max);
+}
+
+/*
+ * Full-stall time inside this interval: stalls completed in it, minus the
+ * parts of them already counted while they were ongoing, plus the part of
+ * an ongoing stall that falls in this interval.
+ */
+static double stall_in_interval(struct vcpu_metrics *c, const struct dt_vcpu *v,
+				uint64_t prev_ts, uint64_t now_ts)
+{
+	int64_t ns = (int64_t)(v->stall_ns - c->prev_stall_ns);
+	uint64_t since = v->full_since_ns;
+
+	if (c->prev_since && c->prev_since != since) {
+		/* the stall we were counting has completed: its whole length is in ns */
+		ns -= (int64_t)c->ongoing_accounted_ns;
+		c->ongoing_accounted_ns = 0;
+	}
+	if (since && since < now_ts) {
+		uint64_t from = since > prev_ts ? since : prev_ts;
+
+		if (since != c->prev_since)
+			c->ongoing_accounted_ns = 0;
+		ns += (int64_t)(now_ts - from);
+		c->ongoing_accounted_ns += now_ts - from;
+	}
+	c->prev_since = since;
+	return ns > 0 ? (double)ns / 1e9 : 0.0;
+}
+
+static void vcpu_update(struct vcpu_metrics *c, const struct dt_vcpu *v, const struct model *m,
+			const struct snapshot *s)
+{
+	double secs = m->interval_s;
+	uint64_t prev_ts = m->prev_ts_ns;
+	uint64_t peak = 0;
+	double stall;
+
+	if (!c->have_prev) {
+		/* a new vCPU (zeroed): its counts all started after the previous read */
+		c->first_seen_ns = v->first_seen_ns;
+		if (!prev_ts || v->first_seen_ns > prev_ts)
+			prev_ts = v->first_seen_ns;
+	}
+	c->vcpu_id = v->vcpu_id;
+	c->tid = v->tid;
+	c->ring_size = v->ring_size;
+	c->soft_limit = v->soft_limit;
+	c->seen_from_create = v->flags & DT_VCPU_FROM_CREATE;
+	c->pushes = v->pushes;
+	c->full_exits = v->full_exits;
+	c->ring_resets = v->ring_resets;
+	c->entries_reset = v->entries_reset;
+	c->stalls = v->stalls;
+	c->userspace_exits = v->userspace_exits;
+
+	c->fill_rate = rate(v->pushes - c->prev_pushes, secs);
+	c->fill_mib_s = c->fill_rate * DT_PAGE_SIZE / (1024.0 * 1024.0);
+	c->full_exits_s = rate(v->full_exits - c->prev_full_exits, secs);
+	c->ring_resets_s = rate(v->ring_resets - c->prev_ring_resets, secs);
+	c->userspace_exits_s = rate(v->userspace_exits - c->prev_userspace_exits, secs);
+
+	c->used = v->dirty_index - v->reset_index;
+	c->peak_used = c->prev_used > c->used ? c->prev_used : c->used;
+	if (epoch_max_get(&v->peak_used, s->epoch, &peak) && peak > c->peak_used)
+		c->peak_used = (uint32_t)peak;
+	c->used_pct = c->soft_limit ? 100.0 * c->used / c->soft_limit : 0;
+	c->peak_pct = c->soft_limit ? 100.0 * c->peak_used / c->soft_limit : 0;
+
+	stall = stall_in_interval(c, v, prev_ts, s->ts_ns);
+	c->stall_frac = secs > 0 ? stall / secs : 0;
+	if (c->stall_frac > 1.0)
+		c->stall_frac = 1.0;
+	c->stalled_now = v->full_since_ns != 0;
+	c->stall_s = (double)v->stall_ns / 1e9 +
+		     (v->full_since_ns && v->full_since_ns < s->ts_ns ?
+		      (double)(s->ts_ns - v->full_since_ns) / 1e9 : 0);
+
+	interval_quantiles(&c->reap_interval_us, &v->reap_interval_us, &c->prev_reap_interval, s->epoch);
+	interval_quantiles(&c->reap_latency_us, &v->reap_latency_us, &c->prev_reap_latency, s->epoch);
+	interval_quantiles(&c->reclaimed, &v->reclaimed, &c->prev_reclaimed, s->epoch);
+	interval_quantiles(&c->stall_us, &v->stall_us, &c->prev_stall, s->epoch);
+	run_quantiles(&c->reap_interval_us_all, NULL, &v->reap_interval_us);
+	run_quantiles(&c->reap_latency_us_all, NULL, &v->reap_latency_us);
+	run_quantiles(&c->reclaimed_all, &c->reclaimed_hist_all, &v->reclaimed);
+	run_quantiles(&c->stall_us_all, &c->stall_hist_all, &v->stall_us);
+
+	c->prev_pushes = v->pushes;
+	c->prev_full_exits = v->full_exits;
+	c->prev_ring_resets = v->ring_resets;
+	c->prev_userspace_exits = v->userspace_exits;
+	c->prev_stall_ns = v->stall_ns;
+	c->prev_used = c->used;
+	c->prev_reap_interval = v->reap_interval_us;
+	c->prev_reap_latency = v->reap_latency_us;
+	c->prev_reclaimed = v->reclaimed;
+	c->prev_stall = v->stall_us;
+	c->have_prev = true;
+	c->present = true;
+}
+
+static void vm_update_from_map(struct vm_metrics *vm, const struct dt_vm *v, uint32_t epoch, double secs)
+{
+	if (!vm->have_prev)
+		memset(&vm->prev_reset_latency, 0, sizeof(vm->prev_reset_latency));
+	vm->tgid = v->tgid;
+	if (v->fd >= 0)
+		vm->fd = v->fd;
+	vm->created_ns = v->created_ns;
+	vm->seen_from_create = v->flags & DT_VM_FROM_CREATE;
+	if (v->flags & DT_VM_RING_ACQ_REL)
+		vm->tracking = TRACK_RING_ACQ_REL;
+	else if (v->flags & DT_VM_RING)
+		vm->tracking = TRACK_RING;
+	if (v->ring_bytes && !vm->ring_size)
+		vm->ring_size = v->ring_bytes / 16;	/* sizeof(struct kvm_dirty_gfn) */
+	vm->reset_calls = v->reset_calls;
+	vm->reset_entries = v->reset_entries;
+	vm->reset_calls_s = rate(v->reset_calls - (vm->have_prev ? vm->prev_reset_calls : 0), secs);
+	{
+		/* reset latency is measured in ns, shown in us */
+		struct quantiles q;
+
+		interval_quantiles(&q, &v->reset_latency_ns, &vm->prev_reset_latency, epoch);
+		q.p50 /= 1000; q.p99 /= 1000; q.max /= 1000;
+		vm->reset_latency_us = q;
+		run_quantiles(&q, NULL, &v->reset_latency_ns);
+		q.p50 /= 1000; q.p99 /= 1000; q.max /= 1000;
+		vm->reset_latency_us_all = q;
+	}
+	vm->prev_reset_calls = v->reset_calls;
+	vm->prev_reset_latency = v->reset_latency_ns;
+	vm->have_prev = true;
+}
+
+static void vm_forget(struct vm_metrics *vm, struct key_list *forget_vms, struct key_list *forget_vcpus)
+{
+	if (forget_vms)
+		key_list_add(forget_vms, vm->key);
+	for (size_t i = 0; forget_vcpus && i < vm->n_vcpus; i++)
+		key_list_add(forget_vcpus, vm->vcpus[i].key);
+}
+
+void model_update(struct model *m, const struct snapshot *s, proc_lookup_fn lookup, void *ctx,
+		  struct key_list *forget_vms, struct key_list *forget_vcpus)
+{
+	size_t i, j;
+
+	m->interval_s = m->prev_ts_ns ? (double)(s->ts_ns - m->prev_ts_ns) / 1e9 : 0;
+
+	/* VMs shown as exited last time are gone now: drop them and their map entries */
+	for (i = 0, j = 0; i < m->n_vms; i++) {
+		if (m->vms[i].exited) {
+			vm_forget(&m->vms[i], forget_vms, forget_vcpus);
+			vm_free(&m->vms[i]);
+			continue;
+		}
+		m->vms[i].present = false;
+		for (size_t k = 0; k < m->vms[i].n_vcpus; k++)
+			m->vms[i].vcpus[k].present = false;
+		m->vms[j++] = m->vms[i];
+	}
+	m->n_vms = j;
+
+	for (i = 0; i < s->n_vms; i++) {
+		const struct snap_vm *sv = &s->vms[i];
+		struct vm_metrics *vm = vm_find(m, sv->key);
+
+		if (vm && vm->have_prev && sv->v.created_ns != vm->created_ns) {
+			vm->exited = true;	/* a new VM now lives at this address */
+			vm = NULL;
+		}
+		if (!vm)
+			vm = vm_new(m, sv->key, sv->v.tgid, sv->v.first_seen_ns);
+		vm_update_from_map(vm, &sv->v, s->epoch, m->interval_s);
+		vm->present = true;
+	}
+
+	for (i = 0; i < s->n_vcpus; i++) {
+		const struct snap_vcpu *sc = &s->vcpus[i];
+		struct vm_metrics *vm = vm_find(m, sc->v.vm);
+		struct vcpu_metrics *c;
+
+		if (!vm) {
+			vm = vm_new(m, sc->v.vm, sc->v.tgid, sc->v.first_seen_ns);
+			vm->present = true;
+		}
+		c = vcpu_find(vm, sc->key);
+		if (c && c->first_seen_ns != sc->v.first_seen_ns) {
+			memset(c, 0, sizeof(*c));	/* a new vCPU at the same address */
+			c->key = sc->key;
+		}
+		if (!c)
+			c = vcpu_new(vm, sc->key);
+		vcpu_update(c, &sc->v, m, s);
+	}
+
+	for (i = 0; i < m->n_vms; i++) {
+		struct vm_metrics *vm = &m->vms[i];
+		struct proc_facts pf = { .alive = true };
+
+		/* vCPUs whose entries vanished are gone */
+		for (j = 0; j < vm->n_vcpus;) {
+			if (!vm->vcpus[j].present) {
+				vm->vcpus[j] = vm->vcpus[--vm->n_vcpus];
+				continue;
+			}
+			j++;
+		}
+		if (lookup)
+			lookup(ctx, vm->tgid, vm->fd, vm->first_seen_ns, &pf);
+		memcpy(vm->comm, pf.comm, sizeof(vm->comm));
+		if (!pf.alive || (!vm->present && !vm->n_vcpus))
+			vm->exited = true;
+
+		vm->pushes = vm->full_exits = vm->stalls = 0;
+		vm->stall_s = vm->fill_rate = vm->full_exits_s = vm->stall_frac_sum = 0;
+		for (j = 0; j < vm->n_vcpus; j++) {
+			struct vcpu_metrics *c = &vm->vcpus[j];
+
+			vm->pushes += c->pushes;
+			vm->full_exits += c->full_exits;
+			vm->stalls += c->stalls;
+			vm->stall_s += c->stall_s;
+			vm->fill_rate += c->fill_rate;
+			vm->full_exits_s += c->full_exits_s;
+			vm->stall_frac_sum += c->stall_frac;
+			if (c->ring_size) {
+				vm->ring_size = c->ring_size;
+				vm->soft_limit = c->soft_limit;
+				if (vm->tracking == TRACK_UNKNOWN)
+					vm->tracking = TRACK_RING;
+			}
+		}
+		vm->fill_mib_s = vm->fill_rate * DT_PAGE_SIZE / (1024.0 * 1024.0);
+	}
+	m->prev_ts_ns = s->ts_ns;
+}
+
+const char *sort_key_name(enum sort_key k)
+{
+	static const char *names[SORT_COUNT] = { "vm", "fill", "used", "exits", "stall", "latency" };
+
+	return k < SORT_COUNT ? names[k] : "?";
+}
+
+static enum sort_key g_sort;
+static bool g_desc;
+
+static double vcpu_sort_value(const struct vcpu_metrics *c)
+{
+	switch (g_sort) {
+	case SORT_FILL: return c->fill_rate;
+	case SORT_USED: return c->peak_pct;
+	case SORT_EXITS: return c->full_exits_s;
+	case SORT_STALL: return c->stall_frac;
+	case SORT_LATENCY: return c->reap_latency_us.valid ? c->reap_latency_us.p99 : 0;
+	default: return c->vcpu_id;
+	}
+}
+
+static double vm_sort_value(const struct vm_metrics *vm)
+{
+	double best = 0;
+
+	switch (g_sort) {
+	case SORT_FILL: return vm->fill_rate;
+	case SORT_EXITS: return vm->full_exits_s;
+	case SORT_STALL: return vm->stall_frac_sum;
+	case SORT_VM: return vm->vm_id;
+	default:
+		for (size_t i = 0; i < vm->n_vcpus; i++)
+			if (vcpu_sort_value(&vm->vcpus[i]) > best)
+				best = vcpu_sort_value(&vm->vcpus[i]);
+		return best;
+	}
+}
+
+static int cmp_double(double a, double b)
+{
+	int r = (a > b) - (a < b);
+
+	return g_desc ? -r : r;
+}
+
+static int cmp_vcpu(const void *a, const void *b)
+{
+	const struct vcpu_metrics *x = a, *y = b;
+	int r = cmp_double(vcpu_sort_value(x), vcpu_sort_value(y));
+
+	return r ? r : (x->vcpu_id > y->vcpu_id) - (x->vcpu_id < y->vcpu_id);
+}
+
+static int cmp_vm(const void *a, const void *b)
+{
+	const struct vm_metrics *x = a, *y = b;
+	int r = cmp_double(vm_sort_value(x), vm_sort_value(y));
+
+	return r ? r : (x->vm_id > y->vm_id) - (x->vm_id < y->vm_id);
+}
+
+void model_sort(struct model *m, enum sort_key k, bool descending)
+{
+	g_sort = k;
+	g_desc = descending && k != SORT_VM;
+	for (size_t i = 0; i < m->n_vms; i++)
+		qsort(m->vms[i].vcpus, m->vms[i].n_vcpus, sizeof(struct vcpu_metrics), cmp_vcpu);
+	qsort(m->vms, m->n_vms, sizeof(struct vm_metrics), cmp_vm);
+}

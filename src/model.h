@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The model: from successive snapshots of the BPF maps to per-interval
+ * metrics per VM and per vCPU. Pure C: no BPF, no terminal, no /proc.
+ */
+#ifndef DT_SRC_MODEL_H
+#define DT_SRC_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "dirtytop.h"
+#include "hist.h"
+
+#define DT_PAGE_SIZE 4096
+#define DT_COMM_LEN 16
+
+/* One read of the maps, plus what the caller learned about each process. */
+struct snap_vcpu {
+	uint64_t key;			/* ring address: opaque */
+	struct dt_vcpu v;
+};
+
+struct snap_vm {
+	uint64_t key;			/* struct kvm *: opaque */
+	struct dt_vm v;
+};
+
+struct snapshot {
+	uint64_t ts_ns;			/* CLOCK_MONOTONIC when read */
+	uint32_t epoch;			/* the epoch (interval) that ended with this read */
+	struct snap_vcpu *vcpus;
+	size_t n_vcpus, cap_vcpus;
+	struct snap_vm *vms;
+	size_t n_vms, cap_vms;
+};
+
+void snapshot_reset(struct snapshot *s);
+struct snap_vcpu *snapshot_add_vcpu(struct snapshot *s);
+struct snap_vm *snapshot_add_vm(struct snapshot *s);
+void snapshot_free(struct snapshot *s);
+
+struct vcpu_metrics {
+	uint64_t key;
+	int32_t vcpu_id;
+	uint32_t tid;
+	uint32_t ring_size, soft_limit;
+	bool seen_from_create;
+	/* totals since dirtytop saw the vCPU */
+	uint64_t pushes, full_exits, ring_resets, entries_reset, stalls, userspace_exits;
+	double stall_s;			/* completed + ongoing full stalls */
+	/* this interval */
+	double fill_rate;		/* entries/s */
+	double fill_mib_s;
+	double full_exits_s, ring_resets_s, userspace_exits_s;
+	uint32_t used, peak_used;
+	double used_pct, peak_pct;	/* of the soft limit */
+	double stall_frac;		/* share of the interval spent full-stalled */
+	bool stalled_now;
+	struct quantiles reap_interval_us, reap_latency_us, reclaimed, stall_us;
+	/* whole run */
+	struct quantiles reap_interval_us_all, reap_latency_us_all, reclaimed_all, stall_us_all;
+	struct hist_counts stall_hist_all, reclaimed_hist_all;
+
+	/* model state */
+	uint64_t prev_pushes, prev_full_exits, prev_ring_resets, prev_userspace_exits;
+	uint64_t prev_stall_ns, prev_since, ongoing_accounted_ns;
+	uint32_t prev_used;
+	uint64_t first_seen_ns;
+	bool have_prev;
+	struct dt_hist prev_reap_interval, prev_reap_latency, prev_reclaimed, prev_stall;
+	bool present;			/* in the latest snapshot */
+};
+
+enum vm_tracking { TRACK_UNKNOWN, TRACK_RING, TRACK_RING_ACQ_REL };
+
+struct vm_metrics {
+	uint64_t key;
+	uint32_t vm_id;			/* dirtytop's own number, never reused */
+	uint32_t tgid;
+	int32_t fd;			/* -1 if unknown */
+	char comm[DT_COMM_LEN];
+	enum vm_tracking tracking;
+	bool seen_from_create;
+	bool exited;			/* shown one last interval, then dropped */
+	uint64_t created_ns, first_seen_ns;
+	uint32_t ring_size, soft_limit;	/* entries; 0 if unknown */
+
+	uint64_t pushes, full_exits, reset_calls, reset_entries, stalls;
+	double stall_s;
+	double fill_rate, fill_mib_s, full_exits_s, reset_calls_s, stall_frac_sum;
+	struct quantiles reset_latency_us, reset_latency_us_all;
+
+	struct vcpu_metrics *vcpus;
+	size_t n_vcpus, cap_vcpus;
+
+	uint64_t prev_reset_calls;
+	struct dt_hist prev_reset_latency;
+	bool have_prev;
+	bool present;
+};
+
+/* Per process facts the caller looks up (e.g. in /proc); the model stays pure. */
+struct proc_facts {
+	bool alive;			/* the process exists and still holds the VM */
+	char comm[DT_COMM_LEN];
+};
+typedef void (*proc_lookup_fn)(void *ctx, uint32_t tgid, int32_t fd, uint64_t first_seen_ns,
+			       struct proc_facts *out);
+
+struct model {
+	struct vm_metrics *vms;
+	size_t n_vms, cap_vms;
+	uint32_t next_vm_id;
+	uint64_t prev_ts_ns;
+	double interval_s;
+	uint32_t filter_tgid;		/* 0: all */
+};
+
+void model_init(struct model *m);
+void model_free(struct model *m);
+
+/*
+ * Fold in a snapshot: update every VM and vCPU, mark VMs whose process is
+ * gone as exited. Keys of map entries to delete (VMs that exited in the
+ * previous interval, already shown once) are appended to *forget_vms and
+ * *forget_vcpus; the caller deletes them from the kernel maps.
+ */
+struct key_list {
+	uint64_t *keys;
+	size_t n, cap;
+};
+void key_list_add(struct key_list *l, uint64_t key);
+void key_list_free(struct key_list *l);
+
+void model_update(struct model *m, const struct snapshot *s, proc_lookup_fn lookup, void *ctx,
+		  struct key_list *forget_vms, struct key_list *forget_vcpus);
+
+const char *tracking_name(enum vm_tracking t);
+
+/* Sorting for the views. */
+enum sort_key { SORT_VM, SORT_FILL, SORT_USED, SORT_EXITS, SORT_STALL, SORT_LATENCY, SORT_COUNT };
+const char *sort_key_name(enum sort_key k);
+void model_sort(struct model *m, enum sort_key k, bool descending);
+
+#endif
