@@ -26,7 +26,7 @@ HEADERS := $(wildcard include/*.h src/*.h)
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(wildcard tests/unit/test_*.c))
 
 .SECONDARY:
-.PHONY: all check unit integration install clean deps bench
+.PHONY: all check unit integration install clean deps bench demo
 all: $(OUTPUT)/dirtytop $(OUTPUT)/dirtygen
 
 $(OUTPUT) $(OUTPUT)/tests:
@@ -72,6 +72,9 @@ install: all
 
 deps:
 	scripts/install-deps
+
+demo: all
+	scripts/demo
 
 clean:
 	rm -rf $(OUTPUT)

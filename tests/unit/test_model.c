@@ -1,0 +1,278 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* The model from synthetic snapshots: rates, occupancy, stalls, VM lifecycle. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+#include "model.h"
+
+#define SEC 1000000000ull
+#define VM_KEY 0xffff888000001000ull
+#define RING0 0xffff888000002000ull
+#define RING1 0xffff888000003000ull
+
+static bool g_alive = true;
+
+static void fake_lookup(void *ctx, uint32_t tgid, int32_t fd, uint64_t first_seen, struct proc_facts *out)
+{
+	(void)ctx; (void)tgid; (void)fd; (void)first_seen;
+	memset(out, 0, sizeof(*out));
+	out->alive = g_alive;
+	strcpy(out->comm, "vmm");
+}
+
+static struct dt_vcpu *add_vcpu(struct snapshot *s, uint64_t ring, int id)
+{
+	struct snap_vcpu *sv = snapshot_add_vcpu(s);
+
+	sv->key = ring;
+	sv->v.vm = VM_KEY;
+	sv->v.tgid = 100;
+	sv->v.tid = 200 + id;
+	sv->v.vcpu_id = id;
+	sv->v.ring_size = 1024;
+	sv->v.soft_limit = 960;
+	sv->v.first_seen_ns = 1;
+	return &sv->v;
+}
+
+static struct dt_vm *add_vm(struct snapshot *s)
+{
+	struct snap_vm *sm = snapshot_add_vm(s);
+
+	sm->key = VM_KEY;
+	sm->v.tgid = 100;
+	sm->v.fd = 5;
+	sm->v.flags = DT_VM_RING;
+	sm->v.ring_bytes = 1024 * 16;
+	sm->v.first_seen_ns = 1;
+	return &sm->v;
+}
+
+static void update(struct model *m, struct snapshot *s, struct key_list *fv, struct key_list *fc)
+{
+	model_update(m, s, fake_lookup, NULL, fv, fc);
+}
+
+static void test_rates_and_occupancy(void **state)
+{
+	struct snapshot s = {};
+	struct model m;
+	struct dt_vcpu *v;
+	struct dt_vm *vm;
+
+	(void)state;
+	g_alive = true;
+	model_init(&m);
+	s.ts_ns = 10 * SEC;
+	s.epoch = 2;
+	v = add_vcpu(&s, RING0, 0);
+	vm = add_vm(&s);
+	v->pushes = 1000;
+	v->dirty_index = 1000;
+	v->reset_index = 900;
+	update(&m, &s, NULL, NULL);
+
+	snapshot_reset(&s);
+	s.ts_ns = 12 * SEC;	/* 2 s later */
+	s.epoch = 3;
+	v = add_vcpu(&s, RING0, 0);
+	vm = add_vm(&s);
+	v->pushes = 5000;
+	v->full_exits = 6;
+	v->ring_resets = 20;
+	v->dirty_index = 5000;
+	v->reset_index = 4520;	/* used 480 = 50% */
+	v->peak_used.epoch[1] = 3;
+	v->peak_used.value[1] = 900;
+	vm->reset_calls = 20;
+	update(&m, &s, NULL, NULL);
+
+	assert_int_equal(m.n_vms, 1);
+	assert_int_equal(m.vms[0].n_vcpus, 1);
+	struct vcpu_metrics *c = &m.vms[0].vcpus[0];
+	assert_true(m.interval_s == 2.0);
+	assert_true(c->fill_rate == 2000.0);
+	assert_true(c->fill_mib_s == 2000.0 * 4096 / 1048576);
+	assert_true(c->full_exits_s == 3.0);
+	assert_true(c->ring_resets_s == 10.0);
+	assert_int_equal(c->used, 480);
+	assert_true(c->used_pct == 50.0);
+	assert_int_equal(c->peak_used, 900);
+	assert_int_equal(m.vms[0].ring_size, 1024);
+	assert_int_equal(m.vms[0].tracking, TRACK_RING);
+	assert_true(m.vms[0].reset_calls_s == 10.0);
+	assert_string_equal(m.vms[0].comm, "vmm");
+	model_free(&m);
+	snapshot_free(&s);
+}
+
+static void test_peak_without_pushes_is_start_occupancy(void **state)
+{
+	struct snapshot s = {};
+	struct model m;
+	struct dt_vcpu *v;
+
+	(void)state;
+	g_alive = true;
+	model_init(&m);
+	s.ts_ns = SEC;
+	s.epoch = 2;
+	v = add_vcpu(&s, RING0, 0);
+	v->dirty_index = 700;
+	update(&m, &s, NULL, NULL);
+	snapshot_reset(&s);
+	s.ts_ns = 2 * SEC;
+	s.epoch = 3;
+	v = add_vcpu(&s, RING0, 0);
+	v->dirty_index = 700;
+	v->reset_index = 700;	/* reset, no push: peak is what it was at the start */
+	update(&m, &s, NULL, NULL);
+	assert_int_equal(m.vms[0].vcpus[0].used, 0);
+	assert_int_equal(m.vms[0].vcpus[0].peak_used, 700);
+	model_free(&m);
+	snapshot_free(&s);
+}
+
+/* A 2.5 s stall across three 1 s intervals is split 0.5 / 1.0 / 1.0 then completes. */
+static void test_stall_split_across_intervals(void **state)
+{
+	struct snapshot s = {};
+	struct model m;
+	struct dt_vcpu *v;
+	double fr[4];
+
+	(void)state;
+	g_alive = true;
+	model_init(&m);
+	uint64_t t0 = 100 * SEC;
+	for (int i = 0; i < 4; i++) {
+		snapshot_reset(&s);
+		s.ts_ns = t0 + i * SEC;
+		s.epoch = 2 + i;
+		v = add_vcpu(&s, RING0, 0);
+		if (i >= 1 && i <= 2)
+			v->full_since_ns = t0 + SEC / 2 - SEC;	/* began at t0 - 0.5 s */
+		if (i == 0)
+			v->full_since_ns = t0 - SEC / 2;
+		if (i == 3) {
+			v->stalls = 1;
+			v->stall_ns = 3 * SEC;	/* ended at t0 + 2.5 s */
+		}
+		update(&m, &s, NULL, NULL);
+		fr[i] = m.vms[0].vcpus[0].stall_frac;
+	}
+	/* i=0 is the first sight: counted from first_seen (1 ns) */
+	assert_true(fr[1] > 0.999 && fr[1] < 1.001);
+	assert_true(fr[2] > 0.999 && fr[2] < 1.001);
+	/* the completed 3 s stall had 2.5 s (0.5 + 1 + 1) counted already: 0.5 s remain */
+	assert_true(fr[3] > 0.499 && fr[3] < 0.501);
+	assert_true(m.vms[0].vcpus[0].stall_s == 3.0);
+	model_free(&m);
+	snapshot_free(&s);
+}
+
+static void test_exited_vm_shown_once_then_forgotten(void **state)
+{
+	struct snapshot s = {};
+	struct key_list fv = {}, fc = {};
+	struct model m;
+
+	(void)state;
+	model_init(&m);
+	g_alive = true;
+	s.ts_ns = SEC;
+	add_vcpu(&s, RING0, 0);
+	add_vcpu(&s, RING1, 1);
+	add_vm(&s);
+	update(&m, &s, &fv, &fc);
+	assert_int_equal(m.n_vms, 1);
+	assert_int_equal(m.vms[0].vm_id, 1);
+	assert_false(m.vms[0].exited);
+
+	g_alive = false;	/* the VMM is gone */
+	s.ts_ns = 2 * SEC;
+	update(&m, &s, &fv, &fc);
+	assert_int_equal(m.n_vms, 1);
+	assert_true(m.vms[0].exited);
+	assert_int_equal(fv.n + fc.n, 0);
+
+	s.ts_ns = 3 * SEC;
+	snapshot_reset(&s);	/* (entries still there until the caller deletes them) */
+	update(&m, &s, &fv, &fc);
+	assert_int_equal(m.n_vms, 0);
+	assert_int_equal(fv.n, 1);
+	assert_true(fv.keys[0] == VM_KEY);
+	assert_int_equal(fc.n, 2);
+	key_list_free(&fv);
+	key_list_free(&fc);
+	model_free(&m);
+	snapshot_free(&s);
+}
+
+static void test_recreated_vm_gets_new_id(void **state)
+{
+	struct snapshot s = {};
+	struct model m;
+	struct dt_vm *vm;
+
+	(void)state;
+	g_alive = true;
+	model_init(&m);
+	s.ts_ns = SEC;
+	vm = add_vm(&s);
+	vm->created_ns = 5;
+	update(&m, &s, NULL, NULL);
+	snapshot_reset(&s);
+	s.ts_ns = 2 * SEC;
+	vm = add_vm(&s);
+	vm->created_ns = 6;	/* KVM_CREATE_VM again at the same address */
+	update(&m, &s, NULL, NULL);
+	assert_int_equal(m.n_vms, 2);
+	assert_true(m.vms[0].exited);
+	assert_int_equal(m.vms[1].vm_id, 2);
+	assert_false(m.vms[1].exited);
+	model_free(&m);
+	snapshot_free(&s);
+}
+
+static void test_sort_by_fill(void **state)
+{
+	struct snapshot s = {};
+	struct model m;
+
+	(void)state;
+	g_alive = true;
+	model_init(&m);
+	s.ts_ns = SEC;
+	add_vcpu(&s, RING0, 0);
+	add_vcpu(&s, RING1, 1);
+	update(&m, &s, NULL, NULL);
+	snapshot_reset(&s);
+	s.ts_ns = 2 * SEC;
+	add_vcpu(&s, RING0, 0)->pushes = 10;
+	add_vcpu(&s, RING1, 1)->pushes = 500;
+	update(&m, &s, NULL, NULL);
+	model_sort(&m, SORT_FILL, true);
+	assert_int_equal(m.vms[0].vcpus[0].vcpu_id, 1);
+	model_sort(&m, SORT_FILL, false);
+	assert_int_equal(m.vms[0].vcpus[0].vcpu_id, 0);
+	model_free(&m);
+	snapshot_free(&s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_rates_and_occupancy),
+		cmocka_unit_test(test_peak_without_pushes_is_start_occupancy),
+		cmocka_unit_test(test_stall_split_across_intervals),
+		cmocka_unit_test(test_exited_vm_shown_once_then_forgotten),
+		cmocka_unit_test(test_recreated_vm_gets_new_id),
+		cmocka_unit_test(test_sort_by_fill),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
