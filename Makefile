@@ -16,12 +16,13 @@ BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror 
 LIBS_DIRTYTOP := -lbpf -lelf -lz -lncursesw -ljson-c -lm
 LIBS_DIRTYGEN := -pthread -ljson-c
 
-# Pure modules: no BPF, no terminal; unit tests link them directly.
+# Pure modules: no BPF, no terminal, no /proc; unit tests link them directly.
 MODEL_SRCS := src/hist.c src/model.c src/units.c
-APP_SRCS := src/dirtytop.c src/collect.c src/procinfo.c src/view_text.c src/view_json.c src/view_tui.c
+APP_SRCS := $(filter-out $(MODEL_SRCS),$(wildcard src/*.c))
 MODEL_OBJS := $(patsubst src/%.c,$(OUTPUT)/%.o,$(MODEL_SRCS))
 APP_OBJS := $(patsubst src/%.c,$(OUTPUT)/%.o,$(APP_SRCS))
 HEADERS := $(wildcard include/*.h src/*.h)
+SKELS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(wildcard bpf/*.bpf.c))
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(wildcard tests/unit/test_*.c))
 
@@ -32,13 +33,13 @@ all: $(OUTPUT)/dirtytop $(OUTPUT)/dirtygen
 $(OUTPUT) $(OUTPUT)/tests:
 	mkdir -p $@
 
-$(OUTPUT)/%.bpf.o: bpf/%.bpf.c include/dirtytop.h vmlinux.h | $(OUTPUT)
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(wildcard include/*.h) vmlinux.h | $(OUTPUT)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< > $@
 
-$(OUTPUT)/collect.o: $(OUTPUT)/dirtytop.skel.h
+$(APP_OBJS): $(SKELS)
 
 $(OUTPUT)/%.o: src/%.c $(HEADERS) | $(OUTPUT)
 	$(CC) $(CFLAGS) -c $< -o $@

@@ -14,6 +14,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "dirtytop.h"
+#include "dt_agg.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -84,32 +85,6 @@ struct {
 	__type(value, struct dt_ring_ts);
 } zero_ring_ts SEC(".maps");
 
-static __always_inline void epoch_max_update(struct dt_epoch_max *m, __u64 v)
-{
-	__u32 e = epoch;
-	__u32 slot = e & 1;
-
-	if (m->epoch[slot] != e) {
-		m->epoch[slot] = e;
-		m->value[slot] = v;
-	} else if (v > m->value[slot]) {
-		m->value[slot] = v;
-	}
-}
-
-static __always_inline void hist_add(struct dt_hist *h, __u64 v)
-{
-	__u32 b = dt_hist_bucket(v);
-
-	/* clang knows b < DT_HIST_BUCKETS and drops checks; the verifier does not */
-	barrier_var(b);
-	h->count[b & (DT_HIST_BUCKETS - 1)]++;
-	h->sum += v;
-	if (v > h->max)
-		h->max = v;
-	epoch_max_update(&h->interval_max, v);
-}
-
 static __always_inline void remember_thread(struct dt_vcpu *v, __u64 ring)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
@@ -163,11 +138,8 @@ static __noinline struct dt_vcpu *vcpu_create(__u64 ring_addr, bool from_create)
 	tmpl = bpf_map_lookup_elem(&zero_ring_ts, &zero);
 	if (tmpl && !bpf_map_update_elem(&ring_ts, &ring_addr, tmpl, BPF_ANY)) {
 		rt = bpf_map_lookup_elem(&ring_ts, &ring_addr);
-		if (rt) {
-			__u32 shift = dt_log2(size ? size : 1);
-			/* DT_RING_TS_BUCKETS == 2^8 buckets cover the ring */
-			rt->shift = shift > 8 ? shift - 8 : 0;
-		}
+		if (rt)
+			rt->shift = dt_ring_ts_shift(size);
 	}
 	return v;
 }
@@ -183,65 +155,23 @@ static __always_inline void on_push(__u64 ring, __u32 dirty_index, __u32 reset_i
 {
 	struct dt_vcpu *v = vcpu_get(ring);
 	struct dt_ring_ts *rt;
-	__u32 entry = dirty_index - 1;	/* the entry just pushed */
-	__u32 b;
 
 	if (!v)
 		return;
-	v->pushes++;
-	v->dirty_index = dirty_index;
-	epoch_max_update(&v->peak_used, dirty_index - reset_index);
 	if (!v->tid)
 		remember_thread(v, ring);
-
 	rt = bpf_map_lookup_elem(&ring_ts, &ring);
-	if (!rt)
-		return;
-	if (entry & ((1u << (rt->shift & 31)) - 1))
-		return;	/* not the first entry of a bucket */
-	b = (entry >> (rt->shift & 31)) & (DT_RING_TS_BUCKETS - 1);
-	rt->entry[b] = entry;
-	rt->ts[b] = bpf_ktime_get_ns();
+	if (dt_agg_push(v, rt, epoch, dirty_index, reset_index) && rt)
+		dt_agg_push_stamp(rt, dirty_index, bpf_ktime_get_ns());
 }
 
 static __always_inline void on_reset(__u64 ring, __u32 dirty_index, __u32 reset_index)
 {
 	struct dt_vcpu *v = vcpu_get(ring);
-	struct dt_ring_ts *rt;
-	__u64 now = bpf_ktime_get_ns(), since;
-	__u32 reclaimed, oldest, first, b;
 
-	if (!v)
-		return;
-	reclaimed = reset_index - v->reset_index;
-	oldest = v->reset_index;
-	v->ring_resets++;
-	if (v->last_reset_ns)
-		hist_add(&v->reap_interval_us, (now - v->last_reset_ns) / 1000);
-	v->last_reset_ns = now;
-	v->reset_index = reset_index;
-
-	if (reclaimed) {
-		v->entries_reset += reclaimed;
-		hist_add(&v->reclaimed, reclaimed);
-		/* age of the oldest reclaimed entry, from its bucket's first push */
-		rt = bpf_map_lookup_elem(&ring_ts, &ring);
-		if (rt) {
-			first = oldest & ~((1u << (rt->shift & 31)) - 1);
-			b = (first >> (rt->shift & 31)) & (DT_RING_TS_BUCKETS - 1);
-			if (rt->entry[b] == first && rt->ts[b] && rt->ts[b] <= now)
-				hist_add(&v->reap_latency_us, (now - rt->ts[b]) / 1000);
-		}
-	}
-
-	/* a full stall ends with the reset that brings the ring under its soft limit */
-	since = v->full_since_ns;
-	if (since && dirty_index - reset_index < v->soft_limit &&
-	    __sync_val_compare_and_swap(&v->full_since_ns, since, 0) == since) {
-		v->stalls++;
-		v->stall_ns += now - since;
-		hist_add(&v->stall_us, (now - since) / 1000);
-	}
+	if (v)
+		dt_agg_reset(v, bpf_map_lookup_elem(&ring_ts, &ring), epoch, dirty_index, reset_index,
+			     bpf_ktime_get_ns());
 }
 
 static __always_inline void on_full_exit(__u64 ring)
@@ -250,10 +180,8 @@ static __always_inline void on_full_exit(__u64 ring)
 
 	if (!v)
 		return;
-	v->full_exits++;
 	remember_thread(v, ring);
-	if (!v->full_since_ns)
-		__sync_val_compare_and_swap(&v->full_since_ns, 0, bpf_ktime_get_ns());
+	dt_agg_full_exit(v, bpf_ktime_get_ns());
 }
 
 /* --- tp_btf: typed arguments, direct loads --- */
@@ -467,12 +395,8 @@ int ioctl_exit(struct sys_exit_ioctl_args *ctx)
 		break;
 	case DT_KVM_RESET_DIRTY_RINGS:
 		vm = vm_get(fd_private_data(io->fd), false, (__s32)io->fd);
-		if (vm) {
-			vm->flags |= DT_VM_RING;
-			vm->reset_calls++;
-			vm->reset_entries += ret;
-			hist_add(&vm->reset_latency_ns, now - io->start_ns);
-		}
+		if (vm)
+			dt_agg_reset_call(vm, epoch, ret, now - io->start_ns);
 		break;
 	}
 out:
