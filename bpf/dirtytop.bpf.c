@@ -24,6 +24,9 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* Written by userspace at every refresh (see struct dt_epoch_max). */
 __u32 epoch = 0;
 
+/* log2(pages per dirty heat region), >= 9 (2 MiB); set before load. */
+const volatile __u32 heat_shift = 9;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, MAX_VCPUS);
@@ -47,6 +50,22 @@ struct {
 	__type(key, __u64);		/* struct kvm * */
 	__type(value, struct dt_vm);
 } vms SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct dt_memslot_key);
+	__type(value, struct dt_memslot);
+} memslots SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 262144);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct dt_heat_key);
+	__type(value, __u64);		/* pages dirtied */
+} heat SEC(".maps");
 
 /* vCPU thread -> its ring, for kvm_userspace_exit (which names no vCPU). */
 struct {
@@ -84,6 +103,28 @@ struct {
 	__type(key, __u32);
 	__type(value, struct dt_ring_ts);
 } zero_ring_ts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct dt_memslot);
+} zero_memslot SEC(".maps");
+
+static __noinline void heat_add(__u64 vm, __u32 slot, __u32 region, __u64 pages)
+{
+	struct dt_heat_key k = { .vm = vm, .slot = slot, .region = region };
+	__u64 *c = bpf_map_lookup_elem(&heat, &k);
+
+	if (!c) {
+		if (!bpf_map_update_elem(&heat, &k, &pages, BPF_NOEXIST))
+			return;
+		c = bpf_map_lookup_elem(&heat, &k);	/* another CPU created it */
+		if (!c)
+			return;
+	}
+	__sync_fetch_and_add(c, pages);
+}
 
 static __always_inline void remember_thread(struct dt_vcpu *v, __u64 ring)
 {
@@ -151,15 +192,25 @@ static __always_inline struct dt_vcpu *vcpu_get(__u64 ring)
 	return v ? v : vcpu_create(ring, false);
 }
 
-static __always_inline void on_push(__u64 ring, __u32 dirty_index, __u32 reset_index)
+static __always_inline void on_push(__u64 ring, __u32 dirty_index, __u32 reset_index,
+				    __u32 slot, __u64 offset)
 {
 	struct dt_vcpu *v = vcpu_get(ring);
 	struct dt_ring_ts *rt;
+	__u32 region = offset >> (heat_shift & 63);
 
 	if (!v)
 		return;
 	if (!v->tid)
 		remember_thread(v, ring);
+	/* heat: count pushes per region locally, add to the map when the region changes */
+	if (v->heat_pending && (v->heat_slot != slot || v->heat_region != region)) {
+		heat_add(v->vm, v->heat_slot, v->heat_region, v->heat_pending);
+		v->heat_pending = 0;
+	}
+	v->heat_slot = slot;
+	v->heat_region = region;
+	v->heat_pending++;
 	rt = bpf_map_lookup_elem(&ring_ts, &ring);
 	if (dt_agg_push(v, rt, epoch, dirty_index, reset_index) && rt)
 		dt_agg_push_stamp(rt, dirty_index, bpf_ktime_get_ns());
@@ -189,7 +240,7 @@ static __always_inline void on_full_exit(__u64 ring)
 SEC("tp_btf/kvm_dirty_ring_push")
 int BPF_PROG(push_btf, struct kvm_dirty_ring *ring, u32 slot, u64 offset)
 {
-	on_push((__u64)ring, ring->dirty_index, ring->reset_index);
+	on_push((__u64)ring, ring->dirty_index, ring->reset_index, slot, offset);
 	return 0;
 }
 
@@ -213,7 +264,7 @@ SEC("raw_tp/kvm_dirty_ring_push")
 int BPF_PROG(push_raw, struct kvm_dirty_ring *ring, u32 slot, u64 offset)
 {
 	on_push((__u64)ring, BPF_CORE_READ(ring, dirty_index),
-		BPF_CORE_READ(ring, reset_index));
+		BPF_CORE_READ(ring, reset_index), slot, offset);
 	return 0;
 }
 
@@ -315,10 +366,33 @@ static __noinline struct dt_vm *vm_get(__u64 kvm, bool from_create, __s32 fd)
 	return vm;
 }
 
+/* UAPI argument layouts (include/uapi/linux/kvm.h) */
 struct kvm_enable_cap_user {
 	__u32 cap;
 	__u32 flags;
 	__u64 args[4];
+};
+
+/* the common prefix of kvm_userspace_memory_region and ..._region2 */
+struct kvm_memory_region_user {
+	__u32 slot;
+	__u32 flags;
+	__u64 guest_phys_addr;
+	__u64 memory_size;
+	__u64 userspace_addr;
+};
+
+struct kvm_dirty_log_user {
+	__u32 slot;
+	__u32 padding1;
+	__u64 dirty_bitmap;
+};
+
+struct kvm_clear_dirty_log_user {
+	__u32 slot;
+	__u32 num_pages;
+	__u64 first_page;
+	__u64 dirty_bitmap;
 };
 
 SEC("tp/syscalls/sys_enter_ioctl")
@@ -336,6 +410,10 @@ int ioctl_enter(struct sys_enter_ioctl_args *ctx)
 	case DT_KVM_CREATE_VCPU:
 	case DT_KVM_ENABLE_CAP:
 	case DT_KVM_RESET_DIRTY_RINGS:
+	case DT_KVM_GET_DIRTY_LOG:
+	case DT_KVM_CLEAR_DIRTY_LOG:
+	case DT_KVM_SET_USER_MEMORY_REGION:
+	case DT_KVM_SET_USER_MEMORY_REGION2:
 		break;
 	default:
 		return 0;
@@ -354,9 +432,190 @@ int ioctl_enter(struct sys_enter_ioctl_args *ctx)
 			return 0;
 		io.cap = cap.cap;
 		io.cap_arg0 = cap.args[0];
+	} else if (cmd == DT_KVM_SET_USER_MEMORY_REGION || cmd == DT_KVM_SET_USER_MEMORY_REGION2) {
+		struct kvm_memory_region_user r;
+
+		if (bpf_probe_read_user(&r, sizeof(r), (void *)ctx->arg))
+			return 0;
+		io.slot = r.slot;
+		io.flags = r.flags;
+		io.gpa = r.guest_phys_addr;
+		io.size = r.memory_size;
+	} else if (cmd == DT_KVM_GET_DIRTY_LOG) {
+		struct kvm_dirty_log_user l;
+
+		if (bpf_probe_read_user(&l, sizeof(l), (void *)ctx->arg))
+			return 0;
+		io.slot = l.slot;
+		io.bitmap = l.dirty_bitmap;
+	} else if (cmd == DT_KVM_CLEAR_DIRTY_LOG) {
+		struct kvm_clear_dirty_log_user l;
+
+		if (bpf_probe_read_user(&l, sizeof(l), (void *)ctx->arg))
+			return 0;
+		io.slot = l.slot;
+		io.flags = l.num_pages;
+		io.gpa = l.first_page;
 	}
 	tid = (__u32)bpf_get_current_pid_tgid();
 	bpf_map_update_elem(&inflight, &tid, &io, BPF_ANY);
+	return 0;
+}
+
+static __noinline struct dt_memslot *memslot_get(__u64 kvm, __u32 slot)
+{
+	struct dt_memslot_key k = { .vm = kvm, .slot = slot };
+	struct dt_memslot *ms = bpf_map_lookup_elem(&memslots, &k);
+	__u32 zero = 0;
+	void *tmpl;
+
+	if (ms || !kvm)
+		return ms;
+	tmpl = bpf_map_lookup_elem(&zero_memslot, &zero);
+	if (!tmpl)
+		return NULL;
+	bpf_map_update_elem(&memslots, &k, tmpl, BPF_NOEXIST);
+	ms = bpf_map_lookup_elem(&memslots, &k);
+	if (ms && !ms->first_seen_ns)
+		ms->first_seen_ns = bpf_ktime_get_ns();
+	return ms;
+}
+
+/*
+ * A KVM_SET_USER_MEMORY_REGION(2) that succeeded: classify it as KVM does, update the table.
+ * Global (verified once, on its own) to keep ioctl_exit within the verifier's limits.
+ */
+__noinline int memslot_op(struct dt_vm *vm, __u64 kvm, struct dt_ioctl *io, __u64 latency)
+{
+	struct dt_memslot_key k = { .vm = kvm };
+	struct dt_memslot *old;
+	__u32 op;
+
+	if (!vm || !io)
+		return 0;
+	k.slot = io->slot;
+	old = bpf_map_lookup_elem(&memslots, &k);
+	if (!io->size)
+		op = old && old->known ? DT_SLOT_DELETE :
+		     (vm->flags & DT_VM_FROM_CREATE) ? DT_SLOT_NOOP : DT_SLOT_UNKNOWN;
+	else if (!old || !old->known)
+		op = (vm->flags & DT_VM_FROM_CREATE) && !old ? DT_SLOT_CREATE : DT_SLOT_UNKNOWN;
+	else if (old->gpa != io->gpa)
+		op = DT_SLOT_MOVE;
+	else if (old->flags != io->flags)
+		op = DT_SLOT_FLAGS;
+	else
+		op = DT_SLOT_NOOP;
+
+	if (op == DT_SLOT_FLAGS && old) {
+		__u32 was = old->flags & DT_MEM_LOG_DIRTY_PAGES, now = io->flags & DT_MEM_LOG_DIRTY_PAGES;
+
+		if (now && !was)
+			vm->dirty_log_on++;
+		else if (was && !now)
+			vm->dirty_log_off++;
+	}
+	barrier_var(op);
+	if (op >= DT_SLOT_OPS)
+		return 0;
+	vm->slot_ops[op]++;
+	dt_hist_add(&vm->slot_op_latency_ns[op], epoch, latency);
+
+	if (!io->size) {
+		bpf_map_delete_elem(&memslots, &k);
+		return 0;
+	}
+	old = memslot_get(kvm, io->slot);
+	if (!old)
+		return 0;
+	old->gpa = io->gpa;
+	old->size = io->size;
+	old->flags = io->flags;
+	old->known = 1;
+	return 0;
+}
+
+struct popcount_state {
+	__u64 bitmap;		/* user address */
+	__u64 bytes;		/* bitmap length */
+	__u64 total;
+	__u64 vm;
+	__u32 slot;
+};
+
+/*
+ * The popcount state lives in a per-CPU map, not on the stack: the verifier
+ * then does not track the running total through every bpf_loop iteration.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct popcount_state);
+} popcount_scratch SEC(".maps");
+
+struct popcount_ctx {
+	struct popcount_state *st;
+};
+
+/* One 64-byte chunk of a dirty bitmap: 512 pages, one 2 MiB region. */
+static long popcount_chunk(__u32 i, struct popcount_ctx *ctx)
+{
+	struct popcount_state *c = ctx->st;
+	__u64 words[8] = {}, off = (__u64)i * 64, n, count = 0;
+
+	if (off >= c->bytes)
+		return 1;
+	n = c->bytes - off;
+	if (n > 64)
+		n = 64;
+	if (n == 0 || bpf_probe_read_user(words, n, (void *)(c->bitmap + off)))
+		return 1;
+	for (int w = 0; w < 8; w++)
+		count += __builtin_popcountll(words[w]);
+	if (count) {
+		c->total += count;
+		heat_add(c->vm, c->slot, i >> ((heat_shift - 9) & 31), count);
+	}
+	return 0;
+}
+
+/* A KVM_GET_DIRTY_LOG that succeeded: count the dirty pages in the returned bitmap. Global, as above. */
+__noinline int bitmap_sync(struct dt_vm *vm, __u64 kvm, struct dt_ioctl *io, __u64 latency)
+{
+	struct popcount_state *c;
+	struct popcount_ctx ctx;
+	struct dt_memslot *ms;
+	__u32 zero = 0;
+	__u64 pages;
+
+	if (!vm || !io)
+		return 0;
+	ms = memslot_get(kvm, io->slot);
+	vm->flags |= DT_VM_BITMAP;
+	vm->bitmap_syncs++;
+	if (!ms)
+		return 0;
+	ms->get_calls++;
+	dt_hist_add(&ms->get_latency_ns, epoch, latency);
+	if (!ms->known || !ms->size) {
+		ms->get_unsized++;	/* a slot from before dirtytop: its size is unknown */
+		return 0;
+	}
+	c = bpf_map_lookup_elem(&popcount_scratch, &zero);
+	if (!c)
+		return 0;
+	pages = ms->size >> 12;
+	c->bitmap = io->bitmap;
+	c->bytes = ((pages + 63) / 64) * 8;
+	c->total = 0;
+	c->vm = kvm;
+	c->slot = io->slot;
+	ctx.st = c;
+	bpf_loop((__u32)((c->bytes + 63) / 64), popcount_chunk, &ctx, 0);
+	ms->get_dirty_pages += c->total;
+	dt_hist_add(&ms->sync_dirty_pages, epoch, c->total);
+	vm->bitmap_dirty_pages += c->total;
 	return 0;
 }
 
@@ -395,9 +654,40 @@ int ioctl_exit(struct sys_exit_ioctl_args *ctx)
 		break;
 	case DT_KVM_RESET_DIRTY_RINGS:
 		vm = vm_get(fd_private_data(io->fd), false, (__s32)io->fd);
-		if (vm)
+		if (vm) {
 			dt_agg_reset_call(vm, epoch, ret, now - io->start_ns);
+			dt_hist_add(&vm->reset_entries_hist, epoch, ret);
+		}
 		break;
+	case DT_KVM_SET_USER_MEMORY_REGION:
+	case DT_KVM_SET_USER_MEMORY_REGION2:
+		priv = fd_private_data(io->fd);
+		vm = vm_get(priv, false, (__s32)io->fd);
+		if (vm)
+			memslot_op(vm, priv, io, now - io->start_ns);
+		break;
+	case DT_KVM_GET_DIRTY_LOG:
+		priv = fd_private_data(io->fd);
+		vm = vm_get(priv, false, (__s32)io->fd);
+		if (vm)
+			bitmap_sync(vm, priv, io, now - io->start_ns);
+		break;
+	case DT_KVM_CLEAR_DIRTY_LOG: {
+		struct dt_memslot *ms;
+
+		priv = fd_private_data(io->fd);
+		vm = vm_get(priv, false, (__s32)io->fd);
+		ms = memslot_get(priv, io->slot);
+		if (vm)
+			vm->clear_calls++;
+		if (ms) {
+			ms->clear_calls++;
+			ms->clear_pages += io->flags;
+			dt_hist_add(&ms->clear_latency_ns, epoch, now - io->start_ns);
+			dt_hist_add(&ms->clear_chunk_pages, epoch, io->flags);
+		}
+		break;
+	}
 	}
 out:
 	bpf_map_delete_elem(&inflight, &tid);

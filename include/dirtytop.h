@@ -82,6 +82,10 @@ struct dt_vcpu {
 	__u64 full_since_ns;		/* soft-full exit of an ongoing stall, 0 if none */
 	__u64 stalls;			/* completed full stalls */
 	__u64 stall_ns;			/* their total duration */
+	/* dirty heat: pushes into the current region, not yet added to the heat map */
+	__u32 heat_slot;
+	__u32 heat_region;
+	__u64 heat_pending;
 	struct dt_epoch_max peak_used;
 	struct dt_hist reap_interval_us;
 	struct dt_hist reap_latency_us;
@@ -90,6 +94,55 @@ struct dt_vcpu {
 };
 
 #define DT_VCPU_FROM_CREATE	(1u << 0)	/* seen from KVM_CREATE_VCPU on */
+
+/*
+ * Memslot operations, classified the way KVM does (kvm_set_memory_region):
+ * size 0 deletes, an unknown slot is created, a new base moves it, new flags
+ * change it. UNKNOWN: a slot dirtytop never saw, in a VM that predates it.
+ */
+enum dt_slot_op {
+	DT_SLOT_CREATE,
+	DT_SLOT_DELETE,
+	DT_SLOT_MOVE,
+	DT_SLOT_FLAGS,
+	DT_SLOT_UNKNOWN,
+	DT_SLOT_NOOP,
+	DT_SLOT_OPS,
+};
+
+#define DT_MEM_LOG_DIRTY_PAGES	(1u << 0)
+#define DT_MEM_READONLY		(1u << 1)
+
+/* Per memslot, keyed by (VM, as_id << 16 | slot id). */
+struct dt_memslot_key {
+	__u64 vm;
+	__u32 slot;
+	__u32 pad;
+};
+
+struct dt_memslot {
+	__u64 gpa;			/* guest-physical base */
+	__u64 size;			/* bytes; 0 while unknown */
+	__u32 flags;			/* KVM_MEM_* */
+	__u32 known;			/* 1: base, size and flags are known */
+	__u64 first_seen_ns;
+	__u64 get_calls;		/* KVM_GET_DIRTY_LOG */
+	__u64 get_dirty_pages;		/* population count of the bitmaps returned */
+	__u64 get_unsized;		/* syncs not counted: slot size unknown */
+	__u64 clear_calls;		/* KVM_CLEAR_DIRTY_LOG */
+	__u64 clear_pages;		/* pages covered by them */
+	struct dt_hist get_latency_ns;
+	struct dt_hist clear_latency_ns;
+	struct dt_hist clear_chunk_pages;	/* pages covered per clear */
+	struct dt_hist sync_dirty_pages;	/* dirty pages per sync */
+};
+
+/* Dirty heat: pages dirtied per guest-physical region of a memslot. */
+struct dt_heat_key {
+	__u64 vm;
+	__u32 slot;
+	__u32 region;			/* offset in the slot >> region shift */
+};
 
 /* Per VM, keyed by struct kvm * (opaque). */
 struct dt_vm {
@@ -102,9 +155,18 @@ struct dt_vm {
 	__u64 reset_calls;		/* KVM_RESET_DIRTY_RINGS */
 	__u64 reset_entries;		/* sum of their return values */
 	struct dt_hist reset_latency_ns;
+	struct dt_hist reset_entries_hist;	/* entries per call */
+	/* KVM_SET_USER_MEMORY_REGION(2), by class */
+	__u64 slot_ops[DT_SLOT_OPS];
+	struct dt_hist slot_op_latency_ns[DT_SLOT_OPS];
+	__u64 dirty_log_on, dirty_log_off;	/* flag changes that switched dirty logging */
+	__u64 bitmap_syncs;		/* KVM_GET_DIRTY_LOG, all slots */
+	__u64 bitmap_dirty_pages;	/* their population counts */
+	__u64 clear_calls;		/* KVM_CLEAR_DIRTY_LOG */
 };
 
-#define DT_VM_RING		(1u << 0)	/* dirty ring enabled (seen) */
+#define DT_VM_RING		(1u << 0)
+#define DT_VM_BITMAP		(1u << 3)	/* KVM_GET_DIRTY_LOG seen */	/* dirty ring enabled (seen) */
 #define DT_VM_RING_ACQ_REL	(1u << 1)
 #define DT_VM_FROM_CREATE	(1u << 2)
 
@@ -116,6 +178,12 @@ struct dt_ioctl {
 	__u64 arg;
 	__u64 cap;		/* KVM_ENABLE_CAP: cap and args[0] */
 	__u64 cap_arg0;
+	/* memslot ioctls: the region or bitmap asked for */
+	__u32 slot;
+	__u32 flags;		/* SET_USER_MEMORY_REGION: flags; CLEAR: num_pages */
+	__u64 gpa;		/* SET_USER_MEMORY_REGION: base; CLEAR: first_page */
+	__u64 size;
+	__u64 bitmap;		/* GET_DIRTY_LOG: user address of the bitmap */
 };
 
 /* The bucket a value falls in; identical on both sides. */

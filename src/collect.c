@@ -21,6 +21,7 @@ struct collector {
 	struct dirtytop_bpf *skel;
 	enum hook_mode mode;
 	bool verbose;
+	uint32_t heat_shift;
 };
 
 static bool g_verbose;
@@ -107,7 +108,7 @@ static void select_hooks(struct dirtytop_bpf *skel, enum hook_mode mode)
 	bpf_program__set_autoload(skel->progs.exit_raw, !btf);
 }
 
-static struct dirtytop_bpf *open_and_load(enum hook_mode mode, int *errout)
+static struct dirtytop_bpf *open_and_load(enum hook_mode mode, uint32_t heat_shift, int *errout)
 {
 	struct dirtytop_bpf *skel = dirtytop_bpf__open();
 	int e;
@@ -119,6 +120,7 @@ static struct dirtytop_bpf *open_and_load(enum hook_mode mode, int *errout)
 	select_hooks(skel, mode);
 	/* epoch tags start at 0: begin at 2 so no zeroed slot looks current */
 	skel->bss->epoch = 2;
+	skel->rodata->heat_shift = heat_shift;
 	e = dirtytop_bpf__load(skel);
 	if (e) {
 		*errout = e;
@@ -153,16 +155,18 @@ int collector_open(struct collector **out, const struct collect_opts *opts, char
 	if (!c)
 		abort();
 	c->verbose = opts->verbose;
+	/* pages per region: 2 MiB = 512 pages = 2^9 */
+	c->heat_shift = 9 + dt_log2(opts->heat_region_mib > 2 ? opts->heat_region_mib / 2 : 1);
 	if (opts->hooks != HOOK_RAW) {
 		c->mode = HOOK_BTF;
-		c->skel = open_and_load(HOOK_BTF, &e);
+		c->skel = open_and_load(HOOK_BTF, c->heat_shift, &e);
 		if (!c->skel && opts->verbose)
 			fprintf(stderr, "dirtytop: tp_btf programs did not load (%s)%s\n", strerror(-e),
 				opts->hooks == HOOK_AUTO ? ", falling back to raw_tp" : "");
 	}
 	if (!c->skel && opts->hooks != HOOK_BTF) {
 		c->mode = HOOK_RAW;
-		c->skel = open_and_load(HOOK_RAW, &e);
+		c->skel = open_and_load(HOOK_RAW, c->heat_shift, &e);
 	}
 	if (!c->skel) {
 		snprintf(err, errlen, "loading the BPF programs failed: %s (run with --verbose for the verifier log)",
@@ -223,7 +227,38 @@ int collector_snapshot(struct collector *c, struct snapshot *s)
 		if (bpf_map_lookup_elem(mfd, &key, &sm->v))
 			s->n_vms--;
 	}
+	{
+		int sfd = bpf_map__fd(c->skel->maps.memslots), hfd = bpf_map__fd(c->skel->maps.heat);
+		struct dt_memslot_key sk, snext, *sprev;
+		struct dt_heat_key hk, hnext, *hprev;
+
+		for (sprev = NULL; bpf_map_get_next_key(sfd, sprev, &snext) == 0; sprev = &sk) {
+			struct snap_memslot *sm = snapshot_add_memslot(s);
+
+			sk = snext;
+			sm->key = sk;
+			if (bpf_map_lookup_elem(sfd, &sk, &sm->v))
+				s->n_memslots--;
+		}
+		for (hprev = NULL; bpf_map_get_next_key(hfd, hprev, &hnext) == 0; hprev = &hk) {
+			struct snap_heat *sh = snapshot_add_heat(s);
+
+			hk = hnext;
+			sh->key = hk;
+			if (bpf_map_lookup_elem(hfd, &hk, &sh->pages))
+				s->n_heat--;
+		}
+	}
+	s->heat_shift = c->heat_shift;
 	return 0;
+}
+
+static bool key_listed(const struct key_list *l, uint64_t key)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (l->keys[i] == key)
+			return true;
+	return false;
 }
 
 void collector_forget(struct collector *c, const struct key_list *vms, const struct key_list *vcpus)
@@ -239,11 +274,36 @@ void collector_forget(struct collector *c, const struct key_list *vms, const str
 	}
 	for (size_t i = 0; i < vms->n; i++)
 		bpf_map_delete_elem(bpf_map__fd(c->skel->maps.vms), &vms->keys[i]);
+	if (!vms->n)
+		return;
+	/* the memslots and heat regions of those VMs */
+	{
+		int sfd = bpf_map__fd(c->skel->maps.memslots), hfd = bpf_map__fd(c->skel->maps.heat);
+		struct dt_memslot_key sk, snext, *sprev = NULL;
+		struct dt_heat_key hk, hnext, *hprev = NULL;
+
+		while (bpf_map_get_next_key(sfd, sprev, &snext) == 0) {
+			if (key_listed(vms, snext.vm)) {
+				bpf_map_delete_elem(sfd, &snext);
+				continue;	/* restart from the same predecessor */
+			}
+			sk = snext;
+			sprev = &sk;
+		}
+		while (bpf_map_get_next_key(hfd, hprev, &hnext) == 0) {
+			if (key_listed(vms, hnext.vm)) {
+				bpf_map_delete_elem(hfd, &hnext);
+				continue;
+			}
+			hk = hnext;
+			hprev = &hk;
+		}
+	}
 }
 
 static size_t count_entries(int fd, size_t keysz)
 {
-	char key[16], next[16];
+	char key[32], next[32];
 	void *prev = NULL;
 	size_t n = 0;
 
@@ -260,7 +320,9 @@ size_t collector_map_entries(struct collector *c)
 	return count_entries(bpf_map__fd(c->skel->maps.vcpus), 8) +
 	       count_entries(bpf_map__fd(c->skel->maps.ring_ts), 8) +
 	       count_entries(bpf_map__fd(c->skel->maps.vms), 8) +
-	       count_entries(bpf_map__fd(c->skel->maps.threads), 4);
+	       count_entries(bpf_map__fd(c->skel->maps.threads), 4) +
+	       count_entries(bpf_map__fd(c->skel->maps.memslots), sizeof(struct dt_memslot_key)) +
+	       count_entries(bpf_map__fd(c->skel->maps.heat), sizeof(struct dt_heat_key));
 }
 
 void collector_close(struct collector *c)

@@ -23,6 +23,7 @@ struct collector;
 struct collect_opts {
 	enum hook_mode hooks;
 	bool verbose;
+	unsigned heat_region_mib;	/* dirty heat region size, a power of two >= 2; 0: 2 */
 };
 
 /* On failure returns an EXIT_* code and writes a message for the user into err. */

@@ -45,6 +45,9 @@ static void usage(FILE *f)
 		"  -p, --pid PID          only the VMs of process PID\n"
 		"  -s, --sort KEY         vm, fill, used, exits, stall, latency (default fill)\n"
 		"  -V, --vcpus            batch mode: a row per vCPU under each VM\n"
+		"  -D, --detail           batch mode: memslots, ioctls and hottest regions per VM\n"
+		"      --top N            hottest guest-physical regions shown per VM (default 10)\n"
+		"      --heat-region MIB  dirty heat region size, a power of two >= 2 (default 2)\n"
 		"      --hooks MODE       auto, btf (tp_btf) or raw (raw_tp) (default auto)\n"
 		"  -v, --verbose          say what is loaded and attached\n"
 		"  -h, --help             this help\n"
@@ -91,13 +94,16 @@ int main(int argc, char **argv)
 		{ "pid", required_argument, NULL, 'p' },
 		{ "sort", required_argument, NULL, 's' },
 		{ "vcpus", no_argument, NULL, 'V' },
+		{ "detail", no_argument, NULL, 'D' },
+		{ "top", required_argument, NULL, 'T' },
+		{ "heat-region", required_argument, NULL, 'G' },
 		{ "hooks", required_argument, NULL, 'H' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'R' },
 		{}
 	};
-	struct view_opts vo = { .sort = SORT_FILL, .descending = true, .interval_s = 1.0 };
+	struct view_opts vo = { .sort = SORT_FILL, .descending = true, .interval_s = 1.0, .top_regions = 10 };
 	struct collect_opts co = { .hooks = HOOK_AUTO };
 	bool batch = false, json = false;
 	long iterations = -1, done = 0;
@@ -111,8 +117,30 @@ int main(int argc, char **argv)
 	sigset_t mask, orig;
 	struct sigaction sa = { .sa_handler = on_signal };
 
-	while ((opt = getopt_long(argc, argv, "+bjd:n:p:s:Vvh", long_opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+bjd:n:p:s:VDvh", long_opts, NULL)) != -1) {
 		switch (opt) {
+		case 'D': vo.detail = true; break;
+		case 'T': {
+			long n = strtol(optarg, &end, 10);
+
+			if (*end || n < 0 || n > 100000) {
+				fprintf(stderr, "dirtytop: --top takes a count from 0 to 100000, not '%s'\n", optarg);
+				return EXIT_USAGE;
+			}
+			vo.top_regions = (unsigned)n;
+			break;
+		}
+		case 'G': {
+			long n = strtol(optarg, &end, 10);
+
+			if (*end || n < 2 || n > 1048576 || (n & (n - 1))) {
+				fprintf(stderr, "dirtytop: --heat-region takes MiB, a power of two from 2 to 1048576, "
+					"not '%s'\n", optarg);
+				return EXIT_USAGE;
+			}
+			co.heat_region_mib = (unsigned)n;
+			break;
+		}
 		case 'b': batch = true; break;
 		case 'j': json = true; break;
 		case 'V': vo.show_vcpus = true; break;
@@ -204,22 +232,24 @@ int main(int argc, char **argv)
 	}
 
 	while (!g_stop) {
-		struct timespec deadline, now;
+		struct timespec start, deadline, now;
 		bool last = false;
 
-		clock_gettime(CLOCK_MONOTONIC, &deadline);
-		deadline.tv_sec += (time_t)vo.interval_s;
-		deadline.tv_nsec += (long)((vo.interval_s - floor(vo.interval_s)) * 1e9);
-		if (deadline.tv_nsec >= 1000000000L) {
-			deadline.tv_sec++;
-			deadline.tv_nsec -= 1000000000L;
-		}
+		clock_gettime(CLOCK_MONOTONIC, &start);
 		/* wait for the interval to end, serving keys and signals meanwhile */
 		for (;;) {
 			struct pollfd pfd = { .fd = STDIN_FILENO, .events = POLLIN };
 			struct timespec left;
 			int n;
 
+			/* from start: an interval changed on the screen counts at once */
+			deadline = start;
+			deadline.tv_sec += (time_t)vo.interval_s;
+			deadline.tv_nsec += (long)((vo.interval_s - floor(vo.interval_s)) * 1e9);
+			if (deadline.tv_nsec >= 1000000000L) {
+				deadline.tv_sec++;
+				deadline.tv_nsec -= 1000000000L;
+			}
 			clock_gettime(CLOCK_MONOTONIC, &now);
 			left.tv_sec = deadline.tv_sec - now.tv_sec;
 			left.tv_nsec = deadline.tv_nsec - now.tv_nsec;

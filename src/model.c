@@ -19,6 +19,8 @@ void snapshot_reset(struct snapshot *s)
 {
 	s->n_vcpus = 0;
 	s->n_vms = 0;
+	s->n_memslots = 0;
+	s->n_heat = 0;
 }
 
 struct snap_vcpu *snapshot_add_vcpu(struct snapshot *s)
@@ -33,10 +35,24 @@ struct snap_vm *snapshot_add_vm(struct snapshot *s)
 	return memset(&s->vms[s->n_vms++], 0, sizeof(struct snap_vm));
 }
 
+struct snap_memslot *snapshot_add_memslot(struct snapshot *s)
+{
+	GROW(s->memslots, s->n_memslots, s->cap_memslots);
+	return memset(&s->memslots[s->n_memslots++], 0, sizeof(struct snap_memslot));
+}
+
+struct snap_heat *snapshot_add_heat(struct snapshot *s)
+{
+	GROW(s->heat, s->n_heat, s->cap_heat);
+	return memset(&s->heat[s->n_heat++], 0, sizeof(struct snap_heat));
+}
+
 void snapshot_free(struct snapshot *s)
 {
 	free(s->vcpus);
 	free(s->vms);
+	free(s->memslots);
+	free(s->heat);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -61,6 +77,8 @@ void model_init(struct model *m)
 static void vm_free(struct vm_metrics *vm)
 {
 	free(vm->vcpus);
+	free(vm->memslots);
+	free(vm->heat);
 }
 
 void model_free(struct model *m)
@@ -76,8 +94,16 @@ const char *tracking_name(enum vm_tracking t)
 	switch (t) {
 	case TRACK_RING: return "ring";
 	case TRACK_RING_ACQ_REL: return "ring-acqrel";
+	case TRACK_BITMAP: return "bitmap";
 	default: return "unknown";
 	}
+}
+
+const char *slot_op_name(enum dt_slot_op op)
+{
+	static const char *names[DT_SLOT_OPS] = { "create", "delete", "move", "flags", "unknown", "noop" };
+
+	return op < DT_SLOT_OPS ? names[op] : "?";
 }
 
 /* A live VM with this key; a VM re-created at the same address is another VM. */
@@ -259,6 +285,8 @@ static void vm_update_from_map(struct vm_metrics *vm, const struct dt_vm *v, uin
 		vm->tracking = TRACK_RING_ACQ_REL;
 	else if (v->flags & DT_VM_RING)
 		vm->tracking = TRACK_RING;
+	else if (v->flags & DT_VM_BITMAP)
+		vm->tracking = TRACK_BITMAP;
 	if (v->ring_bytes && !vm->ring_size)
 		vm->ring_size = v->ring_bytes / 16;	/* sizeof(struct kvm_dirty_gfn) */
 	vm->reset_calls = v->reset_calls;
@@ -275,9 +303,175 @@ static void vm_update_from_map(struct vm_metrics *vm, const struct dt_vm *v, uin
 		q.p50 /= 1000; q.p99 /= 1000; q.max /= 1000;
 		vm->reset_latency_us_all = q;
 	}
+	run_quantiles(&vm->reset_entries_all, NULL, &v->reset_entries_hist);
+	for (int op = 0; op < DT_SLOT_OPS; op++) {
+		struct quantiles q;
+
+		vm->slot_ops[op] = v->slot_ops[op];
+		run_quantiles(&q, NULL, &v->slot_op_latency_ns[op]);
+		q.p50 /= 1000; q.p99 /= 1000; q.max /= 1000;
+		vm->slot_op_latency_us[op] = q;
+	}
+	vm->dirty_log_on = v->dirty_log_on;
+	vm->dirty_log_off = v->dirty_log_off;
+	if (!vm->have_prev)
+		vm->prev_bitmap_syncs = vm->prev_bitmap_dirty_pages = vm->prev_clear_calls = 0;
+	vm->bitmap_syncs = v->bitmap_syncs;
+	vm->bitmap_dirty_pages = v->bitmap_dirty_pages;
+	vm->clear_calls = v->clear_calls;
+	vm->bitmap_syncs_s = rate(v->bitmap_syncs - vm->prev_bitmap_syncs, secs);
+	vm->bitmap_dirty_pages_s = rate(v->bitmap_dirty_pages - vm->prev_bitmap_dirty_pages, secs);
+	vm->clear_calls_s = rate(v->clear_calls - vm->prev_clear_calls, secs);
+	vm->prev_bitmap_syncs = v->bitmap_syncs;
+	vm->prev_bitmap_dirty_pages = v->bitmap_dirty_pages;
+	vm->prev_clear_calls = v->clear_calls;
 	vm->prev_reset_calls = v->reset_calls;
 	vm->prev_reset_latency = v->reset_latency_ns;
 	vm->have_prev = true;
+}
+
+static struct memslot_metrics *memslot_find(struct vm_metrics *vm, uint32_t slot)
+{
+	for (size_t i = 0; i < vm->n_memslots; i++)
+		if (vm->memslots[i].slot == slot)
+			return &vm->memslots[i];
+	GROW(vm->memslots, vm->n_memslots, vm->cap_memslots);
+	memset(&vm->memslots[vm->n_memslots], 0, sizeof(struct memslot_metrics));
+	vm->memslots[vm->n_memslots].slot = slot;
+	return &vm->memslots[vm->n_memslots++];
+}
+
+static void memslot_update(struct memslot_metrics *ms, const struct dt_memslot *v, double secs)
+{
+	struct hist_counts h;
+
+	if (!ms->have_prev)
+		ms->prev_get_calls = ms->prev_get_dirty_pages = ms->prev_clear_calls = 0;
+	ms->known = v->known;
+	ms->gpa = v->gpa;
+	ms->size = v->size;
+	ms->flags = v->flags;
+	ms->get_calls = v->get_calls;
+	ms->get_dirty_pages = v->get_dirty_pages;
+	ms->get_unsized = v->get_unsized;
+	ms->clear_calls = v->clear_calls;
+	ms->clear_pages = v->clear_pages;
+	ms->get_calls_s = rate(v->get_calls - ms->prev_get_calls, secs);
+	ms->dirty_pages_s = rate(v->get_dirty_pages - ms->prev_get_dirty_pages, secs);
+	ms->dirty_mib_s = ms->dirty_pages_s * DT_PAGE_SIZE / (1024.0 * 1024.0);
+	ms->clear_calls_s = rate(v->clear_calls - ms->prev_clear_calls, secs);
+	run_quantiles(&ms->get_latency_us, NULL, &v->get_latency_ns);
+	ms->get_latency_us.p50 /= 1000; ms->get_latency_us.p99 /= 1000; ms->get_latency_us.max /= 1000;
+	run_quantiles(&ms->clear_latency_us, NULL, &v->clear_latency_ns);
+	ms->clear_latency_us.p50 /= 1000; ms->clear_latency_us.p99 /= 1000; ms->clear_latency_us.max /= 1000;
+	run_quantiles(&ms->clear_chunk_pages, &ms->clear_chunk_hist, &v->clear_chunk_pages);
+	hist_copy(&h, &v->sync_dirty_pages);
+	quantiles_of(&ms->sync_dirty_pages, &h, v->sync_dirty_pages.max);
+	ms->prev_get_calls = v->get_calls;
+	ms->prev_get_dirty_pages = v->get_dirty_pages;
+	ms->prev_clear_calls = v->clear_calls;
+	ms->have_prev = true;
+	ms->present = true;
+}
+
+static struct heat_region *heat_find(struct vm_metrics *vm, uint32_t slot, uint32_t region)
+{
+	for (size_t i = 0; i < vm->n_heat; i++)
+		if (vm->heat[i].slot == slot && vm->heat[i].region == region)
+			return &vm->heat[i];
+	GROW(vm->heat, vm->n_heat, vm->cap_heat);
+	memset(&vm->heat[vm->n_heat], 0, sizeof(struct heat_region));
+	vm->heat[vm->n_heat].slot = slot;
+	vm->heat[vm->n_heat].region = region;
+	return &vm->heat[vm->n_heat++];
+}
+
+static int cmp_heat(const void *a, const void *b)
+{
+	const struct heat_region *x = a, *y = b;
+
+	if (x->pages_s != y->pages_s)
+		return x->pages_s < y->pages_s ? 1 : -1;
+	if (x->pages != y->pages)
+		return x->pages < y->pages ? 1 : -1;
+	return x->slot != y->slot ? (x->slot > y->slot) - (x->slot < y->slot)
+				  : (x->region > y->region) - (x->region < y->region);
+}
+
+static int cmp_memslot(const void *a, const void *b)
+{
+	const struct memslot_metrics *x = a, *y = b;
+
+	return (x->slot > y->slot) - (x->slot < y->slot);
+}
+
+/* Memslots (by slot) and heat (hottest first) of every VM from the snapshot. */
+static void vm_update_slots_and_heat(struct model *m, const struct snapshot *s)
+{
+	size_t i, j;
+
+	for (i = 0; i < m->n_vms; i++) {
+		for (j = 0; j < m->vms[i].n_memslots; j++)
+			m->vms[i].memslots[j].present = false;
+		for (j = 0; j < m->vms[i].n_heat; j++) {
+			m->vms[i].heat[j].present = false;
+			m->vms[i].heat[j].pages = 0;
+		}
+		m->vms[i].heat_region_bytes_log2 = s->heat_shift + 12;
+	}
+	for (i = 0; i < s->n_memslots; i++) {
+		struct vm_metrics *vm = vm_find(m, s->memslots[i].key.vm);
+
+		if (vm)
+			memslot_update(memslot_find(vm, s->memslots[i].key.slot), &s->memslots[i].v, m->interval_s);
+	}
+	/* heat = the map's counts plus what vCPUs hold back for their current region */
+	for (i = 0; i < s->n_heat; i++) {
+		struct vm_metrics *vm = vm_find(m, s->heat[i].key.vm);
+
+		if (vm)
+			heat_find(vm, s->heat[i].key.slot, s->heat[i].key.region)->pages += s->heat[i].pages;
+	}
+	for (i = 0; i < s->n_vcpus; i++) {
+		const struct dt_vcpu *v = &s->vcpus[i].v;
+		struct vm_metrics *vm;
+
+		if (!v->heat_pending || !(vm = vm_find(m, v->vm)))
+			continue;
+		heat_find(vm, v->heat_slot, v->heat_region)->pages += v->heat_pending;
+	}
+	for (i = 0; i < m->n_vms; i++) {
+		struct vm_metrics *vm = &m->vms[i];
+
+		for (j = 0; j < vm->n_memslots;) {
+			if (!vm->memslots[j].present) {
+				vm->memslots[j] = vm->memslots[--vm->n_memslots];
+				continue;
+			}
+			j++;
+		}
+		for (j = 0; j < vm->n_heat;) {
+			struct heat_region *h = &vm->heat[j];
+
+			if (!h->pages) {	/* gone from the maps */
+				vm->heat[j] = vm->heat[--vm->n_heat];
+				continue;
+			}
+			h->present = true;
+			h->pages_s = rate(h->pages > h->prev_pages ? h->pages - h->prev_pages : 0, m->interval_s);
+			h->prev_pages = h->pages;
+			h->gpa = 0;
+			h->gpa_known = false;
+			for (size_t k = 0; k < vm->n_memslots; k++)
+				if (vm->memslots[k].slot == h->slot && vm->memslots[k].known) {
+					h->gpa = vm->memslots[k].gpa + ((uint64_t)h->region << (s->heat_shift + 12));
+					h->gpa_known = true;
+				}
+			j++;
+		}
+		qsort(vm->heat, vm->n_heat, sizeof(struct heat_region), cmp_heat);
+		qsort(vm->memslots, vm->n_memslots, sizeof(struct memslot_metrics), cmp_memslot);
+	}
 }
 
 static void vm_forget(struct vm_metrics *vm, struct key_list *forget_vms, struct key_list *forget_vcpus)
@@ -342,6 +536,8 @@ void model_update(struct model *m, const struct snapshot *s, proc_lookup_fn look
 		vcpu_update(c, &sc->v, m, s);
 	}
 
+	vm_update_slots_and_heat(m, s);
+
 	for (i = 0; i < m->n_vms; i++) {
 		struct vm_metrics *vm = &m->vms[i];
 		struct proc_facts pf = { .alive = true };
@@ -379,6 +575,9 @@ void model_update(struct model *m, const struct snapshot *s, proc_lookup_fn look
 					vm->tracking = TRACK_RING;
 			}
 		}
+		/* bitmap mode has no pushes: its fill rate is the dirty pages the syncs found */
+		if (vm->tracking == TRACK_BITMAP && !vm->pushes)
+			vm->fill_rate = vm->bitmap_dirty_pages_s;
 		vm->fill_mib_s = vm->fill_rate * DT_PAGE_SIZE / (1024.0 * 1024.0);
 	}
 	m->prev_ts_ns = s->ts_ns;

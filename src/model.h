@@ -26,18 +26,35 @@ struct snap_vm {
 	struct dt_vm v;
 };
 
+struct snap_memslot {
+	struct dt_memslot_key key;
+	struct dt_memslot v;
+};
+
+struct snap_heat {
+	struct dt_heat_key key;
+	uint64_t pages;
+};
+
 struct snapshot {
 	uint64_t ts_ns;			/* CLOCK_MONOTONIC when read */
 	uint32_t epoch;			/* the epoch (interval) that ended with this read */
+	uint32_t heat_shift;		/* log2(pages per heat region) */
 	struct snap_vcpu *vcpus;
 	size_t n_vcpus, cap_vcpus;
 	struct snap_vm *vms;
 	size_t n_vms, cap_vms;
+	struct snap_memslot *memslots;
+	size_t n_memslots, cap_memslots;
+	struct snap_heat *heat;
+	size_t n_heat, cap_heat;
 };
 
 void snapshot_reset(struct snapshot *s);
 struct snap_vcpu *snapshot_add_vcpu(struct snapshot *s);
 struct snap_vm *snapshot_add_vm(struct snapshot *s);
+struct snap_memslot *snapshot_add_memslot(struct snapshot *s);
+struct snap_heat *snapshot_add_heat(struct snapshot *s);
 void snapshot_free(struct snapshot *s);
 
 struct vcpu_metrics {
@@ -72,7 +89,32 @@ struct vcpu_metrics {
 	bool present;			/* in the latest snapshot */
 };
 
-enum vm_tracking { TRACK_UNKNOWN, TRACK_RING, TRACK_RING_ACQ_REL };
+enum vm_tracking { TRACK_UNKNOWN, TRACK_RING, TRACK_RING_ACQ_REL, TRACK_BITMAP };
+
+struct memslot_metrics {
+	uint32_t slot;			/* as_id << 16 | slot id */
+	bool known;			/* base, size, flags seen (else the VM predates dirtytop) */
+	uint64_t gpa, size;
+	uint32_t flags;			/* KVM_MEM_* */
+	uint64_t get_calls, get_dirty_pages, get_unsized, clear_calls, clear_pages;
+	double get_calls_s, dirty_pages_s, dirty_mib_s, clear_calls_s, heat_pages_s;
+	struct quantiles get_latency_us, clear_latency_us, clear_chunk_pages, sync_dirty_pages;
+	struct hist_counts clear_chunk_hist;
+	uint64_t prev_get_calls, prev_get_dirty_pages, prev_clear_calls;
+	bool have_prev, present;
+};
+
+/* A guest-physical region of a memslot and the pages dirtied in it. */
+struct heat_region {
+	uint32_t slot;
+	uint32_t region;		/* index within the slot */
+	uint64_t gpa;			/* its base, when the slot is known */
+	bool gpa_known;
+	uint64_t pages;			/* since dirtytop saw it */
+	double pages_s;			/* this interval */
+	uint64_t prev_pages;
+	bool present;
+};
 
 struct vm_metrics {
 	uint64_t key;
@@ -89,12 +131,26 @@ struct vm_metrics {
 	uint64_t pushes, full_exits, reset_calls, reset_entries, stalls;
 	double stall_s;
 	double fill_rate, fill_mib_s, full_exits_s, reset_calls_s, stall_frac_sum;
-	struct quantiles reset_latency_us, reset_latency_us_all;
+	struct quantiles reset_latency_us, reset_latency_us_all, reset_entries_all;
+
+	/* bitmap mode: KVM_GET_DIRTY_LOG / KVM_CLEAR_DIRTY_LOG over all slots */
+	uint64_t bitmap_syncs, bitmap_dirty_pages, clear_calls;
+	double bitmap_syncs_s, bitmap_dirty_pages_s, clear_calls_s;
+	/* memslot operations by enum dt_slot_op */
+	uint64_t slot_ops[DT_SLOT_OPS];
+	struct quantiles slot_op_latency_us[DT_SLOT_OPS];
+	uint64_t dirty_log_on, dirty_log_off;
+
+	struct memslot_metrics *memslots;
+	size_t n_memslots, cap_memslots;
+	struct heat_region *heat;	/* sorted hottest first after model_update */
+	size_t n_heat, cap_heat;
+	uint32_t heat_region_bytes_log2;
 
 	struct vcpu_metrics *vcpus;
 	size_t n_vcpus, cap_vcpus;
 
-	uint64_t prev_reset_calls;
+	uint64_t prev_reset_calls, prev_bitmap_syncs, prev_bitmap_dirty_pages, prev_clear_calls;
 	struct dt_hist prev_reset_latency;
 	bool have_prev;
 	bool present;
@@ -137,6 +193,7 @@ void model_update(struct model *m, const struct snapshot *s, proc_lookup_fn look
 		  struct key_list *forget_vms, struct key_list *forget_vcpus);
 
 const char *tracking_name(enum vm_tracking t);
+const char *slot_op_name(enum dt_slot_op op);
 
 /* Sorting for the views. */
 enum sort_key { SORT_VM, SORT_FILL, SORT_USED, SORT_EXITS, SORT_STALL, SORT_LATENCY, SORT_COUNT };

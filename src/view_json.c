@@ -87,7 +87,62 @@ static json_object *vcpu_json(const struct vcpu_metrics *v)
 	return o;
 }
 
-static json_object *vm_json(const struct vm_metrics *vm)
+static json_object *memslot_json(const struct memslot_metrics *ms)
+{
+	json_object *o = json_object_new_object(), *g = json_object_new_object(),
+		    *c = json_object_new_object();
+
+	add_u64(o, "as_id", ms->slot >> 16);
+	add_u64(o, "slot", ms->slot & 0xffff);
+	json_object_object_add(o, "known", json_object_new_boolean(ms->known));
+	/* a slot from before dirtytop: base, size and flags are unknown, not guessed */
+	json_object_object_add(o, "gpa", ms->known ? json_object_new_uint64(ms->gpa) : NULL);
+	json_object_object_add(o, "size", ms->known ? json_object_new_uint64(ms->size) : NULL);
+	json_object_object_add(o, "dirty_logging", ms->known ?
+			       json_object_new_boolean(ms->flags & DT_MEM_LOG_DIRTY_PAGES) : NULL);
+	json_object_object_add(o, "readonly", ms->known ?
+			       json_object_new_boolean(ms->flags & DT_MEM_READONLY) : NULL);
+	json_object_object_add(o, "flags", ms->known ? json_object_new_int64(ms->flags) : NULL);
+	add_u64(g, "calls", ms->get_calls);
+	add_double(g, "calls_s", ms->get_calls_s);
+	add_u64(g, "dirty_pages", ms->get_dirty_pages);
+	add_u64(g, "uncounted_syncs", ms->get_unsized);
+	add_double(g, "dirty_pages_s", ms->dirty_pages_s);
+	add_double(g, "dirty_mib_s", ms->dirty_mib_s);
+	json_object_object_add(g, "dirty_pages_per_sync", quantiles_json(&ms->sync_dirty_pages));
+	json_object_object_add(g, "latency_us", quantiles_json(&ms->get_latency_us));
+	json_object_object_add(o, "get_dirty_log", g);
+	add_u64(c, "calls", ms->clear_calls);
+	add_double(c, "calls_s", ms->clear_calls_s);
+	add_u64(c, "pages", ms->clear_pages);
+	json_object_object_add(c, "chunk_pages", quantiles_json(&ms->clear_chunk_pages));
+	json_object_object_add(c, "chunk_pages_hist", hist_json(&ms->clear_chunk_hist));
+	json_object_object_add(c, "latency_us", quantiles_json(&ms->clear_latency_us));
+	json_object_object_add(o, "clear_dirty_log", c);
+	return o;
+}
+
+static json_object *heat_json(const struct vm_metrics *vm, unsigned top)
+{
+	json_object *a = json_object_new_array();
+
+	for (size_t i = 0; i < vm->n_heat && i < top; i++) {
+		const struct heat_region *h = &vm->heat[i];
+		json_object *o = json_object_new_object();
+
+		add_u64(o, "as_id", h->slot >> 16);
+		add_u64(o, "slot", h->slot & 0xffff);
+		add_u64(o, "region", h->region);
+		json_object_object_add(o, "gpa", h->gpa_known ? json_object_new_uint64(h->gpa) : NULL);
+		add_u64(o, "size", 1ull << vm->heat_region_bytes_log2);
+		add_u64(o, "pages", h->pages);
+		add_double(o, "pages_s", h->pages_s);
+		json_object_array_add(a, o);
+	}
+	return a;
+}
+
+static json_object *vm_json(const struct vm_metrics *vm, const struct view_opts *vo)
 {
 	json_object *o = json_object_new_object(), *cpus = json_object_new_array();
 
@@ -113,6 +168,34 @@ static json_object *vm_json(const struct vm_metrics *vm)
 	add_u64(o, "reset_entries", vm->reset_entries);
 	json_object_object_add(o, "reset_latency_us", quantiles_json(&vm->reset_latency_us));
 	json_object_object_add(o, "reset_latency_us_all", quantiles_json(&vm->reset_latency_us_all));
+	json_object_object_add(o, "reset_entries_per_call", quantiles_json(&vm->reset_entries_all));
+	{
+		json_object *b = json_object_new_object(), *ops = json_object_new_object(),
+			    *lat = json_object_new_object(), *slots = json_object_new_array();
+
+		add_u64(b, "syncs", vm->bitmap_syncs);
+		add_double(b, "syncs_s", vm->bitmap_syncs_s);
+		add_u64(b, "dirty_pages", vm->bitmap_dirty_pages);
+		add_double(b, "dirty_pages_s", vm->bitmap_dirty_pages_s);
+		add_double(b, "dirty_mib_s", vm->bitmap_dirty_pages_s * DT_PAGE_SIZE / (1024.0 * 1024.0));
+		add_u64(b, "clear_calls", vm->clear_calls);
+		add_double(b, "clear_calls_s", vm->clear_calls_s);
+		json_object_object_add(o, "bitmap", b);
+		for (int op = 0; op < DT_SLOT_OPS; op++) {
+			add_u64(ops, slot_op_name(op), vm->slot_ops[op]);
+			json_object_object_add(lat, slot_op_name(op), quantiles_json(&vm->slot_op_latency_us[op]));
+		}
+		add_u64(ops, "dirty_log_on", vm->dirty_log_on);
+		add_u64(ops, "dirty_log_off", vm->dirty_log_off);
+		json_object_object_add(ops, "latency_us", lat);
+		json_object_object_add(o, "memslot_ops", ops);
+		for (size_t i = 0; i < vm->n_memslots; i++)
+			json_object_array_add(slots, memslot_json(&vm->memslots[i]));
+		json_object_object_add(o, "memslots", slots);
+		json_object_object_add(o, "memslots_complete", json_object_new_boolean(vm->seen_from_create));
+		add_u64(o, "heat_region_size", 1ull << vm->heat_region_bytes_log2);
+		json_object_object_add(o, "heat", heat_json(vm, vo->top_regions));
+	}
 	for (size_t i = 0; i < vm->n_vcpus; i++)
 		json_object_array_add(cpus, vcpu_json(&vm->vcpus[i]));
 	json_object_object_add(o, "vcpus", cpus);
@@ -132,7 +215,7 @@ void view_json_print(FILE *out, const struct model *m, const struct view_opts *o
 	add_u64(root, "map_entries", o->map_entries);
 	for (size_t i = 0; i < m->n_vms; i++)
 		if (view_vm_visible(&m->vms[i], o))
-			json_object_array_add(vms, vm_json(&m->vms[i]));
+			json_object_array_add(vms, vm_json(&m->vms[i], o));
 	json_object_object_add(root, "vms", vms);
 	fprintf(out, "%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN));
 	fflush(out);

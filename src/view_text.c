@@ -16,6 +16,57 @@ static const char *q_or_dash(char *buf, size_t len, const struct quantiles *q, d
 	return fmt_usecs(buf, len, v);
 }
 
+static void print_detail(FILE *out, const struct vm_metrics *vm, const struct view_opts *o)
+{
+	char a[16], b[16], c[16], d[16];
+
+	fprintf(out, "  memslots%s:\n", vm->seen_from_create ? "" :
+		" (the VM predates dirtytop: slots it never changed since are unknown)");
+	fprintf(out, "    %-3s %-5s %-18s %-10s %-9s %8s %9s %10s %8s %9s\n", "AS", "SLOT", "BASE", "SIZE",
+		"FLAGS", "GETLOG/s", "DIRTY/s", "GET-P99", "CLEAR/s", "CHUNK-P50");
+	for (size_t i = 0; i < vm->n_memslots; i++) {
+		const struct memslot_metrics *ms = &vm->memslots[i];
+		char base[24] = "unknown", size[16] = "unknown", flags[16] = "unknown";
+
+		if (ms->known) {
+			snprintf(base, sizeof(base), "0x%llx", (unsigned long long)ms->gpa);
+			snprintf(size, sizeof(size), "%lluM", (unsigned long long)(ms->size >> 20));
+			snprintf(flags, sizeof(flags), "%s%s", ms->flags & DT_MEM_LOG_DIRTY_PAGES ? "log" : "-",
+				 ms->flags & DT_MEM_READONLY ? ",ro" : "");
+		}
+		fprintf(out, "    %-3u %-5u %-18s %-10s %-9s %8.1f %9s %10s %8.1f %9s\n", ms->slot >> 16,
+			ms->slot & 0xffff, base, size, flags, ms->get_calls_s, fmt_rate(a, sizeof(a), ms->dirty_pages_s),
+			ms->get_latency_us.valid ? fmt_usecs(b, sizeof(b), ms->get_latency_us.p99) : "-",
+			ms->clear_calls_s,
+			ms->clear_chunk_pages.valid ? fmt_count(c, sizeof(c), ms->clear_chunk_pages.p50) : "-");
+	}
+	fprintf(out, "  memslot ops:");
+	for (int op = 0; op < DT_SLOT_OPS; op++)
+		fprintf(out, " %s %llu%s%s%s", slot_op_name(op), (unsigned long long)vm->slot_ops[op],
+			vm->slot_op_latency_us[op].valid ? " (p99 " : "",
+			vm->slot_op_latency_us[op].valid ? fmt_usecs(d, sizeof(d), vm->slot_op_latency_us[op].p99) : "",
+			vm->slot_op_latency_us[op].valid ? ")" : "");
+	fprintf(out, "; dirty logging on %llu, off %llu\n", (unsigned long long)vm->dirty_log_on,
+		(unsigned long long)vm->dirty_log_off);
+	if (vm->reset_calls)
+		fprintf(out, "  KVM_RESET_DIRTY_RINGS: %.1f/s, latency p50 %s p99 %s, entries/call p50 %s\n",
+			vm->reset_calls_s, fmt_usecs(a, sizeof(a), vm->reset_latency_us_all.p50),
+			fmt_usecs(b, sizeof(b), vm->reset_latency_us_all.p99),
+			fmt_count(c, sizeof(c), vm->reset_entries_all.p50));
+	if (vm->n_heat && o->top_regions) {
+		fprintf(out, "  hottest regions (%lluM):\n", (unsigned long long)(1ull << vm->heat_region_bytes_log2) >> 20);
+		for (size_t i = 0; i < vm->n_heat && i < o->top_regions; i++) {
+			const struct heat_region *h = &vm->heat[i];
+			char base[24] = "?";
+
+			if (h->gpa_known)
+				snprintf(base, sizeof(base), "0x%llx", (unsigned long long)h->gpa);
+			fprintf(out, "    slot %-3u region %-6u %-18s %9s  %s pages\n", h->slot & 0xffff, h->region, base,
+				fmt_rate(a, sizeof(a), h->pages_s), fmt_count(b, sizeof(b), (double)h->pages));
+		}
+	}
+}
+
 void view_text_print(FILE *out, const struct model *m, const struct view_opts *o)
 {
 	char tbuf[32], a[16], b[16], c[16], d[16], e[16], f[16], g[16], h[16];
@@ -39,6 +90,8 @@ void view_text_print(FILE *out, const struct model *m, const struct view_opts *o
 			vm->full_exits_s,
 			fmt_percent(c, sizeof(c), vm->n_vcpus ? 100.0 * vm->stall_frac_sum / vm->n_vcpus : 0),
 			vm->reset_calls_s, vm->exited ? "  (exited)" : "");
+		if (o->detail)
+			print_detail(out, vm, o);
 		if (!o->show_vcpus || !vm->n_vcpus)
 			continue;
 		fprintf(out, "  %-5s %-8s %9s %6s %6s %6s %8s %7s %9s %9s %9s %9s\n", "VCPU", "TID", "FILL",

@@ -1,35 +1,1201 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* The ncurses screen (being written). */
+/*
+ * The interactive screen, like top/htop: a summary header, one table where a
+ * VM row expands into its vCPU rows, a cursor, sorting, a pid filter, the
+ * refresh interval, pause and a help page.
+ *
+ * Input is non-blocking: the main loop polls stdin and calls tui_input, which
+ * drains every pending key; prompts (pid, interval) are modal but never block,
+ * so the screen keeps refreshing while the user types.
+ *
+ * VMs are tracked by vm_id (never reused), vCPUs by their model key, never by
+ * row index: the cursor and the expansion state survive refreshes, re-sorting
+ * and filtering.
+ */
+#include <ctype.h>
+#include <locale.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
 #include <ncurses.h>
+#include "units.h"
 #include "views.h"
+
+#define INTERVAL_MIN 0.05
+#define INTERVAL_MAX 3600.0
+#define MSG_SECONDS 5
+#define NO_ROW ((size_t)-1)
+
+enum {
+	PAIR_BAR = 1, PAIR_SORT, PAIR_CURSOR, PAIR_WARN, PAIR_BAD, PAIR_GOOD, PAIR_TREE,
+	PAIR_PAUSED, PAIR_KEY, PAIR_TITLE,
+};
+
+/* The table: one header for VM rows and vCPU rows. */
+enum col_id {
+	C_ID, C_PID, C_COMM, C_STATE, C_TRACK, C_VCPUS, C_RING, C_FILL, C_MIB, C_USEDP, C_PEAKP,
+	C_USED, C_PEAK, C_FULLEXS, C_FULLEX, C_STALL, C_RESETS, C_INT50, C_INT99, C_LAT50,
+	C_LAT99, C_LATMAX, C_RECL50, C_RSTLAT, C_COUNT
+};
+
+struct column {
+	const char *title;
+	int width;
+	bool left;
+	int sort;		/* the enum sort_key this column sorts by, -1: none */
+	const char *help;
+};
+
+static const struct column cols[C_COUNT] = {
+	[C_ID] = { "VM", 6, true, SORT_VM, "dirtytop's VM number (+ collapsed, - expanded); vCPU rows: the vCPU id" },
+	[C_PID] = { "PID", 7, false, -1, "VMM process id; vCPU rows: the vCPU thread id (TID)" },
+	[C_COMM] = { "COMMAND", 15, true, -1, "VMM process name" },
+	[C_STATE] = { "STATE", 6, true, -1, "ok; stall: a vCPU waits on a full ring now; exited: VM gone (shown once)" },
+	[C_TRACK] = { "TRACKING", 11, true, -1, "dirty tracking mode: ring or ring-acqrel" },
+	[C_VCPUS] = { "VCPUS", 5, false, -1, "vCPUs with a dirty ring" },
+	[C_RING] = { "RING", 11, false, -1, "ring entries per vCPU / soft limit (fill that forces a soft-full exit)" },
+	[C_FILL] = { "FILL", 8, false, SORT_FILL, "ring entries pushed per second (guest pages dirtied)" },
+	[C_MIB] = { "FILL-MiB", 9, false, -1, "the same as guest memory dirtied, MiB/s (4 KiB pages)" },
+	[C_USEDP] = { "USED%", 5, false, -1, "entries in use now, % of the soft limit (VM: max over vCPUs)" },
+	[C_PEAKP] = { "PEAK%", 5, false, SORT_USED, "peak use in the interval, % of the soft limit (VM: max over vCPUs)" },
+	[C_USED] = { "USED", 6, false, -1, "vCPU: ring entries in use now (dirtied, not yet reset)" },
+	[C_PEAK] = { "PEAK", 6, false, -1, "vCPU: peak entries in use during the interval" },
+	[C_FULLEXS] = { "FULLEX/s", 8, false, SORT_EXITS, "soft-full exits (KVM_EXIT_DIRTY_RING_FULL) per second" },
+	[C_FULLEX] = { "FULLEX", 6, false, -1, "soft-full exits in total since dirtytop saw it" },
+	[C_STALL] = { "STALL%", 6, false, SORT_STALL, "share of the interval stalled on a full ring (VM: mean of vCPUs)" },
+	[C_RESETS] = { "RESET/s", 7, false, -1, "VM: KVM_RESET_DIRTY_RINGS calls/s; vCPU: resets of its ring/s" },
+	[C_INT50] = { "INT-P50", 7, false, -1, "vCPU: reap interval (time between resets of its ring), median" },
+	[C_INT99] = { "INT-P99", 7, false, -1, "vCPU: reap interval, 99th percentile" },
+	[C_LAT50] = { "LAT-P50", 7, false, -1, "vCPU: reap latency (push to the reset reclaiming it), median" },
+	[C_LAT99] = { "LAT-P99", 7, false, SORT_LATENCY, "reap latency, 99th percentile (VM: max over vCPUs)" },
+	[C_LATMAX] = { "LAT-MAX", 7, false, -1, "reap latency, maximum in the interval (VM: max over vCPUs)" },
+	[C_RECL50] = { "RECL-P50", 8, false, -1, "vCPU: entries reclaimed per ring reset, median" },
+	[C_RSTLAT] = { "RST-P99", 7, false, -1, "VM: KVM_RESET_DIRTY_RINGS ioctl duration, 99th percentile" },
+};
+
+/* Direct sort keys, also listed on the help page. */
+static const struct {
+	int ch;
+	enum sort_key key;
+} sort_keys[] = {
+	{ 'F', SORT_FILL }, { 'U', SORT_USED }, { 'X', SORT_EXITS },
+	{ 'S', SORT_STALL }, { 'L', SORT_LATENCY }, { 'V', SORT_VM },
+};
+
+struct row {
+	size_t vm;
+	size_t vcpu;		/* NO_ROW: the VM row */
+};
+
+enum prompt_kind { PROMPT_NONE, PROMPT_PID, PROMPT_DELAY };
 
 struct tui {
 	struct view_opts *o;
-	bool paused;
+	SCREEN *scr;
+	bool paused, help, colors;
+
+	/* expansion: the VMs (by vm_id) whose state differs from expand_default */
+	bool expand_default;
+	uint32_t *toggled;
+	size_t n_toggled, cap_toggled;
+
+	/* the cursor: by identity; the row index is only a fallback */
+	uint32_t sel_vm_id;
+	uint64_t sel_vcpu_key;	/* 0: the VM row */
+	size_t sel, top;
+	struct row *rows;
+	size_t n_rows, cap_rows;
+
+	enum prompt_kind prompt;
+	char input[24];
+	size_t input_len;
+
+	char msg[200];
+	bool msg_error;
+	time_t msg_until;
+	time_t shown_at;	/* when the data on the screen was taken */
+
+	/* a VM's command name, kept for its last row once its process is gone */
+	struct known_comm {
+		uint32_t vm_id;
+		char comm[DT_COMM_LEN];
+	} *comms;
+	size_t n_comms, cap_comms;
+
+	attr_t a_bar, a_sort, a_cursor, a_warn, a_bad, a_good, a_tree, a_paused, a_key, a_title;
 };
+
+/* ---- small drawing helpers: everything is clipped to the screen ---- */
+
+static void put(int y, int x, attr_t a, const char *s)
+{
+	int n;
+
+	if (y < 0 || y >= LINES || x < 0 || x >= COLS)
+		return;
+	n = COLS - x;
+	attrset(a);
+	mvaddnstr(y, x, s, n);
+	attrset(A_NORMAL);
+}
+
+static void putf(int y, int x, attr_t a, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void putf(int y, int x, attr_t a, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	put(y, x, a, buf);
+}
+
+/* Change the attributes of n cells (-1: to the end of the line). */
+static void paint(int y, int x, int n, attr_t a)
+{
+	if (y < 0 || y >= LINES || x < 0 || x >= COLS)
+		return;
+	if (n < 0 || n > COLS - x)
+		n = COLS - x;
+	mvchgat(y, x, n, a & ~A_COLOR, (short)PAIR_NUMBER(a), NULL);
+}
+
+static int col_x(int c)
+{
+	int x = 0;
+
+	for (int i = 0; i < c; i++)
+		x += cols[i].width + 1;
+	return x;
+}
+
+/* ---- the layout: header lines, column header, rows, footer ---- */
+
+struct layout {
+	int hdr_lines;		/* summary lines at the top */
+	int colhdr_y;		/* -1: none */
+	int rows_y, n_rows;	/* the table area */
+	int footer_y;		/* -1: none */
+};
+
+static void get_layout(struct layout *l)
+{
+	l->footer_y = LINES >= 2 ? LINES - 1 : -1;
+	l->hdr_lines = LINES >= 7 ? 3 : (LINES >= 1 ? 1 : 0);
+	l->colhdr_y = LINES - (l->footer_y >= 0) - l->hdr_lines >= 1 ? l->hdr_lines : -1;
+	l->rows_y = l->hdr_lines + 1;
+	l->n_rows = LINES - (l->footer_y >= 0) - l->rows_y;
+	if (l->n_rows < 0)
+		l->n_rows = 0;
+}
+
+/* ---- messages ---- */
+
+static void set_msg(struct tui *t, bool error, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void set_msg(struct tui *t, bool error, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(t->msg, sizeof(t->msg), fmt, ap);
+	va_end(ap);
+	t->msg_error = error;
+	t->msg_until = time(NULL) + MSG_SECONDS;
+}
+
+static const char *fmt_interval(char *buf, size_t len, double s)
+{
+	snprintf(buf, len, s < 10 ? "%.2fs" : s < 100 ? "%.1fs" : "%.0fs", s);
+	return buf;
+}
+
+/* ---- expansion, by vm_id ---- */
+
+static bool toggled_find(const struct tui *t, uint32_t id, size_t *at)
+{
+	for (size_t i = 0; i < t->n_toggled; i++)
+		if (t->toggled[i] == id) {
+			if (at)
+				*at = i;
+			return true;
+		}
+	return false;
+}
+
+static bool vm_expanded(const struct tui *t, const struct vm_metrics *vm)
+{
+	return vm->n_vcpus && t->expand_default != toggled_find(t, vm->vm_id, NULL);
+}
+
+static void set_expanded(struct tui *t, const struct vm_metrics *vm, bool on)
+{
+	size_t at;
+
+	if ((t->expand_default != toggled_find(t, vm->vm_id, NULL)) == on)
+		return;
+	if (toggled_find(t, vm->vm_id, &at)) {
+		t->toggled[at] = t->toggled[--t->n_toggled];
+		return;
+	}
+	if (t->n_toggled == t->cap_toggled) {
+		size_t cap = t->cap_toggled ? 2 * t->cap_toggled : 16;
+		uint32_t *p = realloc(t->toggled, cap * sizeof(*p));
+
+		if (!p)
+			return;
+		t->toggled = p;
+		t->cap_toggled = cap;
+	}
+	t->toggled[t->n_toggled++] = vm->vm_id;
+}
+
+/* Forget the VMs the model dropped (vm_ids are never reused). */
+static void prune_toggled(struct tui *t, const struct model *m)
+{
+	for (size_t i = 0; i < t->n_toggled;) {
+		bool found = false;
+
+		for (size_t j = 0; j < m->n_vms && !found; j++)
+			found = m->vms[j].vm_id == t->toggled[i];
+		if (!found)
+			t->toggled[i] = t->toggled[--t->n_toggled];
+		else
+			i++;
+	}
+}
+
+/* ---- command names of VMs whose process is gone ---- */
+
+static const char *known_comm(const struct tui *t, uint32_t vm_id)
+{
+	for (size_t i = 0; i < t->n_comms; i++)
+		if (t->comms[i].vm_id == vm_id)
+			return t->comms[i].comm;
+	return "?";
+}
+
+static void remember_comms(struct tui *t, const struct model *m)
+{
+	size_t i, j;
+
+	for (i = 0, j = 0; i < t->n_comms; i++) {	/* drop the VMs the model dropped */
+		bool found = false;
+
+		for (size_t k = 0; k < m->n_vms && !found; k++)
+			found = m->vms[k].vm_id == t->comms[i].vm_id;
+		if (found)
+			t->comms[j++] = t->comms[i];
+	}
+	t->n_comms = j;
+	for (i = 0; i < m->n_vms; i++) {
+		const struct vm_metrics *vm = &m->vms[i];
+		struct known_comm *kc = NULL;
+
+		if (!vm->comm[0])
+			continue;
+		for (j = 0; j < t->n_comms && !kc; j++)
+			if (t->comms[j].vm_id == vm->vm_id)
+				kc = &t->comms[j];
+		if (!kc) {
+			if (t->n_comms == t->cap_comms) {
+				size_t cap = t->cap_comms ? 2 * t->cap_comms : 16;
+				struct known_comm *p = realloc(t->comms, cap * sizeof(*p));
+
+				if (!p)
+					continue;
+				t->comms = p;
+				t->cap_comms = cap;
+			}
+			kc = &t->comms[t->n_comms++];
+			kc->vm_id = vm->vm_id;
+		}
+		memcpy(kc->comm, vm->comm, sizeof(kc->comm));
+		kc->comm[sizeof(kc->comm) - 1] = 0;
+	}
+}
+
+/* ---- rows and the cursor ---- */
+
+static void add_row(struct tui *t, size_t vm, size_t vcpu)
+{
+	if (t->n_rows == t->cap_rows) {
+		size_t cap = t->cap_rows ? 2 * t->cap_rows : 64;
+		struct row *p = realloc(t->rows, cap * sizeof(*p));
+
+		if (!p)
+			return;
+		t->rows = p;
+		t->cap_rows = cap;
+	}
+	t->rows[t->n_rows++] = (struct row){ vm, vcpu };
+}
+
+static void select_row(struct tui *t, const struct model *m, size_t i)
+{
+	const struct row *r;
+
+	if (!t->n_rows) {
+		t->sel = 0;
+		return;
+	}
+	if (i >= t->n_rows)
+		i = t->n_rows - 1;
+	r = &t->rows[i];
+	t->sel = i;
+	t->sel_vm_id = m->vms[r->vm].vm_id;
+	t->sel_vcpu_key = r->vcpu == NO_ROW ? 0 : m->vms[r->vm].vcpus[r->vcpu].key;
+}
+
+/* Rebuild the rows from the model and find the cursor's VM/vCPU again. */
+static void build_rows(struct tui *t, const struct model *m)
+{
+	size_t found = NO_ROW, vm_row = NO_ROW;
+
+	t->n_rows = 0;
+	for (size_t i = 0; i < m->n_vms; i++) {
+		const struct vm_metrics *vm = &m->vms[i];
+
+		if (!view_vm_visible(vm, t->o))
+			continue;
+		add_row(t, i, NO_ROW);
+		if (vm_expanded(t, vm))
+			for (size_t j = 0; j < vm->n_vcpus; j++)
+				add_row(t, i, j);
+	}
+	for (size_t i = 0; i < t->n_rows && found == NO_ROW; i++) {
+		const struct row *r = &t->rows[i];
+		const struct vm_metrics *vm = &m->vms[r->vm];
+
+		if (vm->vm_id != t->sel_vm_id)
+			continue;
+		if (r->vcpu == NO_ROW) {
+			vm_row = i;
+			if (!t->sel_vcpu_key)
+				found = i;
+		} else if (vm->vcpus[r->vcpu].key == t->sel_vcpu_key) {
+			found = i;
+		}
+	}
+	if (found == NO_ROW)
+		found = vm_row != NO_ROW ? vm_row : t->sel;
+	select_row(t, m, found);
+}
+
+static int page_rows(void)
+{
+	struct layout l;
+
+	get_layout(&l);
+	return l.n_rows > 1 ? l.n_rows - 1 : 1;
+}
+
+static void move_sel(struct tui *t, const struct model *m, long delta)
+{
+	long i = (long)t->sel + delta;
+
+	if (i < 0)
+		i = 0;
+	select_row(t, m, (size_t)i);
+}
+
+/* ---- metrics of a VM row that the model leaves to the views ---- */
+
+struct vm_agg {
+	double used_pct, peak_pct;
+	bool lat_valid, stalled;
+	double lat99, latmax;
+};
+
+static void vm_aggregate(const struct vm_metrics *vm, struct vm_agg *a)
+{
+	memset(a, 0, sizeof(*a));
+	for (size_t i = 0; i < vm->n_vcpus; i++) {
+		const struct vcpu_metrics *c = &vm->vcpus[i];
+
+		if (c->used_pct > a->used_pct)
+			a->used_pct = c->used_pct;
+		if (c->peak_pct > a->peak_pct)
+			a->peak_pct = c->peak_pct;
+		if (c->stalled_now)
+			a->stalled = true;
+		if (c->reap_latency_us.valid) {
+			if (!a->lat_valid || c->reap_latency_us.p99 > a->lat99)
+				a->lat99 = c->reap_latency_us.p99;
+			if (!a->lat_valid || c->reap_latency_us.max > a->latmax)
+				a->latmax = c->reap_latency_us.max;
+			a->lat_valid = true;
+		}
+	}
+}
+
+static const char *q_us(char *buf, size_t len, const struct quantiles *q, double v)
+{
+	return q->valid ? fmt_usecs(buf, len, v) : "-";
+}
+
+static const char *ring_text(char *buf, size_t len, uint32_t size, uint32_t soft)
+{
+	if (!size)
+		return "-";
+	if (!soft)
+		snprintf(buf, len, "%u", size);
+	else
+		snprintf(buf, len, "%u/%u", size, soft);
+	return buf;
+}
+
+/*
+ * The text of one cell and its highlight (warnings). c == NULL: the VM row.
+ * Returns what to show; buf is scratch space.
+ */
+static const char *cell(const struct tui *t, char *buf, size_t len, int col, const struct vm_metrics *vm,
+			const struct vm_agg *agg, const struct vcpu_metrics *c, attr_t *hl)
+{
+	double pct;
+
+	*hl = 0;
+	switch (col) {
+	case C_ID:
+		if (c) {
+			snprintf(buf, len, "   %d", c->vcpu_id);	/* the tree glyphs go at 1..2 */
+		} else if (vm->n_vcpus) {
+			snprintf(buf, len, vm->vm_id > 9999 ? "%c%u" : "%c %u", vm_expanded(t, vm) ? '-' : '+',
+				 vm->vm_id);
+		} else {
+			snprintf(buf, len, "  %u", vm->vm_id);
+		}
+		return buf;
+	case C_PID:
+		snprintf(buf, len, "%u", c ? c->tid : vm->tgid);
+		return buf;
+	case C_COMM:
+		if (c) {
+			snprintf(buf, len, "vCPU %d", c->vcpu_id);
+			return buf;
+		}
+		return vm->comm[0] ? vm->comm : known_comm(t, vm->vm_id);
+	case C_STATE:
+		if (c) {
+			if (!c->stalled_now)
+				return "ok";
+			*hl = t->a_bad;
+			return "stall";
+		}
+		if (vm->exited)
+			return "exited";
+		if (agg->stalled) {
+			*hl = t->a_bad;
+			return "stall";
+		}
+		return "ok";
+	case C_TRACK:
+		return c ? "" : tracking_name(vm->tracking);
+	case C_VCPUS:
+		if (c)
+			return "";
+		snprintf(buf, len, "%zu", vm->n_vcpus);
+		return buf;
+	case C_RING:
+		return c ? ring_text(buf, len, c->ring_size, c->soft_limit)
+			 : ring_text(buf, len, vm->ring_size, vm->soft_limit);
+	case C_FILL:
+		return fmt_rate(buf, len, c ? c->fill_rate : vm->fill_rate);
+	case C_MIB:
+		return fmt_mib_s(buf, len, c ? c->fill_mib_s : vm->fill_mib_s);
+	case C_USEDP:
+	case C_PEAKP:
+		pct = col == C_USEDP ? (c ? c->used_pct : agg->used_pct) : (c ? c->peak_pct : agg->peak_pct);
+		if (pct >= 100)
+			*hl = t->a_bad;
+		else if (pct >= 75)
+			*hl = t->a_warn;
+		return fmt_percent(buf, len, pct);
+	case C_USED:
+		if (!c)
+			return "";
+		snprintf(buf, len, "%u", c->used);
+		return buf;
+	case C_PEAK:
+		if (!c)
+			return "";
+		snprintf(buf, len, "%u", c->peak_used);
+		return buf;
+	case C_FULLEXS: {
+		double v = c ? c->full_exits_s : vm->full_exits_s;
+
+		if (v > 0)
+			*hl = t->a_warn;
+		return fmt_rate(buf, len, v);
+	}
+	case C_FULLEX:
+		return fmt_count(buf, len, (double)(c ? c->full_exits : vm->full_exits));
+	case C_STALL:
+		pct = 100.0 * (c ? c->stall_frac : (vm->n_vcpus ? vm->stall_frac_sum / (double)vm->n_vcpus : 0));
+		if (pct >= 0.05)	/* what shows as more than 0.0% */
+			*hl = t->a_bad;
+		return fmt_percent(buf, len, pct);
+	case C_RESETS:
+		return fmt_rate(buf, len, c ? c->ring_resets_s : vm->reset_calls_s);
+	case C_INT50:
+		return c ? q_us(buf, len, &c->reap_interval_us, c->reap_interval_us.p50) : "";
+	case C_INT99:
+		return c ? q_us(buf, len, &c->reap_interval_us, c->reap_interval_us.p99) : "";
+	case C_LAT50:
+		return c ? q_us(buf, len, &c->reap_latency_us, c->reap_latency_us.p50) : "";
+	case C_LAT99:
+		if (c)
+			return q_us(buf, len, &c->reap_latency_us, c->reap_latency_us.p99);
+		return agg->lat_valid ? fmt_usecs(buf, len, agg->lat99) : "-";
+	case C_LATMAX:
+		if (c)
+			return q_us(buf, len, &c->reap_latency_us, c->reap_latency_us.max);
+		return agg->lat_valid ? fmt_usecs(buf, len, agg->latmax) : "-";
+	case C_RECL50:
+		if (!c)
+			return "";
+		return c->reclaimed.valid ? fmt_count(buf, len, c->reclaimed.p50) : "-";
+	case C_RSTLAT:
+		if (c)
+			return "";
+		return q_us(buf, len, &vm->reset_latency_us, vm->reset_latency_us.p99);
+	}
+	return "";
+}
+
+static void draw_row(struct tui *t, int y, const struct vm_metrics *vm, const struct vm_agg *agg,
+		     const struct vcpu_metrics *c, bool last_child, bool selected)
+{
+	attr_t base = vm->exited ? A_DIM : (c ? A_NORMAL : A_BOLD);
+	int x = 0;
+
+	for (int i = 0; i < C_COUNT && x < COLS; i++) {
+		char buf[48], text[48];
+		attr_t hl;
+		const char *s = cell(t, buf, sizeof(buf), i, vm, agg, c, &hl);
+
+		if (cols[i].left)
+			snprintf(text, sizeof(text), "%-*.*s", cols[i].width, cols[i].width, s);
+		else
+			snprintf(text, sizeof(text), "%*.*s", cols[i].width, cols[i].width, s);
+		put(y, x, hl && !vm->exited ? hl : base, text);
+		if (i == C_ID && c && x + 2 < COLS) {
+			attr_t g = (vm->exited ? A_DIM : A_NORMAL) | t->a_tree;
+
+			mvaddch(y, x + 1, (last_child ? ACS_LLCORNER : ACS_LTEE) | g);
+			mvaddch(y, x + 2, ACS_HLINE | g);
+		}
+		x += cols[i].width + 1;
+	}
+	if (selected)
+		paint(y, 0, -1, t->a_cursor | (vm->exited ? A_DIM : 0));
+}
+
+static int sort_col(enum sort_key k)
+{
+	for (int i = 0; i < C_COUNT; i++)
+		if (cols[i].sort == (int)k)
+			return i;
+	return C_FILL;
+}
+
+static bool sort_descending(const struct view_opts *o)
+{
+	return o->descending && o->sort != SORT_VM;	/* model_sort orders vm ids ascending */
+}
+
+static void draw_col_header(struct tui *t, int y)
+{
+	int x = 0, sc = sort_col(t->o->sort);
+
+	if (y < 0)
+		return;
+	put(y, 0, A_NORMAL, "");
+	for (int i = 0; i < C_COUNT && x < COLS; i++) {
+		putf(y, x, A_NORMAL, cols[i].left ? "%-*s" : "%*s", cols[i].width, cols[i].title);
+		x += cols[i].width + 1;
+	}
+	paint(y, 0, -1, t->a_bar);
+	paint(y, col_x(sc), cols[sc].width, t->a_sort);
+}
+
+static void draw_header(struct tui *t, const struct model *m, const struct layout *l)
+{
+	char tbuf[16], a[16], b[16], c[16], d[16], e[16], f[16];
+	const struct view_opts *o = t->o;
+	size_t shown = 0, exited = 0, vcpus = 0, stalled = 0;
+	double fill = 0, mib = 0, fullex = 0, resets = 0;
+	int x;
+
+	for (size_t i = 0; i < m->n_vms; i++) {
+		const struct vm_metrics *vm = &m->vms[i];
+
+		if (!view_vm_visible(vm, o))
+			continue;
+		shown++;
+		exited += vm->exited;
+		vcpus += vm->n_vcpus;
+		fill += vm->fill_rate;
+		mib += vm->fill_mib_s;
+		fullex += vm->full_exits_s;
+		resets += vm->reset_calls_s;
+		for (size_t j = 0; j < vm->n_vcpus; j++)
+			stalled += vm->vcpus[j].stalled_now;
+	}
+	/* paused: the time of the data on the screen */
+	if (!t->paused || !t->shown_at)
+		t->shown_at = time(NULL);
+	strftime(tbuf, sizeof(tbuf), "%H:%M:%S", localtime(&t->shown_at));
+	if (l->hdr_lines < 1)
+		return;
+
+	put(0, 0, t->a_title, "dirtytop");
+	x = 9;
+	putf(0, x, A_NORMAL, "%s  refresh %s (last %s)  hooks %s  map entries %zu", tbuf,
+	     fmt_interval(a, sizeof(a), o->interval_s), m->interval_s > 0 ? fmt_interval(b, sizeof(b), m->interval_s) : "-",
+	     o->hooks ? o->hooks : "?", o->map_entries);
+	if (t->paused)
+		put(0, COLS > 8 ? COLS - 8 : 0, t->a_paused, " PAUSED ");
+	if (l->hdr_lines < 3)
+		return;
+
+	put(1, 0, A_BOLD, "VMs:");
+	if (o->filter_tgid)
+		putf(1, 5, A_NORMAL, "%zu shown of %zu", shown, m->n_vms);
+	else
+		putf(1, 5, A_NORMAL, "%zu shown", shown);
+	x = getcurx(stdscr);
+	if (exited)
+		putf(1, x, A_NORMAL, " (%zu exited)", exited), x = getcurx(stdscr);
+	putf(1, x, A_NORMAL, "  vCPUs: %zu  fill %s %s  soft-full exits %s  resets %s  stalled vCPUs %zu",
+	     vcpus, fmt_rate(c, sizeof(c), fill), fmt_mib_s(d, sizeof(d), mib), fmt_rate(e, sizeof(e), fullex),
+	     fmt_rate(f, sizeof(f), resets), stalled);
+
+	put(2, 0, A_BOLD, "Sort:");
+	putf(2, 6, A_NORMAL, "%s %s", cols[sort_col(o->sort)].title,
+	     sort_descending(o) ? "descending" : "ascending");
+	x = getcurx(stdscr);
+	put(2, x + 3, A_BOLD, "Filter:");
+	x = getcurx(stdscr);
+	if (o->filter_tgid)
+		putf(2, x + 1, t->a_warn | A_BOLD, "pid %u", o->filter_tgid);
+	else
+		put(2, x + 1, A_NORMAL, "none (every VM)");
+	x = getcurx(stdscr);
+	put(2, x + 3, A_NORMAL, "h: help");
+}
+
+static void draw_banner(struct tui *t, const struct model *m, const struct layout *l)
+{
+	const char *lines[4];
+	char buf[2][160];
+	int n = 0, y;
+
+	if (t->o->filter_tgid) {
+		snprintf(buf[0], sizeof(buf[0]), "No VM of PID %u is using KVM dirty tracking", t->o->filter_tgid);
+		lines[n++] = buf[0];
+		if (m->n_vms) {
+			snprintf(buf[1], sizeof(buf[1]), "%zu other VM%s hidden by the filter", m->n_vms,
+				 m->n_vms == 1 ? " is" : "s are");
+			lines[n++] = buf[1];
+		}
+		lines[n++] = "press p, then Enter on an empty line, to show every VM";
+	} else {
+		lines[n++] = "No VM is using KVM dirty tracking yet";
+		lines[n++] = "start a VM with a dirty ring (QEMU: -accel kvm,dirty-ring-size=4096), or run the demo:";
+		lines[n++] = "dirtygen --vms 2 --vcpus 4 --rate 20000,5000 --duration 60";
+	}
+	if (l->n_rows <= 0)
+		return;
+	y = l->rows_y + (l->n_rows - (2 * n - 1)) / 2;
+	if (y < l->rows_y)
+		y = l->rows_y;
+	for (int i = 0; i < n && y < l->rows_y + l->n_rows; i++, y += l->n_rows >= 2 * n ? 2 : 1) {
+		int len = (int)strlen(lines[i]), x = (COLS - len) / 2;
+
+		put(y, x < 0 ? 0 : x, i == 0 ? t->a_warn | A_BOLD : A_NORMAL, lines[i]);
+	}
+}
+
+static void draw_footer(struct tui *t, const struct layout *l)
+{
+	static const char *hints[][2] = {
+		{ "h", "Help" }, { "Enter", "Expand" }, { "e", "All" }, { "<>", "Column" }, { "F/U/X/S/L/V", "Sort" },
+		{ "r", "Reverse" }, { "p", "PID" }, { "d", "Delay" }, { "P", "Pause" }, { "q", "Quit" },
+	};
+	int y = l->footer_y, x = 0;
+
+	if (y < 0)
+		return;
+	if (t->prompt) {
+		const char *label = t->prompt == PROMPT_PID ? "Show only the VMs of PID (empty: every VM): "
+							     : "Refresh interval in seconds (0.05 to 3600): ";
+
+		put(y, 0, A_BOLD, label);
+		put(y, (int)strlen(label), A_NORMAL, t->input);
+		move(y, (int)(strlen(label) + t->input_len) < COLS ? (int)(strlen(label) + t->input_len) : COLS - 1);
+		return;
+	}
+	if (t->msg[0] && time(NULL) < t->msg_until) {
+		put(y, 0, t->msg_error ? t->a_bad | A_BOLD : t->a_good, t->msg);
+		return;
+	}
+	t->msg[0] = 0;
+	for (size_t i = 0; i < sizeof(hints) / sizeof(hints[0]) && x < COLS; i++) {
+		put(y, x, t->a_key, hints[i][0]);
+		x += (int)strlen(hints[i][0]);
+		putf(y, x, A_NORMAL, " %s  ", hints[i][1]);
+		x += (int)strlen(hints[i][1]) + 3;
+	}
+}
+
+static void draw_help(struct tui *t)
+{
+	static const char *keys[] = {
+		"Up/Down, k/j     move the cursor",
+		"PgUp/PgDn        move a page",
+		"Home/End         first/last row",
+		"Enter, Space     expand/collapse the VM (its vCPU rows)",
+		"Right / Left     expand / collapse the VM",
+		"e                expand or collapse every VM",
+		"< >              sort by the previous/next sortable column",
+		"F                sort by fill rate (FILL)",
+		"U                sort by peak ring use (PEAK%)",
+		"X                sort by soft-full exits/s (FULLEX/s)",
+		"S                sort by stall share (STALL%)",
+		"L                sort by reap latency p99 (LAT-P99)",
+		"V                sort by VM number (VM, always ascending)",
+		"r, R             reverse the sort order",
+		"p                filter: only the VMs of one PID (empty: all)",
+		"d, s             set the refresh interval (0.05 to 3600 s)",
+		"+ / -            double / halve the refresh interval",
+		"P, z             pause / resume the refresh",
+		"Ctrl-L           redraw the screen",
+		"h, ?, F1         this help",
+		"q, F10, Ctrl-C   quit",
+		"",
+		"Prompts: Enter accepts, Esc cancels, Backspace erases.",
+		"Dimmed rows: VMs that exited (shown for one last interval).",
+		"\"-\": no sample in the interval for that percentile.",
+	};
+	int y = 2, x0 = 0, keys_w = 64;
+	size_t nk = sizeof(keys) / sizeof(keys[0]);
+	bool side = COLS >= keys_w + 100;
+
+	put(0, 0, A_NORMAL, "");
+	putf(0, 0, A_NORMAL, "dirtytop help: KVM dirty ring metrics per VM and per vCPU.  Press any key to return.");
+	paint(0, 0, -1, t->a_bar);
+	put(y, 0, t->a_title, "Keys");
+	for (size_t i = 0; i < nk; i++)
+		put(y + 1 + (int)i, 2, A_NORMAL, keys[i]);
+	if (side) {
+		x0 = keys_w;
+	} else {
+		y += (int)nk + 2;
+	}
+	put(y, x0, t->a_title, "Columns (VM rows; vCPU rows under their VM)");
+	for (int i = 0; i < C_COUNT; i++) {
+		putf(y + 1 + i, x0 + 2, A_BOLD, "%-9s", cols[i].title);
+		put(y + 1 + i, x0 + 12, A_NORMAL, cols[i].help);
+	}
+}
+
+static void check_size(void);
+
+/* ---- the API ---- */
 
 struct tui *tui_open(struct view_opts *o)
 {
 	struct tui *t = calloc(1, sizeof(*t));
 
+	if (!t)
+		return NULL;
 	t->o = o;
-	initscr();
+	t->sel_vm_id = 0;
+	setlocale(LC_CTYPE, "");
+	t->scr = newterm(NULL, stdout, stdin);
+	if (!t->scr) {
+		free(t);
+		return NULL;
+	}
+	set_term(t->scr);
+	cbreak();
+	noecho();
+	nonl();
+	keypad(stdscr, TRUE);
+	nodelay(stdscr, TRUE);
+	set_escdelay(25);
+	curs_set(0);
+
+	t->a_bar = A_REVERSE;
+	t->a_sort = A_BOLD | A_UNDERLINE;
+	t->a_cursor = A_REVERSE | A_BOLD;
+	t->a_warn = A_BOLD;
+	t->a_bad = A_BOLD;
+	t->a_good = A_NORMAL;
+	t->a_tree = 0;
+	t->a_paused = A_REVERSE | A_BOLD;
+	t->a_key = A_BOLD;
+	t->a_title = A_BOLD;
+	if (has_colors() && start_color() == OK) {
+		short bg = use_default_colors() == OK ? -1 : COLOR_BLACK;
+
+		t->colors = true;
+		init_pair(PAIR_BAR, COLOR_BLACK, COLOR_GREEN);
+		init_pair(PAIR_SORT, COLOR_BLACK, COLOR_CYAN);
+		init_pair(PAIR_CURSOR, COLOR_WHITE, COLOR_BLUE);
+		init_pair(PAIR_WARN, COLOR_YELLOW, bg);
+		init_pair(PAIR_BAD, COLOR_RED, bg);
+		init_pair(PAIR_GOOD, COLOR_GREEN, bg);
+		init_pair(PAIR_TREE, COLOR_CYAN, bg);
+		init_pair(PAIR_PAUSED, COLOR_WHITE, COLOR_RED);
+		init_pair(PAIR_KEY, COLOR_BLACK, COLOR_CYAN);
+		init_pair(PAIR_TITLE, COLOR_CYAN, bg);
+		t->a_bar = COLOR_PAIR(PAIR_BAR);
+		t->a_sort = COLOR_PAIR(PAIR_SORT) | A_BOLD;
+		t->a_cursor = COLOR_PAIR(PAIR_CURSOR) | A_BOLD;
+		t->a_warn = COLOR_PAIR(PAIR_WARN) | A_BOLD;
+		t->a_bad = COLOR_PAIR(PAIR_BAD) | A_BOLD;
+		t->a_good = COLOR_PAIR(PAIR_GOOD);
+		t->a_tree = COLOR_PAIR(PAIR_TREE);
+		t->a_paused = COLOR_PAIR(PAIR_PAUSED) | A_BOLD;
+		t->a_key = COLOR_PAIR(PAIR_KEY);
+		t->a_title = COLOR_PAIR(PAIR_TITLE) | A_BOLD;
+	}
 	return t;
 }
 
 void tui_draw(struct tui *t, struct model *m)
 {
-	(void)t; (void)m;
+	struct layout l;
+
+	prune_toggled(t, m);
+	remember_comms(t, m);
+	build_rows(t, m);
+	get_layout(&l);
+	erase();
+	curs_set(0);
+	if (t->help) {
+		draw_help(t);
+		refresh();
+		return;
+	}
+	draw_header(t, m, &l);
+	draw_col_header(t, l.colhdr_y);
+
+	/* keep the cursor in view */
+	if (t->sel < t->top)
+		t->top = t->sel;
+	if (l.n_rows > 0 && t->sel >= t->top + (size_t)l.n_rows)
+		t->top = t->sel - (size_t)l.n_rows + 1;
+	if (l.n_rows > 0 && t->top + (size_t)l.n_rows > t->n_rows)
+		t->top = t->n_rows > (size_t)l.n_rows ? t->n_rows - (size_t)l.n_rows : 0;
+
+	if (!t->n_rows) {
+		draw_banner(t, m, &l);
+	} else {
+		for (int i = 0; i < l.n_rows && t->top + (size_t)i < t->n_rows; i++) {
+			size_t ri = t->top + (size_t)i;
+			const struct row *r = &t->rows[ri];
+			const struct vm_metrics *vm = &m->vms[r->vm];
+			const struct vcpu_metrics *c = r->vcpu == NO_ROW ? NULL : &vm->vcpus[r->vcpu];
+			struct vm_agg agg;
+
+			vm_aggregate(vm, &agg);
+			draw_row(t, l.rows_y + i, vm, &agg, c, c && r->vcpu + 1 == vm->n_vcpus, ri == t->sel);
+		}
+	}
+	draw_footer(t, &l);
+	if (t->prompt)
+		curs_set(1);
 	refresh();
+}
+
+static void set_sort(struct tui *t, struct model *m, enum sort_key k)
+{
+	t->o->sort = k;
+	t->o->descending = true;
+	model_sort(m, k, true);
+}
+
+static void commit_prompt(struct tui *t, struct model *m)
+{
+	char *s = t->input, *end;
+
+	while (*s == ' ')
+		s++;
+	for (size_t n = strlen(s); n && s[n - 1] == ' '; n--)
+		s[n - 1] = 0;
+	if (t->prompt == PROMPT_PID) {
+		long p;
+
+		if (!*s) {
+			t->o->filter_tgid = 0;
+			set_msg(t, false, "Filter cleared: every VM is shown");
+		} else {
+			p = strtol(s, &end, 10);
+			if (*end || !isdigit((unsigned char)*s) || p < 1 || p > 0x7fffffff) {
+				set_msg(t, true, "'%s' is not a PID: type a process id, or nothing to show every VM", s);
+			} else {
+				t->o->filter_tgid = (uint32_t)p;
+				set_msg(t, false, "Showing only the VMs of PID %ld", p);
+			}
+		}
+	} else if (t->prompt == PROMPT_DELAY) {
+		double v = strtod(s, &end);
+		char a[16];
+
+		if (!*s || *end || !isfinite(v) || v < INTERVAL_MIN || v > INTERVAL_MAX) {
+			set_msg(t, true, "The refresh interval is 0.05 to 3600 seconds, not '%s'", s);
+		} else {
+			t->o->interval_s = v;
+			set_msg(t, false, "Refresh every %s", fmt_interval(a, sizeof(a), v));
+		}
+	}
+	t->prompt = PROMPT_NONE;
+	build_rows(t, m);
+}
+
+static void prompt_key(struct tui *t, struct model *m, int ch)
+{
+	switch (ch) {
+	case '\n': case '\r': case KEY_ENTER:
+		commit_prompt(t, m);
+		return;
+	case 27: case 7:	/* Esc, Ctrl-G */
+		t->prompt = PROMPT_NONE;
+		set_msg(t, false, "Cancelled");
+		return;
+	case KEY_BACKSPACE: case 127: case 8:
+		if (t->input_len)
+			t->input[--t->input_len] = 0;
+		return;
+	case 21:		/* Ctrl-U */
+		t->input_len = 0;
+		t->input[0] = 0;
+		return;
+	default:
+		if (ch >= 32 && ch < 127 && t->input_len + 1 < sizeof(t->input)) {
+			t->input[t->input_len++] = (char)ch;
+			t->input[t->input_len] = 0;
+		}
+	}
+}
+
+static void start_prompt(struct tui *t, enum prompt_kind k)
+{
+	t->prompt = k;
+	t->input_len = 0;
+	t->input[0] = 0;
+	t->msg[0] = 0;
+}
+
+static void scale_interval(struct tui *t, double f)
+{
+	double v = t->o->interval_s * f;
+	char a[16];
+
+	if (v < INTERVAL_MIN)
+		v = INTERVAL_MIN;
+	if (v > INTERVAL_MAX)
+		v = INTERVAL_MAX;
+	if (v == t->o->interval_s)
+		set_msg(t, false, "The refresh interval is already the %s (%s)", f < 1 ? "shortest" : "longest",
+			fmt_interval(a, sizeof(a), v));
+	else
+		set_msg(t, false, "Refresh every %s", fmt_interval(a, sizeof(a), v));
+	t->o->interval_s = v;
+}
+
+static const struct row *sel_row(const struct tui *t)
+{
+	return t->n_rows ? &t->rows[t->sel] : NULL;
+}
+
+/* Returns false when the user quits. */
+static bool handle_key(struct tui *t, struct model *m, int ch)
+{
+	const struct row *r;
+
+	if (ch == KEY_RESIZE) {
+		check_size();
+		return true;
+	}
+	build_rows(t, m);
+	if (t->prompt) {
+		prompt_key(t, m, ch);
+		return true;
+	}
+	if (t->help) {
+		t->help = false;
+		return true;
+	}
+	r = sel_row(t);
+	switch (ch) {
+	case 'q': case KEY_F(10):
+		return false;
+	case 'h': case '?': case KEY_F(1):
+		t->help = true;
+		break;
+	case KEY_UP: case 'k':
+		move_sel(t, m, -1);
+		break;
+	case KEY_DOWN: case 'j':
+		move_sel(t, m, 1);
+		break;
+	case KEY_PPAGE:
+		move_sel(t, m, -page_rows());
+		break;
+	case KEY_NPAGE:
+		move_sel(t, m, page_rows());
+		break;
+	case KEY_HOME: case 'g':
+		select_row(t, m, 0);
+		break;
+	case KEY_END: case 'G':
+		select_row(t, m, t->n_rows ? t->n_rows - 1 : 0);
+		break;
+	case '\n': case '\r': case KEY_ENTER: case ' ':
+		if (r) {
+			struct vm_metrics *vm = &m->vms[r->vm];
+
+			set_expanded(t, vm, !vm_expanded(t, vm));
+			t->sel_vcpu_key = 0;	/* on the VM row, whichever it was */
+		}
+		break;
+	case KEY_RIGHT:
+		if (r && r->vcpu == NO_ROW) {
+			struct vm_metrics *vm = &m->vms[r->vm];
+
+			if (!vm_expanded(t, vm))
+				set_expanded(t, vm, true);
+			else if (vm->n_vcpus)
+				move_sel(t, m, 1);
+		}
+		break;
+	case KEY_LEFT:
+		if (r) {
+			set_expanded(t, &m->vms[r->vm], false);
+			t->sel_vcpu_key = 0;
+		}
+		break;
+	case 'e': {
+		bool any = false, all = true;
+
+		for (size_t i = 0; i < m->n_vms; i++)
+			if (view_vm_visible(&m->vms[i], t->o) && m->vms[i].n_vcpus) {
+				any = true;
+				if (!vm_expanded(t, &m->vms[i]))
+					all = false;
+			}
+		/* every VM expanded: collapse them; else expand them (and the VMs to come) */
+		t->expand_default = any ? !all : !t->expand_default;
+		set_msg(t, false, t->expand_default ? "Every VM expanded" : "Every VM collapsed");
+		t->n_toggled = 0;
+		t->sel_vcpu_key = 0;
+		break;
+	}
+	case '<': case '>': {
+		int cur = sort_col(t->o->sort), step = ch == '<' ? -1 : 1;
+
+		for (int i = cur + step; i >= 0 && i < C_COUNT; i += step)
+			if (cols[i].sort >= 0) {
+				set_sort(t, m, (enum sort_key)cols[i].sort);
+				break;
+			}
+		break;
+	}
+	case 'r': case 'R':
+		if (t->o->sort == SORT_VM) {
+			set_msg(t, false, "VMs sorted by number are always in ascending order");
+			break;
+		}
+		t->o->descending = !t->o->descending;
+		model_sort(m, t->o->sort, t->o->descending);
+		break;
+	case 'p': case '\\':
+		start_prompt(t, PROMPT_PID);
+		break;
+	case 'd': case 's':
+		start_prompt(t, PROMPT_DELAY);
+		break;
+	case '+': case '=':
+		scale_interval(t, 2);
+		break;
+	case '-': case '_':
+		scale_interval(t, 0.5);
+		break;
+	case 'P': case 'z':
+		t->paused = !t->paused;
+		set_msg(t, false, t->paused ? "Paused: P or z resumes" : "Resumed");
+		break;
+	case 12:		/* Ctrl-L */
+		clearok(curscr, TRUE);
+		break;
+	case 27:
+		t->msg[0] = 0;
+		break;
+	default:
+		for (size_t i = 0; i < sizeof(sort_keys) / sizeof(sort_keys[0]); i++)
+			if (sort_keys[i].ch == ch) {
+				set_sort(t, m, sort_keys[i].key);
+				break;
+			}
+		if (ch >= 32 && ch < 127 && !strchr("FUXSLV", ch))
+			set_msg(t, true, "Unknown key '%c': h shows the keys", ch);
+		break;
+	}
+	build_rows(t, m);
+	return true;
 }
 
 bool tui_input(struct tui *t, struct model *m)
 {
-	(void)t; (void)m;
-	return getch() != 'q';
+	int ch;
+
+	while ((ch = getch()) != ERR)
+		if (!handle_key(t, m, ch))
+			return false;
+	return true;
 }
 
-bool tui_paused(const struct tui *t) { return t->paused; }
-void tui_resize(struct tui *t) { (void)t; }
-void tui_close(struct tui *t) { endwin(); free(t); }
+bool tui_paused(const struct tui *t)
+{
+	return t->paused;
+}
+
+/* Follow the terminal's size (resizeterm also queues a KEY_RESIZE, handled here too). */
+static void check_size(void)
+{
+	struct winsize ws;
+
+	if (!ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) && ws.ws_row && ws.ws_col &&
+	    (ws.ws_row != LINES || ws.ws_col != COLS))
+		resizeterm(ws.ws_row, ws.ws_col);
+	clearok(curscr, TRUE);
+}
+
+void tui_resize(struct tui *t)
+{
+	(void)t;
+	endwin();
+	refresh();
+	check_size();
+}
+
+void tui_close(struct tui *t)
+{
+	if (!t)
+		return;
+	endwin();
+	delscreen(t->scr);
+	free(t->rows);
+	free(t->toggled);
+	free(t->comms);
+	free(t);
+}

@@ -15,6 +15,8 @@ struct view_opts {
 	double interval_s;		/* the requested refresh interval */
 	const char *hooks;		/* tp_btf or raw_tp */
 	size_t map_entries;		/* entries in the BPF maps now */
+	unsigned top_regions;		/* hottest regions shown per VM */
+	bool detail;			/* text: memslots, ioctls and hottest regions per VM */
 };
 
 bool view_vm_visible(const struct vm_metrics *vm, const struct view_opts *o);
