@@ -4,6 +4,8 @@
 OUTPUT ?= build
 CC ?= cc
 CLANG ?= clang
+# Debian's python3, where python3-pytest installs (a python3 earlier on PATH may lack it)
+PYTHON ?= /usr/bin/python3
 BPFTOOL ?= bpftool
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -56,13 +58,13 @@ $(OUTPUT)/tests/%: tests/unit/%.c $(MODEL_OBJS) $(HEADERS) | $(OUTPUT)/tests
 # Unit tests (cmocka), then the integration tests that need root, KVM and BPF.
 check: all $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done
-	python3 -m pytest -v -rs tests/integration
+	$(PYTHON) -m pytest -v -rs tests/integration
 
 unit: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done
 
 integration: all
-	python3 -m pytest -v -rs tests/integration
+	$(PYTHON) -m pytest -v -rs tests/integration
 
 bench: all
 	bench/run

@@ -152,7 +152,15 @@ static __noinline struct dt_vcpu *vcpu_create(__u64 ring_addr, bool from_create)
 	tmpl = bpf_map_lookup_elem(&zero_vcpu, &zero);
 	if (!tmpl)
 		return NULL;
-	/* from KVM_CREATE_VCPU: replace whatever a dead vCPU left here */
+	if (from_create) {
+		/* a dead VM's vCPU left this entry: bury it (see bury_vcpu) */
+		v = bpf_map_lookup_elem(&vcpus, &ring_addr);
+		if (v) {
+			__u64 grave = v->first_seen_ns;
+
+			bpf_map_update_elem(&vcpus, &grave, v, BPF_ANY);
+		}
+	}
 	if (bpf_map_update_elem(&vcpus, &ring_addr, tmpl,
 				from_create ? BPF_ANY : BPF_NOEXIST) &&
 	    !from_create)
@@ -339,6 +347,53 @@ static __always_inline __u64 fd_private_data(__u32 fd)
 	return (__u64)BPF_CORE_READ(file, private_data);
 }
 
+/*
+ * A new VM at the address of a dead one that userspace has not shown as
+ * exited yet: move what the dead VM left to grave keys (DT_IS_GRAVE_KEY), so
+ * it is still shown once and not counted as the new VM's.
+ */
+struct bury_ctx {
+	__u64 kvm;		/* the live key */
+	__u64 grave;		/* the dead VM's grave key */
+};
+
+static long bury_vcpu(struct bpf_map *map, __u64 *key, struct dt_vcpu *v, struct bury_ctx *b)
+{
+	__u64 grave = v->first_seen_ns;
+
+	if (v->vm != b->kvm || DT_IS_GRAVE_KEY(*key))
+		return 0;
+	v->vm = b->grave;
+	bpf_map_update_elem(map, &grave, v, BPF_ANY);
+	bpf_map_delete_elem(map, key);
+	return 0;
+}
+
+static long bury_memslot(struct bpf_map *map, struct dt_memslot_key *key, struct dt_memslot *v,
+			 struct bury_ctx *b)
+{
+	struct dt_memslot_key grave = *key;
+
+	if (key->vm != b->kvm)
+		return 0;
+	grave.vm = b->grave;
+	bpf_map_update_elem(map, &grave, v, BPF_ANY);
+	bpf_map_delete_elem(map, key);
+	return 0;
+}
+
+static long bury_heat(struct bpf_map *map, struct dt_heat_key *key, __u64 *v, struct bury_ctx *b)
+{
+	struct dt_heat_key grave = *key;
+
+	if (key->vm != b->kvm)
+		return 0;
+	grave.vm = b->grave;
+	bpf_map_update_elem(map, &grave, v, BPF_ANY);
+	bpf_map_delete_elem(map, key);
+	return 0;
+}
+
 static __noinline struct dt_vm *vm_get(__u64 kvm, bool from_create, __s32 fd)
 {
 	struct dt_vm *vm;
@@ -350,6 +405,15 @@ static __noinline struct dt_vm *vm_get(__u64 kvm, bool from_create, __s32 fd)
 	vm = bpf_map_lookup_elem(&vms, &kvm);
 	if (vm && !from_create)
 		return vm;
+	if (vm || from_create) {
+		struct bury_ctx b = { .kvm = kvm, .grave = vm ? vm->first_seen_ns : 0 };
+
+		if (vm)
+			bpf_map_update_elem(&vms, &b.grave, vm, BPF_ANY);
+		bpf_for_each_map_elem(&vcpus, bury_vcpu, &b, 0);
+		bpf_for_each_map_elem(&memslots, bury_memslot, &b, 0);
+		bpf_for_each_map_elem(&heat, bury_heat, &b, 0);
+	}
 	tmpl = bpf_map_lookup_elem(&zero_vm, &zero);
 	if (!tmpl || bpf_map_update_elem(&vms, &kvm, tmpl, BPF_ANY))
 		return NULL;

@@ -186,6 +186,13 @@ struct dt_ioctl {
 	__u64 bitmap;		/* GET_DIRTY_LOG: user address of the bitmap */
 };
 
+/*
+ * Map keys are kernel addresses (bit 63 set). What a dead VM left behind when
+ * a new VM took its address is moved to a "grave" key: the entry's
+ * first_seen_ns, unique and never a kernel address.
+ */
+#define DT_IS_GRAVE_KEY(k) (!((k) >> 63))
+
 /* The bucket a value falls in; identical on both sides. */
 static inline __u32 dt_log2(__u64 v)
 {

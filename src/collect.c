@@ -200,12 +200,47 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
+/*
+ * Entries nothing else frees: threads that are gone (the vCPU entry they
+ * named may be long deleted), and reap-latency stamps of rings whose vCPU
+ * entry BPF wiped when a new VM took over the address.
+ */
+static void sweep_orphans(struct collector *c)
+{
+	int tfd = bpf_map__fd(c->skel->maps.threads), rfd = bpf_map__fd(c->skel->maps.ring_ts);
+	int vfd = bpf_map__fd(c->skel->maps.vcpus);
+	__u32 tid, next, *prev = NULL;
+	__u64 ring, rnext, *rprev = NULL;
+	struct dt_vcpu v;
+	char path[32];
+
+	while (bpf_map_get_next_key(rfd, rprev, &rnext) == 0) {
+		if (bpf_map_lookup_elem(vfd, &rnext, &v)) {
+			bpf_map_delete_elem(rfd, &rnext);
+			continue;
+		}
+		ring = rnext;
+		rprev = &ring;
+	}
+
+	while (bpf_map_get_next_key(tfd, prev, &next) == 0) {
+		snprintf(path, sizeof(path), "/proc/%u", next);
+		if (!path_exists(path)) {
+			bpf_map_delete_elem(tfd, &next);
+			continue;
+		}
+		tid = next;
+		prev = &tid;
+	}
+}
+
 int collector_snapshot(struct collector *c, struct snapshot *s)
 {
 	int vfd = bpf_map__fd(c->skel->maps.vcpus), mfd = bpf_map__fd(c->skel->maps.vms);
 	uint64_t key, next, *prev;
 
 	snapshot_reset(s);
+	sweep_orphans(c);
 	/* close the interval: BPF now writes the other epoch slot */
 	s->epoch = c->skel->bss->epoch;
 	__atomic_store_n(&c->skel->bss->epoch, s->epoch + 1, __ATOMIC_SEQ_CST);
@@ -253,52 +288,65 @@ int collector_snapshot(struct collector *c, struct snapshot *s)
 	return 0;
 }
 
-static bool key_listed(const struct key_list *l, uint64_t key)
+/* The generation to forget for VM key, or false if that VM is not being forgotten. */
+static bool vm_forgotten(const struct key_list *vms, uint64_t key, uint64_t *gen)
 {
-	for (size_t i = 0; i < l->n; i++)
-		if (l->keys[i] == key)
+	for (size_t i = 0; i < vms->n; i++)
+		if (vms->keys[i] == key) {
+			*gen = vms->gens[i];
 			return true;
+		}
 	return false;
 }
 
+/*
+ * Delete what the model forgot: entries of exited VMs. Each is deleted only if
+ * it is still the generation the model showed; a VM or vCPU created since at
+ * the same kernel address is left alone (BPF wiped the old one's entries when
+ * it saw the new KVM_CREATE_VM).
+ */
 void collector_forget(struct collector *c, const struct key_list *vms, const struct key_list *vcpus)
 {
-	int vfd = bpf_map__fd(c->skel->maps.vcpus);
+	int vfd = bpf_map__fd(c->skel->maps.vcpus), mfd = bpf_map__fd(c->skel->maps.vms);
+	int sfd = bpf_map__fd(c->skel->maps.memslots), hfd = bpf_map__fd(c->skel->maps.heat);
+	struct dt_memslot_key sk, snext, *sprev = NULL;
+	struct dt_heat_key hk, hnext, *hprev = NULL;
 	struct dt_vcpu v;
+	struct dt_vm vm;
+	uint64_t gen;
 
 	for (size_t i = 0; i < vcpus->n; i++) {
-		if (!bpf_map_lookup_elem(vfd, &vcpus->keys[i], &v) && v.tid)
+		if (bpf_map_lookup_elem(vfd, &vcpus->keys[i], &v) || v.first_seen_ns != vcpus->gens[i])
+			continue;
+		if (v.tid)
 			bpf_map_delete_elem(bpf_map__fd(c->skel->maps.threads), &v.tid);
 		bpf_map_delete_elem(vfd, &vcpus->keys[i]);
 		bpf_map_delete_elem(bpf_map__fd(c->skel->maps.ring_ts), &vcpus->keys[i]);
 	}
-	for (size_t i = 0; i < vms->n; i++)
-		bpf_map_delete_elem(bpf_map__fd(c->skel->maps.vms), &vms->keys[i]);
 	if (!vms->n)
 		return;
-	/* the memslots and heat regions of those VMs */
-	{
-		int sfd = bpf_map__fd(c->skel->maps.memslots), hfd = bpf_map__fd(c->skel->maps.heat);
-		struct dt_memslot_key sk, snext, *sprev = NULL;
-		struct dt_heat_key hk, hnext, *hprev = NULL;
-
-		while (bpf_map_get_next_key(sfd, sprev, &snext) == 0) {
-			if (key_listed(vms, snext.vm)) {
-				bpf_map_delete_elem(sfd, &snext);
-				continue;	/* restart from the same predecessor */
-			}
-			sk = snext;
-			sprev = &sk;
+	/* memslots and heat of a forgotten VM, unless a new VM lives at its address */
+	while (bpf_map_get_next_key(sfd, sprev, &snext) == 0) {
+		if (vm_forgotten(vms, snext.vm, &gen) &&
+		    (bpf_map_lookup_elem(mfd, &snext.vm, &vm) || vm.first_seen_ns == gen)) {
+			bpf_map_delete_elem(sfd, &snext);
+			continue;	/* go on from the same predecessor */
 		}
-		while (bpf_map_get_next_key(hfd, hprev, &hnext) == 0) {
-			if (key_listed(vms, hnext.vm)) {
-				bpf_map_delete_elem(hfd, &hnext);
-				continue;
-			}
-			hk = hnext;
-			hprev = &hk;
-		}
+		sk = snext;
+		sprev = &sk;
 	}
+	while (bpf_map_get_next_key(hfd, hprev, &hnext) == 0) {
+		if (vm_forgotten(vms, hnext.vm, &gen) &&
+		    (bpf_map_lookup_elem(mfd, &hnext.vm, &vm) || vm.first_seen_ns == gen)) {
+			bpf_map_delete_elem(hfd, &hnext);
+			continue;
+		}
+		hk = hnext;
+		hprev = &hk;
+	}
+	for (size_t i = 0; i < vms->n; i++)
+		if (!bpf_map_lookup_elem(mfd, &vms->keys[i], &vm) && vm.first_seen_ns == vms->gens[i])
+			bpf_map_delete_elem(mfd, &vms->keys[i]);
 }
 
 static size_t count_entries(int fd, size_t keysz)

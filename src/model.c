@@ -56,15 +56,25 @@ void snapshot_free(struct snapshot *s)
 	memset(s, 0, sizeof(*s));
 }
 
-void key_list_add(struct key_list *l, uint64_t key)
+void key_list_add(struct key_list *l, uint64_t key, uint64_t gen)
 {
-	GROW(l->keys, l->n, l->cap);
-	l->keys[l->n++] = key;
+	if (l->n == l->cap) {
+		size_t c = l->cap ? l->cap * 2 : 16;
+
+		l->keys = realloc(l->keys, c * sizeof(*l->keys));
+		l->gens = realloc(l->gens, c * sizeof(*l->gens));
+		if (!l->keys || !l->gens)
+			abort();
+		l->cap = c;
+	}
+	l->keys[l->n] = key;
+	l->gens[l->n++] = gen;
 }
 
 void key_list_free(struct key_list *l)
 {
 	free(l->keys);
+	free(l->gens);
 	memset(l, 0, sizeof(*l));
 }
 
@@ -277,6 +287,7 @@ static void vm_update_from_map(struct vm_metrics *vm, const struct dt_vm *v, uin
 	if (!vm->have_prev)
 		memset(&vm->prev_reset_latency, 0, sizeof(vm->prev_reset_latency));
 	vm->tgid = v->tgid;
+	vm->map_first_seen_ns = v->first_seen_ns;
 	if (v->fd >= 0)
 		vm->fd = v->fd;
 	vm->created_ns = v->created_ns;
@@ -477,9 +488,9 @@ static void vm_update_slots_and_heat(struct model *m, const struct snapshot *s)
 static void vm_forget(struct vm_metrics *vm, struct key_list *forget_vms, struct key_list *forget_vcpus)
 {
 	if (forget_vms)
-		key_list_add(forget_vms, vm->key);
+		key_list_add(forget_vms, vm->key, vm->map_first_seen_ns);
 	for (size_t i = 0; forget_vcpus && i < vm->n_vcpus; i++)
-		key_list_add(forget_vcpus, vm->vcpus[i].key);
+		key_list_add(forget_vcpus, vm->vcpus[i].key, vm->vcpus[i].first_seen_ns);
 }
 
 void model_update(struct model *m, const struct snapshot *s, proc_lookup_fn lookup, void *ctx,
@@ -502,6 +513,25 @@ void model_update(struct model *m, const struct snapshot *s, proc_lookup_fn look
 		m->vms[j++] = m->vms[i];
 	}
 	m->n_vms = j;
+
+	/*
+	 * Buried VMs (a new VM took their address before this read) first: the
+	 * one we showed under its live key continues under its grave key.
+	 */
+	for (i = 0; i < s->n_vms; i++) {
+		const struct snap_vm *sv = &s->vms[i];
+		struct vm_metrics *vm;
+
+		if (!DT_IS_GRAVE_KEY(sv->key) || vm_find(m, sv->key))
+			continue;
+		for (j = 0; j < m->n_vms; j++) {
+			vm = &m->vms[j];
+			if (!vm->exited && !DT_IS_GRAVE_KEY(vm->key) && vm->map_first_seen_ns == sv->v.first_seen_ns) {
+				vm->key = sv->key;
+				break;
+			}
+		}
+	}
 
 	for (i = 0; i < s->n_vms; i++) {
 		const struct snap_vm *sv = &s->vms[i];
@@ -527,6 +557,16 @@ void model_update(struct model *m, const struct snapshot *s, proc_lookup_fn look
 			vm->present = true;
 		}
 		c = vcpu_find(vm, sc->key);
+		if (!c && DT_IS_GRAVE_KEY(sc->key)) {
+			/* buried: the vCPU we showed under its live key */
+			for (j = 0; j < vm->n_vcpus; j++)
+				if (!DT_IS_GRAVE_KEY(vm->vcpus[j].key) &&
+				    vm->vcpus[j].first_seen_ns == sc->v.first_seen_ns) {
+					c = &vm->vcpus[j];
+					c->key = sc->key;
+					break;
+				}
+		}
 		if (c && c->first_seen_ns != sc->v.first_seen_ns) {
 			memset(c, 0, sizeof(*c));	/* a new vCPU at the same address */
 			c->key = sc->key;
@@ -553,7 +593,7 @@ void model_update(struct model *m, const struct snapshot *s, proc_lookup_fn look
 		if (lookup)
 			lookup(ctx, vm->tgid, vm->fd, vm->first_seen_ns, &pf);
 		memcpy(vm->comm, pf.comm, sizeof(vm->comm));
-		if (!pf.alive || (!vm->present && !vm->n_vcpus))
+		if (!pf.alive || (!vm->present && !vm->n_vcpus) || DT_IS_GRAVE_KEY(vm->key))
 			vm->exited = true;
 
 		vm->pushes = vm->full_exits = vm->stalls = 0;

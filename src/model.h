@@ -126,6 +126,7 @@ struct vm_metrics {
 	bool seen_from_create;
 	bool exited;			/* shown one last interval, then dropped */
 	uint64_t created_ns, first_seen_ns;
+	uint64_t map_first_seen_ns;	/* of its entry in the vms map, 0 if it has none */
 	uint32_t ring_size, soft_limit;	/* entries; 0 if unknown */
 
 	uint64_t pushes, full_exits, reset_calls, reset_entries, stalls;
@@ -184,9 +185,10 @@ void model_free(struct model *m);
  */
 struct key_list {
 	uint64_t *keys;
+	uint64_t *gens;			/* the entry's first_seen_ns: delete only that generation */
 	size_t n, cap;
 };
-void key_list_add(struct key_list *l, uint64_t key);
+void key_list_add(struct key_list *l, uint64_t key, uint64_t gen);
 void key_list_free(struct key_list *l);
 
 void model_update(struct model *m, const struct snapshot *s, proc_lookup_fn lookup, void *ctx,

@@ -103,7 +103,8 @@ def test_stalled_reaper_stall_time(kvm_bpf, action):
     KVM_RUN, just before it returns) to the reset tracepoint (inside that reset
     call), so each stall may differ by that call's duration plus 1 ms.
     """
-    args = ["--vcpus", "4", "--mem", "128", "--ring-size", "1024", "--rate", "20000,1000,500,200",
+    # the slow vCPUs push at most 300 * (1.5 + 0.1) s = 480 < 960 entries: they never fill
+    args = ["--vcpus", "4", "--mem", "128", "--ring-size", "1024", "--rate", "20000,300,200,100",
             "--reap-interval", "100", "--stall", "500:1500", "--full-action", action,
             "--duration", "3.5"]
     records, truth = run_traced(args, delay=0.5)
@@ -152,10 +153,11 @@ def test_churn_frees_map_entries(kvm_bpf):
             for vm in rec["vms"]:
                 seen.add(vm["pid"])
             last = rec
-            if rec["map_entries"] == idle and not rec["vms"]:
+            if rec["map_entries"] <= idle and not {vm["pid"] for vm in rec["vms"]} & pids:
                 break
         assert len(pids) == 100
-        assert last["map_entries"] == idle, f"map entries {last['map_entries']} != idle {idle}"
+        # (<=: entries left over from before the test may be swept meanwhile)
+        assert last["map_entries"] <= idle, f"map entries {last['map_entries']} > idle {idle}"
     finally:
         top.terminate()
         top.wait(timeout=30)

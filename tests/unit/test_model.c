@@ -205,7 +205,9 @@ static void test_exited_vm_shown_once_then_forgotten(void **state)
 	assert_int_equal(m.n_vms, 0);
 	assert_int_equal(fv.n, 1);
 	assert_true(fv.keys[0] == VM_KEY);
+	assert_true(fv.gens[0] == 1);	/* the generation (first_seen_ns) of the entry to delete */
 	assert_int_equal(fc.n, 2);
+	assert_true(fc.gens[0] == 1 && fc.gens[1] == 1);
 	key_list_free(&fv);
 	key_list_free(&fc);
 	model_free(&m);

@@ -1,0 +1,549 @@
+"""The interactive screen, driven for real: dirtytop runs in a detached tmux session of a
+fixed size, dirtygen runs VMs beside it, and the tests type keys (send-keys) and read the
+screen (capture-pane) until what they expect shows, within a deadline.
+
+Each test has its own tmux server (-L) so nothing leaks between tests or into the user's
+tmux; teardown kills the server and every dirtygen it started.
+"""
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import DIRTYGEN, DIRTYTOP, missing
+
+WIDTH, HEIGHT = 200, 50
+SGR = re.compile(r"\x1b\[([0-9;]*)m")
+START_TIMEOUT = 90      # loading and verifying the BPF programs can take a while
+TIMEOUT = 30
+
+
+class Screen:
+    """dirtytop in a tmux pane of its own server."""
+
+    def __init__(self, name, args=(), width=WIDTH, height=HEIGHT):
+        self.socket = f"dirtytop-test-{os.getpid()}-{name}"
+        self.last = []
+        self.cursor = None
+        cmd = " ".join([DIRTYTOP] + [str(a) for a in args])
+        # remain-on-exit: when dirtytop ends, the pane stays (dead) so we can read its status
+        self.tmux("new-session", "-d", "-s", "top", "-x", str(width), "-y", str(height), cmd,
+                  ";", "set-option", "-g", "remain-on-exit", "on")
+
+    def tmux(self, *args, check=True):
+        p = subprocess.run(["tmux", "-L", self.socket, "-f", "/dev/null", *args],
+                           capture_output=True, text=True, timeout=10)
+        if check and p.returncode:
+            raise AssertionError(f"tmux {' '.join(args)} failed: {p.stderr.strip()}")
+        return p.stdout
+
+    def lines(self):
+        """The screen's lines as text; self.cursor is the index of the line drawn in the
+        cursor's colours (white on blue, or reverse video without colours), or None."""
+        out = self.tmux("capture-pane", "-p", "-e", "-t", "top")
+        raw = (out[:-1] if out.endswith("\n") else out).split("\n")
+        self.last = [SGR.sub("", l) for l in raw]
+        self.cursor = None
+        for i, l in enumerate(raw):
+            lead = re.match(r"(?:\x1b\[[0-9;]*m)+", l)
+            params = set(";".join(SGR.findall(lead.group(0))).split(";")) if lead else set()
+            if "44" in params or "7" in params:
+                self.cursor = i
+        return self.last
+
+    def text(self):
+        return "\n".join(self.lines())
+
+    def keys(self, *keys):
+        """tmux key names: 'Enter', 'Home', 'C-c', 'q'..."""
+        self.tmux("send-keys", "-t", "top", *keys)
+
+    def type(self, s):
+        self.tmux("send-keys", "-t", "top", "-l", s)
+
+    def pane(self, fmt):
+        return self.tmux("display-message", "-p", "-t", "top", fmt).strip()
+
+    def dead(self):
+        return self.pane("#{pane_dead}") == "1"
+
+    def dump(self):
+        return "\n".join(self.last).rstrip()
+
+    def wait(self, what, pred, timeout=TIMEOUT):
+        """Poll the screen until pred(lines) is truthy; return its value."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.dead():
+                self.lines()
+                raise AssertionError(f"dirtytop ended while waiting for {what}:\n{self.dump()}")
+            got = pred(self.lines())
+            if got:
+                return got
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out after {timeout}s waiting for {what}; the screen:\n"
+                                     f"{self.dump()}")
+            time.sleep(0.1)
+
+    def wait_text(self, s, timeout=TIMEOUT):
+        return self.wait(repr(s), lambda lines: s in "\n".join(lines), timeout)
+
+    def wait_ready(self):
+        self.wait("the dirtytop screen", lambda lines: any(l.startswith("Sort:") for l in lines),
+                  START_TIMEOUT)
+
+    def wait_exit(self, timeout=TIMEOUT):
+        """The exit status of dirtytop once its pane is dead (tmux fills it in a moment later)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.dead():
+                status = self.pane("#{pane_dead_status}")
+                if status:
+                    return int(status)
+            time.sleep(0.05)
+        self.lines()
+        raise AssertionError(f"dirtytop did not end within {timeout}s:\n{self.dump()}")
+
+    def kill(self):
+        self.tmux("kill-server", check=False)
+
+
+@pytest.fixture
+def screens():
+    if not shutil.which("tmux"):
+        missing("tmux (apt-get install tmux)")
+    made = []
+
+    def make(name, *args, **kw):
+        s = Screen(name, *args, **kw)
+        made.append(s)
+        return s
+
+    try:
+        yield make
+    finally:
+        for s in made:
+            s.kill()
+
+
+class Gen:
+    def __init__(self, proc, vcpus, rate):
+        self.proc = proc
+        self.pid = proc.pid
+        self.vcpus = vcpus
+        self.rate = rate
+
+    def tasks(self):
+        return {int(t) for t in os.listdir(f"/proc/{self.pid}/task")}
+
+
+@pytest.fixture
+def gens(tmp):
+    """A start(vcpus, rate) that runs one dirtygen VM in the background; all are killed at the end."""
+    procs = []
+
+    def start(vcpus, rate):
+        p = subprocess.Popen([DIRTYGEN, "--quiet", "--vms", "1", "--vcpus", str(vcpus), "--mem", "64",
+                              "--rate", str(rate), "--reap-interval", "100", "--duration", "300",
+                              "--truth", str(tmp / f"truth-{len(procs)}.json")],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        procs.append(p)
+        return Gen(p, vcpus, rate)
+
+    try:
+        yield start
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in procs:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+
+# --- reading the table ---
+
+VM_ROW = re.compile(r"^\s*(?P<mark>[+-])?\s*(?P<id>\d+)\s+(?P<pid>\d+)\s+(?P<comm>\S+)\s+(?P<state>\S+)\s+"
+                    r"(?P<tracking>\S+)\s+(?P<vcpus>\d+)\s+(?P<ring>\S+)\s+(?P<fill>\S+)")
+VCPU_ROW = re.compile(r"^\s*\D{0,3}?(?P<id>\d+)\s+(?P<tid>\d+)\s+vCPU (?P<vcpu>\d+)\s")
+
+
+def rate_value(s):
+    m = re.fullmatch(r"([\d.]+)([KMGT]?)/s", s)
+    assert m, f"not a rate: {s!r}"
+    return float(m.group(1)) * {"": 1, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12}[m.group(2)]
+
+
+def table(lines):
+    """The VM rows, each a dict with its fields and 'vcpu_rows' (the vCPU rows under it), in
+    screen order; None if the column header is not on the screen."""
+    hdr = next((i for i, l in enumerate(lines) if l.startswith("VM ") and "COMMAND" in l), None)
+    if hdr is None:
+        return None
+    comm_col = lines[hdr].index("COMMAND")
+    vms = []
+    for y, line in enumerate(lines[hdr + 1:], hdr + 1):
+        if line[comm_col:comm_col + 5] == "vCPU ":
+            m = VCPU_ROW.match(line)
+            assert m and vms, f"a vCPU row that does not parse or has no VM above it: {line!r}"
+            vms[-1]["vcpu_rows"].append({"id": int(m["id"]), "tid": int(m["tid"]), "line": line, "y": y})
+            continue
+        m = VM_ROW.match(line)
+        if not m:
+            continue
+        vm = m.groupdict()
+        for k in ("id", "pid", "vcpus"):
+            vm[k] = int(vm[k])
+        vm["fill"] = rate_value(vm["fill"])
+        vm["vcpu_rows"] = []
+        vm["line"] = line
+        vm["y"] = y
+        vms.append(vm)
+    return vms
+
+
+def vm_of(vms, pid):
+    found = [v for v in vms if v["pid"] == pid]
+    return found[0] if len(found) == 1 else None
+
+
+def both_shown(a, b):
+    """A predicate: the VM rows of gens a and b with their vCPU counts (other processes' VMs,
+    e.g. other tests running on this machine, may be there too)."""
+    def pred(lines):
+        vms = table(lines)
+        if not vms:
+            return None
+        va, vb = vm_of(vms, a.pid), vm_of(vms, b.pid)
+        if not va or not vb or va["vcpus"] != a.vcpus or vb["vcpus"] != b.vcpus:
+            return None
+        return vms
+    return pred
+
+
+def start_two(screens, gens, name):
+    """dirtytop first (so it sees the VMs from their creation), then two dirtygen VMs: a fast one
+    with 2 vCPUs and a slow one with 4."""
+    s = screens(name, ["-d", "0.5"])
+    s.wait_ready()
+    fast = gens(2, 20000)       # 40K entries/s
+    slow = gens(4, 1000)        # 4K entries/s
+    s.wait("both VM rows with their vCPU counts", both_shown(fast, slow))
+    return s, fast, slow
+
+
+def header_line(lines, prefix):
+    return next((l for l in lines if l.startswith(prefix)), "")
+
+
+def cursor_moved(s, before, timeout=3):
+    """Wait until the cursor leaves line `before` (False if it does not)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        s.lines()
+        if s.cursor != before:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def goto_vm(s, pid):
+    """Move the cursor with Up/Down onto the VM row of pid."""
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline:
+        vms = table(s.lines())
+        target = vm_of(vms or [], pid)
+        if target and s.cursor == target["y"]:
+            return target
+        if target and s.cursor is not None:
+            before = s.cursor
+            s.keys("Down" if target["y"] > s.cursor else "Up")
+            cursor_moved(s, before)
+        else:
+            time.sleep(0.1)
+    raise AssertionError(f"could not move the cursor to the VM of pid {pid}:\n{s.dump()}")
+
+
+def expansion(vms, gens_):
+    """{pid: number of vCPU rows under its VM row} for our VMs."""
+    return {g.pid: len(vm_of(vms, g.pid)["vcpu_rows"]) for g in gens_ if vm_of(vms, g.pid)}
+
+
+# --- the tests ---
+
+def test_no_vm_banner(kvm_bpf, screens):
+    s = screens("banner", ["-d", "0.5"])
+    s.wait_ready()
+
+    def banner_or_rows(lines):
+        if table(lines):
+            return "rows"
+        return "banner" if "No VM is using KVM dirty tracking yet" in "\n".join(lines) else None
+
+    if s.wait("the no-VM banner", banner_or_rows) == "rows":
+        pytest.skip("another process runs a dirty-ring VM on this machine: no banner to see")
+    text = s.text()
+    assert "dirtygen" in text, f"the banner gives no hint how to start a VM:\n{s.dump()}"
+    banner = next(l for l in s.last if "No VM is using" in l)
+    assert banner.startswith(" " * 20), f"the banner is not centred:\n{s.dump()}"
+    assert s.last.index(banner) > HEIGHT // 4, f"the banner is not in the middle:\n{s.dump()}"
+    assert "VMs: 0 shown" in text
+    assert not s.dead()
+
+
+def test_vm_rows_and_expansion(kvm_bpf, screens, gens):
+    s, fast, slow = start_two(screens, gens, "expand")
+    ours = (fast, slow)
+    vms = table(s.lines())
+    for g in ours:
+        v = vm_of(vms, g.pid)
+        assert v["comm"] == "dirtygen" and v["tracking"] == "ring" and v["mark"] == "+", v["line"]
+        assert not v["vcpu_rows"], f"a VM is expanded before any key:\n{s.dump()}"
+
+    # VM number order (stable); Home and End move the cursor to the first and last row
+    s.keys("V")
+    s.wait_text("Sort: VM ascending")
+    s.keys("End")
+    s.wait("the cursor on the last row", lambda l: s.cursor == table(l)[-1]["y"])
+    s.keys("Home")
+    s.wait("the cursor on the first row", lambda l: s.cursor == table(l)[0]["y"])
+
+    # Enter expands the VM under the cursor, and only it: exactly its vCPU rows, its threads
+    first, second = sorted(ours, key=lambda g: vm_of(table(s.lines()), g.pid)["id"])
+    goto_vm(s, first.pid)
+    s.keys("Enter")
+    vms = s.wait("the first VM expanded",
+                 lambda l: expansion(table(l), ours) == {first.pid: first.vcpus, second.pid: 0} and table(l))
+    v = vm_of(vms, first.pid)
+    assert v["mark"] == "-" and vm_of(vms, second.pid)["mark"] == "+", s.dump()
+    tids = [r["tid"] for r in v["vcpu_rows"]]
+    assert len(set(tids)) == first.vcpus, f"vCPU rows with the same TID:\n{s.dump()}"
+    assert set(tids) <= first.tasks() - {first.pid}, \
+        f"vCPU rows {tids} are not threads of dirtygen {first.pid} ({sorted(first.tasks())}):\n{s.dump()}"
+    assert sorted(r["id"] for r in v["vcpu_rows"]) == list(range(first.vcpus)), s.dump()
+    assert [r["y"] for r in v["vcpu_rows"]] == list(range(v["y"] + 1, v["y"] + 1 + first.vcpus)), \
+        f"the vCPU rows are not right under their VM:\n{s.dump()}"
+
+    # j and k move the cursor by one row too (onto the first vCPU row and back)
+    y = s.cursor
+    s.keys("j")
+    s.wait("j to move down", lambda l: s.cursor == y + 1)
+    s.keys("k")
+    s.wait("k to move up", lambda l: s.cursor == y)
+
+    # Right expands the other VM
+    goto_vm(s, second.pid)
+    s.keys("Right")
+    vms = s.wait("both VMs expanded",
+                 lambda l: expansion(table(l), ours) == {first.pid: first.vcpus, second.pid: second.vcpus} and table(l))
+    tids2 = {r["tid"] for r in vm_of(vms, second.pid)["vcpu_rows"]}
+    assert len(tids2) == second.vcpus and tids2 <= second.tasks() - {second.pid}, s.dump()
+    assert not tids2 & set(tids)
+
+    # Left collapses the VM under the cursor (still the second one)
+    s.keys("Left")
+    s.wait("the second VM collapsed", lambda l: expansion(table(l), ours) == {first.pid: first.vcpus, second.pid: 0})
+
+    # the expansion follows the VM, not the row, through re-sorting both ways and refreshes
+    for key, order in (("F", "FILL descending"), ("r", "FILL ascending"), ("V", "VM ascending")):
+        s.keys(key)
+        s.wait_text(f"Sort: {order}")
+        vms = s.wait("the first VM still expanded after re-sorting",
+                     lambda l: expansion(table(l), ours) == {first.pid: first.vcpus, second.pid: 0} and table(l))
+        assert {r["tid"] for r in vm_of(vms, first.pid)["vcpu_rows"]} == set(tids), s.dump()
+
+    # e expands every VM, e again collapses every VM
+    s.keys("e")
+    s.wait("every VM expanded",
+           lambda l: expansion(table(l), ours) == {first.pid: first.vcpus, second.pid: second.vcpus})
+    s.keys("e")
+    s.wait("every VM collapsed", lambda l: expansion(table(l), ours) == {first.pid: 0, second.pid: 0})
+
+    # Space toggles too; Enter on one of its vCPU rows collapses the VM
+    goto_vm(s, second.pid)
+    s.keys("Space")
+    s.wait("the second VM expanded by Space", lambda l: expansion(table(l), ours) == {first.pid: 0, second.pid: second.vcpus})
+    s.keys("Down", "Down", "Enter")
+    s.wait("collapsed from a vCPU row", lambda l: expansion(table(l), ours) == {first.pid: 0, second.pid: 0})
+    s.wait("the cursor back on the VM row", lambda l: vm_of(table(l), second.pid)["y"] == s.cursor)
+
+
+def test_sort_by_fill_and_reverse(kvm_bpf, screens, gens):
+    s, fast, slow = start_two(screens, gens, "sort")
+
+    def order(lines):
+        """Our two VMs in screen order, once both have a fill rate."""
+        vms = [v for v in table(lines) or [] if v["pid"] in (fast.pid, slow.pid)]
+        if len(vms) != 2 or not all(v["fill"] > 0 for v in vms):
+            return None
+        return [v["pid"] for v in vms]
+
+    s.keys("V")
+    s.wait_text("Sort: VM ascending")
+    ids = [v["id"] for v in table(s.lines())]
+    assert ids == sorted(ids), s.dump()
+
+    s.keys("F")
+    s.wait_text("Sort: FILL descending")
+    s.wait("the faster VM first", lambda l: order(l) == [fast.pid, slow.pid])
+    vms = table(s.last)
+    assert vm_of(vms, fast.pid)["fill"] > vm_of(vms, slow.pid)["fill"], s.dump()
+    fills = [v["fill"] for v in vms]
+    assert fills == sorted(fills, reverse=True), f"not sorted by fill:\n{s.dump()}"
+
+    s.keys("r")
+    s.wait_text("Sort: FILL ascending")
+    s.wait("the slower VM first after reversing", lambda l: order(l) == [slow.pid, fast.pid])
+
+    # < and > walk the sortable columns: VM <- FILL -> PEAK%
+    s.keys(">")
+    s.wait_text("Sort: PEAK% descending")
+    s.keys("<", "<")
+    s.wait_text("Sort: VM ascending")
+    s.keys(">")
+    s.wait_text("Sort: FILL descending")
+    s.wait("the faster VM first again", lambda l: order(l) == [fast.pid, slow.pid])
+    for key, title in (("U", "PEAK%"), ("X", "FULLEX/s"), ("S", "STALL%"), ("L", "LAT-P99")):
+        s.keys(key)
+        s.wait_text(f"Sort: {title} descending")
+
+
+def test_help_screen(kvm_bpf, screens):
+    s = screens("help", ["-d", "0.5"])
+    s.wait_ready()
+    for key in ("h", "?"):
+        s.keys(key)
+        s.wait_text("Press any key to return")
+        text = s.text()
+        for want in ("Keys", "Columns", "expand/collapse", "reverse the sort order", "filter",
+                     "refresh interval", "pause", "quit", "FILL", "STALL%", "LAT-P99", "RECL-P50"):
+            assert want in text, f"the help page lacks {want!r}:\n{s.dump()}"
+        s.keys("Space")
+        s.wait("the help page to close", lambda l: any(x.startswith("Sort:") for x in l)
+               and "Press any key" not in "\n".join(l))
+    assert not s.dead()
+
+
+def test_pid_filter(kvm_bpf, screens, gens):
+    s, fast, slow = start_two(screens, gens, "filter")
+
+    def only(pid):
+        def pred(lines):
+            vms = table(lines)
+            return vms is not None and [v["pid"] for v in vms] == [pid]
+        return pred
+
+    s.keys("p")
+    s.wait_text("Show only the VMs of PID")
+    s.type(str(slow.pid))
+    s.keys("Enter")
+    s.wait(f"only the VM of pid {slow.pid}", only(slow.pid))
+    text = s.text()
+    assert f"Filter: pid {slow.pid}" in text
+    assert str(fast.pid) not in text, f"the other VM is still on the screen:\n{s.dump()}"
+    assert re.search(r"VMs: 1 shown of \d+", text), s.dump()
+
+    # not a number: an error message, the filter unchanged, dirtytop still running
+    s.keys("p")
+    s.type("abc")
+    s.keys("Enter")
+    s.wait_text("'abc' is not a PID")
+    assert only(slow.pid)(s.lines()) and f"Filter: pid {slow.pid}" in s.text()
+
+    # a pid without VMs: the banner says so
+    s.keys("p")
+    s.type("999999999")
+    s.keys("Enter")
+    s.wait_text("No VM of PID 999999999 is using KVM dirty tracking")
+
+    # Esc cancels a prompt; empty input clears the filter
+    s.keys("p")
+    s.type("1")
+    s.keys("Escape")
+    s.wait_text("Cancelled")
+    assert "Filter: pid 999999999" in s.text()
+    s.keys("p", "Enter")
+    s.wait("both VMs again", both_shown(fast, slow))
+    assert "Filter: none" in s.text()
+
+
+def test_interval_and_pause(kvm_bpf, screens):
+    s = screens("interval", ["-d", "0.5"])
+    s.wait_ready()
+    s.wait_text("refresh 0.50s")
+
+    s.keys("d")
+    s.wait_text("Refresh interval in seconds")
+    s.type("0.25")
+    s.keys("Enter")
+    s.wait_text("refresh 0.25s")
+    # the new interval counts at once: the measured one follows
+    s.wait("a measured interval of 0.25s",
+           lambda l: re.search(r"\(last 0\.2[4-7]s\)", header_line(l, "dirtytop")))
+    for key, want in (("+", "0.50s"), ("+", "1.00s"), ("-", "0.50s")):
+        s.keys(key)
+        s.wait_text(f"refresh {want}")
+    for bad in ("0.01", "4000", "fast"):
+        s.keys("d")
+        s.type(bad)
+        s.keys("Enter")
+        s.wait_text(f"not '{bad}'")
+        assert "refresh 0.50s" in s.text()
+
+    # pause: PAUSED shows and the clock of the data stops; z resumes
+    clock = re.compile(r"^dirtytop (\d\d:\d\d:\d\d)")
+    s.keys("P")
+    s.wait_text("PAUSED")
+    frozen = clock.match(header_line(s.lines(), "dirtytop")).group(1)
+    watch_until = time.monotonic() + 2.2         # longer than a second: the clock would move
+    while time.monotonic() < watch_until:
+        now = clock.match(header_line(s.lines(), "dirtytop")).group(1)
+        assert now == frozen and "PAUSED" in s.text(), f"the screen moved while paused:\n{s.dump()}"
+        time.sleep(0.2)
+    s.keys("z")
+    s.wait("the refresh to resume", lambda l: "PAUSED" not in "\n".join(l)
+           and clock.match(header_line(l, "dirtytop")).group(1) != frozen)
+
+
+@pytest.mark.parametrize("key", ["q", "C-c"])
+def test_quit_restores_terminal(kvm_bpf, screens, key):
+    s = screens(f"quit-{key}", ["-d", "0.5"])
+    s.wait_ready()
+    if key == "C-c":
+        s.keys("p")     # even in the middle of a prompt
+        s.type("12")
+    s.keys(key)
+    assert s.wait_exit() == 0
+    text = s.text()
+    assert "Sort:" not in text and "COMMAND" not in text, \
+        f"the screen was not restored (still the alternate screen):\n{s.dump()}"
+
+
+def test_resize_and_tiny_terminals(kvm_bpf, screens, gens):
+    s, fast, slow = start_two(screens, gens, "resize")
+    s.keys("V")
+    for w, h in ((80, 24), (40, 8), (20, 3), (10, 2), (1, 1), (120, 30)):
+        s.tmux("resize-window", "-t", "top", "-x", str(w), "-y", str(h))
+        s.wait(f"a {w}x{h} pane", lambda l: s.pane("#{pane_width}x#{pane_height}") == f"{w}x{h}")
+        if w >= 40:
+            s.wait(f"the table redrawn at {w}x{h}",
+                   lambda l: len(l) == h and all(len(x) <= w for x in l) and table(l) is not None
+                   and any(str(fast.pid) in x or str(slow.pid) in x for x in l))
+        elif h >= 2:
+            s.wait(f"the header redrawn at {w}x{h}", lambda l: l and l[0].startswith("dirtytop"[:w]))
+        # 1x1: its only cell is the bottom-right corner, which curses cannot write; the
+        # sizes after it show the screen survived
+        assert not s.dead()
+    s.tmux("resize-window", "-t", "top", "-x", str(WIDTH), "-y", str(HEIGHT))
+    s.wait("the full width again",
+           lambda l: any(x.startswith("VM ") and x.rstrip().endswith("RST-P99") for x in l))
+    s.wait("both VMs at full size", both_shown(fast, slow))
+    s.keys("q")
+    assert s.wait_exit() == 0
