@@ -56,10 +56,10 @@ static const struct column cols[C_COUNT] = {
 	[C_PID] = { "PID", 7, false, -1, "VMM process id; vCPU rows: the vCPU thread id (TID)" },
 	[C_COMM] = { "COMMAND", 15, true, -1, "VMM process name" },
 	[C_STATE] = { "STATE", 6, true, -1, "ok; stall: a vCPU waits on a full ring now; exited: VM gone (shown once)" },
-	[C_TRACK] = { "TRACKING", 11, true, -1, "dirty tracking mode: ring or ring-acqrel" },
+	[C_TRACK] = { "TRACKING", 11, true, -1, "dirty tracking mode: ring, ring-acqrel or bitmap" },
 	[C_VCPUS] = { "VCPUS", 5, false, -1, "vCPUs with a dirty ring" },
 	[C_RING] = { "RING", 11, false, -1, "ring entries per vCPU / soft limit (fill that forces a soft-full exit)" },
-	[C_FILL] = { "FILL", 8, false, SORT_FILL, "ring entries pushed per second (guest pages dirtied)" },
+	[C_FILL] = { "FILL", 8, false, SORT_FILL, "ring entries pushed/s (pages dirtied); bitmap: dirty pages/s its syncs found" },
 	[C_MIB] = { "FILL-MiB", 9, false, -1, "the same as guest memory dirtied, MiB/s (4 KiB pages)" },
 	[C_USEDP] = { "USED%", 5, false, -1, "entries in use now, % of the soft limit (VM: max over vCPUs)" },
 	[C_PEAKP] = { "PEAK%", 5, false, SORT_USED, "peak use in the interval, % of the soft limit (VM: max over vCPUs)" },
@@ -68,7 +68,7 @@ static const struct column cols[C_COUNT] = {
 	[C_FULLEXS] = { "FULLEX/s", 8, false, SORT_EXITS, "soft-full exits (KVM_EXIT_DIRTY_RING_FULL) per second" },
 	[C_FULLEX] = { "FULLEX", 6, false, -1, "soft-full exits in total since dirtytop saw it" },
 	[C_STALL] = { "STALL%", 6, false, SORT_STALL, "share of the interval stalled on a full ring (VM: mean of vCPUs)" },
-	[C_RESETS] = { "RESET/s", 7, false, -1, "VM: KVM_RESET_DIRTY_RINGS calls/s; vCPU: resets of its ring/s" },
+	[C_RESETS] = { "RESET/s", 7, false, -1, "VM: KVM_RESET_DIRTY_RINGS calls/s (bitmap: KVM_GET_DIRTY_LOG/s); vCPU: its ring resets/s" },
 	[C_INT50] = { "INT-P50", 7, false, -1, "vCPU: reap interval (time between resets of its ring), median" },
 	[C_INT99] = { "INT-P99", 7, false, -1, "vCPU: reap interval, 99th percentile" },
 	[C_LAT50] = { "LAT-P50", 7, false, -1, "vCPU: reap latency (push to the reset reclaiming it), median" },
@@ -164,6 +164,13 @@ static void paint(int y, int x, int n, attr_t a)
 	if (n < 0 || n > COLS - x)
 		n = COLS - x;
 	mvchgat(y, x, n, a & ~A_COLOR, (short)PAIR_NUMBER(a), NULL);
+}
+
+/* put, and return the column after the text (also past the screen's edge) */
+static int put_seg(int y, int x, attr_t a, const char *s)
+{
+	put(y, x, a, s);
+	return x + (int)strlen(s);
 }
 
 static int col_x(int c)
@@ -541,6 +548,8 @@ static const char *cell(const struct tui *t, char *buf, size_t len, int col, con
 			*hl = t->a_bad;
 		return fmt_percent(buf, len, pct);
 	case C_RESETS:
+		if (!c && vm->tracking == TRACK_BITMAP)
+			return fmt_rate(buf, len, vm->bitmap_syncs_s);	/* its harvests: KVM_GET_DIRTY_LOG */
 		return fmt_rate(buf, len, c ? c->ring_resets_s : vm->reset_calls_s);
 	case C_INT50:
 		return c ? q_us(buf, len, &c->reap_interval_us, c->reap_interval_us.p50) : "";
@@ -615,7 +624,6 @@ static void draw_col_header(struct tui *t, int y)
 
 	if (y < 0)
 		return;
-	put(y, 0, A_NORMAL, "");
 	for (int i = 0; i < C_COUNT && x < COLS; i++) {
 		putf(y, x, A_NORMAL, cols[i].left ? "%-*s" : "%*s", cols[i].width, cols[i].title);
 		x += cols[i].width + 1;
@@ -626,7 +634,7 @@ static void draw_col_header(struct tui *t, int y)
 
 static void draw_header(struct tui *t, const struct model *m, const struct layout *l)
 {
-	char tbuf[16], a[16], b[16], c[16], d[16], e[16], f[16];
+	char tbuf[16], a[16], b[16], c[16], d[16], e[16], f[16], line[256];
 	const struct view_opts *o = t->o;
 	size_t shown = 0, exited = 0, vcpus = 0, stalled = 0;
 	double fill = 0, mib = 0, fullex = 0, resets = 0;
@@ -654,8 +662,7 @@ static void draw_header(struct tui *t, const struct model *m, const struct layou
 	if (l->hdr_lines < 1)
 		return;
 
-	put(0, 0, t->a_title, "dirtytop");
-	x = 9;
+	x = put_seg(0, 0, t->a_title, "dirtytop ");
 	putf(0, x, A_NORMAL, "%s  refresh %s (last %s)  hooks %s  map entries %zu", tbuf,
 	     fmt_interval(a, sizeof(a), o->interval_s), m->interval_s > 0 ? fmt_interval(b, sizeof(b), m->interval_s) : "-",
 	     o->hooks ? o->hooks : "?", o->map_entries);
@@ -664,30 +671,33 @@ static void draw_header(struct tui *t, const struct model *m, const struct layou
 	if (l->hdr_lines < 3)
 		return;
 
-	put(1, 0, A_BOLD, "VMs:");
+	x = put_seg(1, 0, A_BOLD, "VMs:");
 	if (o->filter_tgid)
-		putf(1, 5, A_NORMAL, "%zu shown of %zu", shown, m->n_vms);
+		snprintf(line, sizeof(line), " %zu shown of %zu", shown, m->n_vms);
 	else
-		putf(1, 5, A_NORMAL, "%zu shown", shown);
-	x = getcurx(stdscr);
-	if (exited)
-		putf(1, x, A_NORMAL, " (%zu exited)", exited), x = getcurx(stdscr);
-	putf(1, x, A_NORMAL, "  vCPUs: %zu  fill %s %s  soft-full exits %s  resets %s  stalled vCPUs %zu",
-	     vcpus, fmt_rate(c, sizeof(c), fill), fmt_mib_s(d, sizeof(d), mib), fmt_rate(e, sizeof(e), fullex),
-	     fmt_rate(f, sizeof(f), resets), stalled);
+		snprintf(line, sizeof(line), " %zu shown", shown);
+	x = put_seg(1, x, A_NORMAL, line);
+	if (exited) {
+		snprintf(line, sizeof(line), " (%zu exited)", exited);
+		x = put_seg(1, x, A_NORMAL, line);
+	}
+	snprintf(line, sizeof(line), "  vCPUs: %zu  fill %s %s  soft-full exits %s  resets %s  stalled vCPUs %zu",
+		 vcpus, fmt_rate(c, sizeof(c), fill), fmt_mib_s(d, sizeof(d), mib), fmt_rate(e, sizeof(e), fullex),
+		 fmt_rate(f, sizeof(f), resets), stalled);
+	put_seg(1, x, A_NORMAL, line);
 
-	put(2, 0, A_BOLD, "Sort:");
-	putf(2, 6, A_NORMAL, "%s %s", cols[sort_col(o->sort)].title,
-	     sort_descending(o) ? "descending" : "ascending");
-	x = getcurx(stdscr);
-	put(2, x + 3, A_BOLD, "Filter:");
-	x = getcurx(stdscr);
-	if (o->filter_tgid)
-		putf(2, x + 1, t->a_warn | A_BOLD, "pid %u", o->filter_tgid);
-	else
-		put(2, x + 1, A_NORMAL, "none (every VM)");
-	x = getcurx(stdscr);
-	put(2, x + 3, A_NORMAL, "h: help");
+	x = put_seg(2, 0, A_BOLD, "Sort:");
+	snprintf(line, sizeof(line), " %s %s   ", cols[sort_col(o->sort)].title,
+		 sort_descending(o) ? "descending" : "ascending");
+	x = put_seg(2, x, A_NORMAL, line);
+	x = put_seg(2, x, A_BOLD, "Filter:");
+	if (o->filter_tgid) {
+		snprintf(line, sizeof(line), " pid %u", o->filter_tgid);
+		x = put_seg(2, x, t->a_warn | A_BOLD, line);
+	} else {
+		x = put_seg(2, x, A_NORMAL, " none (every VM)");
+	}
+	put_seg(2, x, A_NORMAL, "   h: help");
 }
 
 static void draw_banner(struct tui *t, const struct model *m, const struct layout *l)
@@ -787,7 +797,6 @@ static void draw_help(struct tui *t)
 	size_t nk = sizeof(keys) / sizeof(keys[0]);
 	bool side = COLS >= keys_w + 100;
 
-	put(0, 0, A_NORMAL, "");
 	putf(0, 0, A_NORMAL, "dirtytop help: KVM dirty ring metrics per VM and per vCPU.  Press any key to return.");
 	paint(0, 0, -1, t->a_bar);
 	put(y, 0, t->a_title, "Keys");
@@ -816,7 +825,6 @@ struct tui *tui_open(struct view_opts *o)
 	if (!t)
 		return NULL;
 	t->o = o;
-	t->sel_vm_id = 0;
 	setlocale(LC_CTYPE, "");
 	t->scr = newterm(NULL, stdout, stdin);
 	if (!t->scr) {

@@ -29,10 +29,12 @@ class Screen:
         self.socket = f"dirtytop-test-{os.getpid()}-{name}"
         self.last = []
         self.cursor = None
+        self.socket_path = None
         cmd = " ".join([DIRTYTOP] + [str(a) for a in args])
         # remain-on-exit: when dirtytop ends, the pane stays (dead) so we can read its status
         self.tmux("new-session", "-d", "-s", "top", "-x", str(width), "-y", str(height), cmd,
                   ";", "set-option", "-g", "remain-on-exit", "on")
+        self.socket_path = self.pane("#{socket_path}")
 
     def tmux(self, *args, check=True):
         p = subprocess.run(["tmux", "-L", self.socket, "-f", "/dev/null", *args],
@@ -97,19 +99,40 @@ class Screen:
                   START_TIMEOUT)
 
     def wait_exit(self, timeout=TIMEOUT):
-        """The exit status of dirtytop once its pane is dead (tmux fills it in a moment later)."""
+        """dirtytop's exit status, once its process has ended and tmux has reaped it."""
+        pid = int(self.pane("#{pane_pid}"))
+        server = int(self.pane("#{pid}"))
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.dead():
                 status = self.pane("#{pane_dead_status}")
                 if status:
+                    assert proc_state(pid) is None, f"tmux reports pid {pid} dead but it is still there"
                     return int(status)
+                if proc_state(pid) == "Z":
+                    # tmux built with libutempter loses the SIGCHLD of a pane process that
+                    # exits while it removes the pane's utmp record (tmux issue #311), right
+                    # after the pty closed; dirtytop's exit, slowed by the kernel detaching
+                    # its BPF programs, often lands there. Remind our own server.
+                    os.kill(server, signal.SIGCHLD)
             time.sleep(0.05)
         self.lines()
-        raise AssertionError(f"dirtytop did not end within {timeout}s:\n{self.dump()}")
+        raise AssertionError(f"dirtytop (pid {pid}, state {proc_state(pid)}) did not end within "
+                             f"{timeout}s:\n{self.dump()}")
 
     def kill(self):
         self.tmux("kill-server", check=False)
+        if self.socket_path and os.path.exists(self.socket_path):
+            os.unlink(self.socket_path)     # tmux leaves it behind
+
+
+def proc_state(pid):
+    """The state letter of a process (R, S, D, Z...), None once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return None
 
 
 @pytest.fixture
