@@ -17,6 +17,19 @@
 
 #define TRACEFS "/sys/kernel/tracing"
 
+/* Where to look; the environment may point elsewhere (tests of the error paths). */
+static const char *btf_path(void)
+{
+	const char *p = getenv("DIRTYTOP_BTF");
+
+	return p ? p : "/sys/kernel/btf/vmlinux";
+}
+
+static const char *tracefs_override(void)
+{
+	return getenv("DIRTYTOP_TRACEFS");
+}
+
 struct collector {
 	struct dirtytop_bpf *skel;
 	enum hook_mode mode;
@@ -59,7 +72,8 @@ static bool path_exists(const char *p)
 /* tp programs need tracefs; mount it where the kernel expects it if nobody did. */
 static int ensure_tracefs(char *err, size_t errlen, bool verbose)
 {
-	if (path_exists(TRACEFS "/events") || path_exists("/sys/kernel/debug/tracing/events"))
+	if (tracefs_override() || path_exists(TRACEFS "/events") ||
+	    path_exists("/sys/kernel/debug/tracing/events"))
 		return 0;
 	if (mount("nodev", TRACEFS, "tracefs", 0, NULL) == 0) {
 		if (verbose)
@@ -73,6 +87,12 @@ static int ensure_tracefs(char *err, size_t errlen, bool verbose)
 
 static const char *events_dir(void)
 {
+	static char dir[256];
+
+	if (tracefs_override()) {
+		snprintf(dir, sizeof(dir), "%s/events", tracefs_override());
+		return dir;
+	}
 	return path_exists(TRACEFS "/events") ? TRACEFS "/events" : "/sys/kernel/debug/tracing/events";
 }
 
@@ -82,7 +102,7 @@ static int check_tracepoints(char *err, size_t errlen)
 		"kvm/kvm_dirty_ring_push", "kvm/kvm_dirty_ring_reset", "kvm/kvm_dirty_ring_exit",
 		"kvm/kvm_userspace_exit", "syscalls/sys_enter_ioctl", "syscalls/sys_exit_ioctl",
 	};
-	char path[256];
+	char path[512];
 
 	for (size_t i = 0; i < sizeof(needed) / sizeof(needed[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", events_dir(), needed[i]);
@@ -138,14 +158,19 @@ int collector_open(struct collector **out, const struct collect_opts *opts, char
 	g_verbose = opts->verbose;
 	libbpf_set_print(libbpf_print);
 	if (!has_caps_for_bpf()) {
-		snprintf(err, errlen, "dirtytop needs root, or the capabilities CAP_BPF and CAP_PERFMON "
-			 "(Linux >= 5.8):\n  run it with sudo, or grant them once: "
-			 "sudo setcap cap_bpf,cap_perfmon+ep %s", "$(command -v dirtytop)");
+		char self[256] = "dirtytop";
+		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+		if (n > 0)
+			self[n] = 0;
+		snprintf(err, errlen, "not enough privilege to load BPF programs: run as root, or with the "
+			 "capabilities CAP_BPF and CAP_PERFMON (Linux >= 5.8):\n  sudo %s\n"
+			 "  or grant them once: sudo setcap cap_bpf,cap_perfmon+ep %s", self, self);
 		return EXIT_PRIVILEGE;
 	}
-	if (!path_exists("/sys/kernel/btf/vmlinux")) {
-		snprintf(err, errlen, "this kernel has no BTF (/sys/kernel/btf/vmlinux is missing): "
-			 "dirtytop needs a kernel built with CONFIG_DEBUG_INFO_BTF=y");
+	if (!path_exists(btf_path())) {
+		snprintf(err, errlen, "this kernel has no BTF (%s is missing): "
+			 "dirtytop needs a kernel built with CONFIG_DEBUG_INFO_BTF=y", btf_path());
 		return EXIT_KERNEL;
 	}
 	if ((rc = ensure_tracefs(err, errlen, opts->verbose)) || (rc = check_tracepoints(err, errlen)))
