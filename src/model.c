@@ -485,6 +485,20 @@ static void vm_update_slots_and_heat(struct model *m, const struct snapshot *s)
 	}
 }
 
+static bool key_listed(const struct key_list *l, uint64_t key, uint64_t gen)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (l->keys[i] == key && l->gens[i] == gen)
+			return true;
+	return false;
+}
+
+static void key_list_append(struct key_list *to, const struct key_list *from)
+{
+	for (size_t i = 0; to && i < from->n; i++)
+		key_list_add(to, from->keys[i], from->gens[i]);
+}
+
 static void vm_forget(struct vm_metrics *vm, struct key_list *forget_vms, struct key_list *forget_vcpus)
 {
 	if (forget_vms)
@@ -500,10 +514,16 @@ void model_update(struct model *m, const struct snapshot *s, proc_lookup_fn look
 
 	m->interval_s = m->prev_ts_ns ? (double)(s->ts_ns - m->prev_ts_ns) / 1e9 : 0;
 
-	/* VMs shown as exited last time are gone now: drop them and their map entries */
+	/*
+	 * VMs shown as exited last time are gone now: drop them and their map
+	 * entries. This snapshot was read before the caller deletes those, so
+	 * their entries are skipped below rather than taken for new VMs.
+	 */
+	struct key_list gone_vms = {}, gone_vcpus = {};
+
 	for (i = 0, j = 0; i < m->n_vms; i++) {
 		if (m->vms[i].exited) {
-			vm_forget(&m->vms[i], forget_vms, forget_vcpus);
+			vm_forget(&m->vms[i], &gone_vms, &gone_vcpus);
 			vm_free(&m->vms[i]);
 			continue;
 		}
@@ -537,6 +557,9 @@ void model_update(struct model *m, const struct snapshot *s, proc_lookup_fn look
 		const struct snap_vm *sv = &s->vms[i];
 		struct vm_metrics *vm = vm_find(m, sv->key);
 
+		if (!vm && key_listed(&gone_vms, sv->key, sv->v.first_seen_ns))
+			continue;
+
 		if (vm && vm->have_prev && sv->v.created_ns != vm->created_ns) {
 			vm->exited = true;	/* a new VM now lives at this address */
 			vm = NULL;
@@ -551,6 +574,9 @@ void model_update(struct model *m, const struct snapshot *s, proc_lookup_fn look
 		const struct snap_vcpu *sc = &s->vcpus[i];
 		struct vm_metrics *vm = vm_find(m, sc->v.vm);
 		struct vcpu_metrics *c;
+
+		if (key_listed(&gone_vcpus, sc->key, sc->v.first_seen_ns))
+			continue;
 
 		if (!vm) {
 			vm = vm_new(m, sc->v.vm, sc->v.tgid, sc->v.first_seen_ns);
@@ -621,6 +647,10 @@ void model_update(struct model *m, const struct snapshot *s, proc_lookup_fn look
 		vm->fill_mib_s = vm->fill_rate * DT_PAGE_SIZE / (1024.0 * 1024.0);
 	}
 	m->prev_ts_ns = s->ts_ns;
+	key_list_append(forget_vms, &gone_vms);
+	key_list_append(forget_vcpus, &gone_vcpus);
+	key_list_free(&gone_vms);
+	key_list_free(&gone_vcpus);
 }
 
 const char *sort_key_name(enum sort_key k)

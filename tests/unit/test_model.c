@@ -200,7 +200,7 @@ static void test_exited_vm_shown_once_then_forgotten(void **state)
 	assert_int_equal(fv.n + fc.n, 0);
 
 	s.ts_ns = 3 * SEC;
-	snapshot_reset(&s);	/* (entries still there until the caller deletes them) */
+	/* the entries are still in this read: the caller deletes them after it */
 	update(&m, &s, &fv, &fc);
 	assert_int_equal(m.n_vms, 0);
 	assert_int_equal(fv.n, 1);
