@@ -82,6 +82,14 @@ struct {
 	__type(value, struct dt_ioctl);
 } inflight SEC(".maps");
 
+/* vCPU threads that took a soft-full exit and have not called KVM_RUN since. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MAX_VCPUS);
+	__type(key, __u32);		/* tid */
+	__type(value, __u64);		/* ring */
+} reentry_pending SEC(".maps");
+
 /* Zeroed templates: the values are too large for the BPF stack. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -236,11 +244,13 @@ static __always_inline void on_reset(__u64 ring, __u32 dirty_index, __u32 reset_
 static __always_inline void on_full_exit(__u64 ring)
 {
 	struct dt_vcpu *v = vcpu_get(ring);
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 
 	if (!v)
 		return;
 	remember_thread(v, ring);
 	dt_agg_full_exit(v, bpf_ktime_get_ns());
+	bpf_map_update_elem(&reentry_pending, &tid, &ring, BPF_ANY);
 }
 
 /* --- tp_btf: typed arguments, direct loads --- */
@@ -466,9 +476,23 @@ int ioctl_enter(struct sys_enter_ioctl_args *ctx)
 	struct dt_ioctl io = {};
 	__u32 tid;
 
-	/* Only KVM ioctls, and never KVM_RUN (once per guest exit): filter first. */
-	if (((cmd >> 8) & 0xff) != DT_KVMIO || cmd == DT_KVM_RUN)
+	/* Only KVM ioctls: filter first. */
+	if (((cmd >> 8) & 0xff) != DT_KVMIO)
 		return 0;
+	if (cmd == DT_KVM_RUN) {
+		/* once per return to userspace: one lookup, a hit only after a soft-full exit */
+		__u32 tid = (__u32)bpf_get_current_pid_tgid();
+		__u64 *ring = bpf_map_lookup_elem(&reentry_pending, &tid);
+		struct dt_vcpu *v;
+
+		if (!ring)
+			return 0;
+		v = bpf_map_lookup_elem(&vcpus, ring);
+		if (v)
+			dt_agg_reentry(v, epoch, bpf_ktime_get_ns());
+		bpf_map_delete_elem(&reentry_pending, &tid);
+		return 0;
+	}
 	switch (cmd) {
 	case DT_KVM_CREATE_VM:
 	case DT_KVM_CREATE_VCPU:

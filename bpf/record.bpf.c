@@ -27,8 +27,9 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define MAX_VMS 4096
 
 /* Set by userspace before load. */
-const volatile __u32 filter_tgid = 0;		/* 0: every process */
 const volatile __u32 events_mask = DT_EVM_ALL;
+/* Set by userspace before it starts COMMAND (so not read-only): 0, every process. */
+volatile __u32 filter_tgid = 0;
 
 __u32 next_ring_id = 0;
 __u32 next_vm_id = 0;
@@ -91,7 +92,38 @@ struct rec_inflight {
 	__u32 flags;
 	__u64 gpa;
 	__u64 size;
+	__u64 bitmap;		/* GET_DIRTY_LOG: user address of the bitmap (never recorded) */
 };
+
+/* Memslot sizes, for counting the dirty pages of a KVM_GET_DIRTY_LOG bitmap. */
+struct slot_key {
+	__u32 vm_id;
+	__u32 slot;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct slot_key);
+	__type(value, __u64);			/* bytes */
+} slot_sizes SEC(".maps");
+
+struct popcount_state {
+	__u64 bitmap;		/* user address */
+	__u64 bytes;		/* bitmap length */
+	__u64 total;
+	__u32 vm_id;
+	__u32 slot;
+};
+
+/* Per CPU, not on the stack: the verifier then does not track the total through bpf_loop. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct popcount_state);
+} popcount_scratch SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -464,6 +496,77 @@ static __always_inline __u64 fd_private_data(__u32 fd)
 	return (__u64)BPF_CORE_READ(file, private_data);
 }
 
+struct popcount_ctx {
+	struct popcount_state *st;
+};
+
+/* One 64-byte chunk of a dirty bitmap: 512 pages, one 2 MiB region: count it, record it. */
+static long popcount_chunk(__u32 i, struct popcount_ctx *ctx)
+{
+	struct popcount_state *c = ctx->st;
+	__u64 words[8] = {}, off = (__u64)i * 64, n, count = 0;
+	struct dt_ev_region *e;
+
+	if (off >= c->bytes)
+		return 1;
+	n = c->bytes - off;
+	if (n > 64)
+		n = 64;
+	if (n == 0 || bpf_probe_read_user(words, n, (void *)(c->bitmap + off)))
+		return 1;
+	for (int w = 0; w < 8; w++)
+		count += __builtin_popcountll(words[w]);
+	if (!count)
+		return 0;
+	c->total += count;
+	if (!wanted(DT_EV_DIRTYLOG))
+		return 0;
+	e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
+	if (!e) {
+		count_lost(DT_EV_DIRTYLOG);
+		return 0;
+	}
+	e->h.ts = bpf_ktime_get_ns();
+	e->h.id = c->vm_id;
+	e->h.type = DT_EV_DIRTYLOG;
+	e->h.as_id = c->slot >> 16;
+	e->h.slot = c->slot;
+	e->region = i;
+	e->pages = count;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+/*
+ * The dirty pages of a KVM_GET_DIRTY_LOG bitmap that was just filled, per 2 MiB
+ * region and in total (popcount_scratch.total). Global, so it is verified on its
+ * own. Returns 0 when counted, -1 when the slot's size is unknown.
+ */
+__noinline int dirtylog_count(__u32 vm_id, __u32 slot, __u64 bitmap)
+{
+	struct slot_key k = { .vm_id = vm_id, .slot = slot };
+	struct popcount_state *c;
+	struct popcount_ctx ctx;
+	__u32 zero = 0;
+	__u64 *size, pages;
+
+	size = bpf_map_lookup_elem(&slot_sizes, &k);
+	if (!size || !*size)
+		return -1;
+	c = bpf_map_lookup_elem(&popcount_scratch, &zero);
+	if (!c)
+		return -1;
+	pages = *size >> 12;
+	c->bitmap = bitmap;
+	c->bytes = ((pages + 63) / 64) * 8;
+	c->total = 0;
+	c->vm_id = vm_id;
+	c->slot = slot;
+	ctx.st = c;
+	bpf_loop((__u32)((c->bytes + 63) / 64), popcount_chunk, &ctx, 0);
+	return 0;
+}
+
 struct kvm_enable_cap_user {
 	__u32 cap;
 	__u32 flags;
@@ -475,6 +578,12 @@ struct region_user {		/* the common prefix of kvm_userspace_memory_region(2) */
 	__u32 flags;
 	__u64 guest_phys_addr;
 	__u64 memory_size;
+};
+
+struct dirty_log_user {
+	__u32 slot;
+	__u32 padding;
+	__u64 dirty_bitmap;
 };
 
 struct clear_log_user {
@@ -523,11 +632,12 @@ int ioctl_enter(struct sys_enter_ioctl_args *ctx)
 		break;
 	}
 	case DT_KVM_GET_DIRTY_LOG: {
-		__u32 slot = 0;
+		struct dirty_log_user l = {};
 
-		if (bpf_probe_read_user(&slot, sizeof(slot), arg))
+		if (bpf_probe_read_user(&l, sizeof(l), arg))
 			return 0;
-		io.slot = slot;
+		io.slot = l.slot;
+		io.bitmap = l.dirty_bitmap;
 		break;
 	}
 	case DT_KVM_CLEAR_DIRTY_LOG: {
@@ -565,8 +675,9 @@ int ioctl_exit(struct sys_exit_ioctl_args *ctx)
 	struct dt_ev_ioctl *e;
 	struct rec_ring *r;
 	__s64 ret = ctx->ret;
-	__u32 vm_id = 0, target = 0, type;
-	__u64 now, priv;
+	__u32 vm_id = 0, target = 0, type, zero = 0;
+	__u64 now, priv, dirty = 0;
+	bool counted = false;
 
 	if (!io)
 		return 0;
@@ -601,6 +712,29 @@ int ioctl_exit(struct sys_exit_ioctl_args *ctx)
 			}
 		}
 		break;
+	case DT_KVM_SET_USER_MEMORY_REGION:
+	case DT_KVM_SET_USER_MEMORY_REGION2:
+		vm_id = vm_id_get(fd_private_data(io->fd), ret >= 0 ? VM_GET : VM_LOOKUP, (__s32)io->fd);
+		if (ret >= 0 && vm_id) {
+			struct slot_key k = { .vm_id = vm_id, .slot = io->slot };
+
+			if (io->size)
+				bpf_map_update_elem(&slot_sizes, &k, &io->size, BPF_ANY);
+			else
+				bpf_map_delete_elem(&slot_sizes, &k);
+		}
+		break;
+	case DT_KVM_GET_DIRTY_LOG:
+		vm_id = vm_id_get(fd_private_data(io->fd), ret >= 0 ? VM_GET : VM_LOOKUP, (__s32)io->fd);
+		if (ret >= 0 && vm_id && !dirtylog_count(vm_id, io->slot, io->bitmap)) {
+			struct popcount_state *c = bpf_map_lookup_elem(&popcount_scratch, &zero);
+
+			if (c) {
+				dirty = c->total;
+				counted = true;
+			}
+		}
+		break;
 	default:
 		vm_id = vm_id_get(fd_private_data(io->fd), ret >= 0 ? VM_GET : VM_LOOKUP, (__s32)io->fd);
 		break;
@@ -629,6 +763,10 @@ int ioctl_exit(struct sys_exit_ioctl_args *ctx)
 	e->pad = 0;
 	e->gpa = io->gpa;
 	e->size = io->size;
+	if (io->cmd == DT_KVM_GET_DIRTY_LOG) {
+		e->flags = counted ? DT_EV_DIRTYLOG_COUNTED : 0;
+		e->size = dirty;
+	}
 	bpf_ringbuf_submit(e, 0);
 out:
 	bpf_map_delete_elem(&inflight, &tid);

@@ -91,6 +91,17 @@ struct dt_vcpu {
 	struct dt_hist reap_latency_us;
 	struct dt_hist reclaimed;	/* entries per reset that reclaimed any */
 	struct dt_hist stall_us;
+	/*
+	 * After a soft-full exit, when the vCPU called KVM_RUN again: held is
+	 * the time it stayed out although its ring was already back under the
+	 * soft limit (a VMM throttling it on purpose, e.g. QEMU's dirty limit);
+	 * reentries_full counts re-entries while the ring was still full.
+	 */
+	__u64 last_full_exit_ns;
+	__u64 reentries;		/* KVM_RUN calls following a soft-full exit */
+	__u64 reentries_full;		/* ... made while the ring was still soft-full */
+	__u64 held_ns;
+	struct dt_hist held_us;
 };
 
 #define DT_VCPU_FROM_CREATE	(1u << 0)	/* seen from KVM_CREATE_VCPU on */

@@ -112,8 +112,30 @@ static __always_inline void dt_agg_reset(struct dt_vcpu *v, const struct dt_ring
 static __always_inline void dt_agg_full_exit(struct dt_vcpu *v, __u64 now)
 {
 	v->full_exits++;
+	v->last_full_exit_ns = now;
 	if (!v->full_since_ns)
 		__sync_val_compare_and_swap(&v->full_since_ns, 0, now);
+}
+
+/*
+ * The vCPU thread called KVM_RUN again after a soft-full exit. If the ring
+ * is back under its soft limit, the time since the reset that freed it (or
+ * since the exit, if the reset came first) is time the VMM held it out.
+ */
+static __always_inline void dt_agg_reentry(struct dt_vcpu *v, __u32 epoch, __u64 now)
+{
+	__u64 from;
+
+	v->reentries++;
+	if (v->full_since_ns) {
+		v->reentries_full++;	/* still full: KVM will exit again at once */
+		return;
+	}
+	from = v->last_reset_ns > v->last_full_exit_ns ? v->last_reset_ns : v->last_full_exit_ns;
+	if (now > from) {
+		v->held_ns += now - from;
+		dt_hist_add(&v->held_us, epoch, (now - from) / 1000);
+	}
 }
 
 /* A KVM_RESET_DIRTY_RINGS call that returned entries (>= 0) after latency_ns. */

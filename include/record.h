@@ -23,14 +23,15 @@ enum dt_ev_type {
 	DT_EV_IOCTL = 5,	/* KVM ioctl (not KVM_RUN, not memslots): latency, return value */
 	DT_EV_MEMSLOT = 6,	/* KVM_SET_USER_MEMORY_REGION(2) */
 	DT_EV_TID = 7,		/* a ring's vCPU thread became known (first push) */
-	DT_EV_NTYPES = 8,
+	DT_EV_DIRTYLOG = 8,	/* dirty pages of one 2 MiB region in a KVM_GET_DIRTY_LOG bitmap */
+	DT_EV_NTYPES = 16,	/* room for more; the file's lost counters have as many */
 };
 
 /* --events selection (bit = 1 << type). TID events follow PUSH. */
 #define DT_EVM(t) (1u << (t))
 #define DT_EVM_ALL (DT_EVM(DT_EV_PUSH) | DT_EVM(DT_EV_RESET) | DT_EVM(DT_EV_FULL) | \
 		    DT_EVM(DT_EV_UEXIT) | DT_EVM(DT_EV_IOCTL) | DT_EVM(DT_EV_MEMSLOT) | \
-		    DT_EVM(DT_EV_TID))
+		    DT_EVM(DT_EV_TID) | DT_EVM(DT_EV_DIRTYLOG))
 
 /* Every event starts with this. */
 struct dt_ev_hdr {
@@ -71,7 +72,16 @@ struct dt_ev_ioctl {		/* IOCTL, MEMSLOT: 72 bytes */
 	__u32 flags;		/* memslot flags; KVM_ENABLE_CAP: the cap */
 	__u32 pad;
 	__u64 gpa;		/* memslot guest_phys_addr; CLEAR_DIRTY_LOG: first_page; ENABLE_CAP: args[0] */
-	__u64 size;		/* memslot memory_size; CLEAR_DIRTY_LOG: num_pages */
+	__u64 size;		/* memslot memory_size; CLEAR_DIRTY_LOG: num_pages; GET_DIRTY_LOG: dirty pages */
+};
+
+/* GET_DIRTY_LOG: flags bit 0 set when the bitmap's dirty pages were counted (slot size known). */
+#define DT_EV_DIRTYLOG_COUNTED 1u
+
+struct dt_ev_region {		/* DIRTYLOG: 24 bytes */
+	struct dt_ev_hdr h;	/* id: VM; as_id, slot: the memslot */
+	__u32 region;		/* 512-page (2 MiB) chunk of the slot */
+	__u32 pages;		/* dirty pages in it */
 };
 
 /* BPF map values userspace reads (by id) to write metadata records. */

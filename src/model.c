@@ -242,6 +242,14 @@ static void vcpu_update(struct vcpu_metrics *c, const struct dt_vcpu *v, const s
 	c->full_exits_s = rate(v->full_exits - c->prev_full_exits, secs);
 	c->ring_resets_s = rate(v->ring_resets - c->prev_ring_resets, secs);
 	c->userspace_exits_s = rate(v->userspace_exits - c->prev_userspace_exits, secs);
+	c->reentries = v->reentries;
+	c->reentries_full = v->reentries_full;
+	c->held_s = (double)v->held_ns / 1e9;
+	c->held_frac = secs > 0 ? (double)(v->held_ns - c->prev_held_ns) / 1e9 / secs : 0;
+	if (c->held_frac > 1.0)
+		c->held_frac = 1.0;
+	run_quantiles(&c->held_us_all, NULL, &v->held_us);
+	c->prev_held_ns = v->held_ns;
 
 	c->used = v->dirty_index - v->reset_index;
 	c->peak_used = c->prev_used > c->used ? c->prev_used : c->used;

@@ -66,6 +66,10 @@ struct vcpu_metrics {
 	/* totals since dirtytop saw the vCPU */
 	uint64_t pushes, full_exits, ring_resets, entries_reset, stalls, userspace_exits;
 	double stall_s;			/* completed + ongoing full stalls */
+	uint64_t reentries, reentries_full;	/* KVM_RUN after a soft-full exit; while still full */
+	double held_s;			/* kept out of KVM_RUN after its ring was free (throttled) */
+	double held_frac;		/* this interval */
+	struct quantiles held_us_all;
 	/* this interval */
 	double fill_rate;		/* entries/s */
 	double fill_mib_s;
@@ -81,7 +85,7 @@ struct vcpu_metrics {
 
 	/* model state */
 	uint64_t prev_pushes, prev_full_exits, prev_ring_resets, prev_userspace_exits;
-	uint64_t prev_stall_ns, prev_since, ongoing_accounted_ns;
+	uint64_t prev_stall_ns, prev_since, ongoing_accounted_ns, prev_held_ns;
 	uint32_t prev_used;
 	uint64_t first_seen_ns;
 	bool have_prev;

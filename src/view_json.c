@@ -81,6 +81,11 @@ static json_object *vcpu_json(const struct vcpu_metrics *v)
 	json_object_object_add(o, "reap_interval_us_all", quantiles_json(&v->reap_interval_us_all));
 	json_object_object_add(o, "reap_latency_us", quantiles_json(&v->reap_latency_us));
 	json_object_object_add(o, "reap_latency_us_all", quantiles_json(&v->reap_latency_us_all));
+	add_u64(o, "reentries", v->reentries);
+	add_u64(o, "reentries_full", v->reentries_full);
+	add_double(o, "held_s", v->held_s);
+	add_double(o, "held_frac", v->held_frac);
+	json_object_object_add(o, "held_us_all", quantiles_json(&v->held_us_all));
 	add_u64(o, "userspace_exits", v->userspace_exits);
 	add_double(o, "userspace_exits_s", v->userspace_exits_s);
 	json_object_object_add(o, "seen_from_create", json_object_new_boolean(v->seen_from_create));
