@@ -89,6 +89,7 @@ static void vm_free(struct vm_metrics *vm)
 	free(vm->vcpus);
 	free(vm->memslots);
 	free(vm->heat);
+	free(vm->heat_new);
 }
 
 void model_free(struct model *m)
@@ -393,16 +394,64 @@ static void memslot_update(struct memslot_metrics *ms, const struct dt_memslot *
 	ms->present = true;
 }
 
-static struct heat_region *heat_find(struct vm_metrics *vm, uint32_t slot, uint32_t region)
+/* Append (not yet merged) pages of a region: vm_merge_heat sorts and combines. */
+static void heat_append(struct vm_metrics *vm, uint32_t slot, uint32_t region, uint64_t pages)
 {
-	for (size_t i = 0; i < vm->n_heat; i++)
-		if (vm->heat[i].slot == slot && vm->heat[i].region == region)
-			return &vm->heat[i];
-	GROW(vm->heat, vm->n_heat, vm->cap_heat);
-	memset(&vm->heat[vm->n_heat], 0, sizeof(struct heat_region));
-	vm->heat[vm->n_heat].slot = slot;
-	vm->heat[vm->n_heat].region = region;
-	return &vm->heat[vm->n_heat++];
+	struct heat_region *h;
+
+	GROW(vm->heat_new, vm->n_heat_new, vm->cap_heat_new);
+	h = memset(&vm->heat_new[vm->n_heat_new++], 0, sizeof(*h));
+	h->slot = slot;
+	h->region = region;
+	h->pages = pages;
+}
+
+static int cmp_heat_key(const void *a, const void *b)
+{
+	const struct heat_region *x = a, *y = b;
+
+	if (x->slot != y->slot)
+		return x->slot < y->slot ? -1 : 1;
+	return (x->region > y->region) - (x->region < y->region);
+}
+
+/*
+ * The regions read this time (map counts plus what vCPUs hold back), summed
+ * per region, with the previous totals carried over: O(n log n) in regions.
+ */
+static void vm_merge_heat(struct vm_metrics *vm, double secs)
+{
+	size_t n = 0, i, j = 0;
+
+	qsort(vm->heat_new, vm->n_heat_new, sizeof(struct heat_region), cmp_heat_key);
+	for (i = 0; i < vm->n_heat_new; i++) {
+		if (n && !cmp_heat_key(&vm->heat_new[n - 1], &vm->heat_new[i]))
+			vm->heat_new[n - 1].pages += vm->heat_new[i].pages;
+		else
+			vm->heat_new[n++] = vm->heat_new[i];
+	}
+	qsort(vm->heat, vm->n_heat, sizeof(struct heat_region), cmp_heat_key);
+	for (i = 0; i < n; i++) {
+		struct heat_region *h = &vm->heat_new[i];
+
+		while (j < vm->n_heat && cmp_heat_key(&vm->heat[j], h) < 0)
+			j++;
+		h->prev_pages = j < vm->n_heat && !cmp_heat_key(&vm->heat[j], h) ? vm->heat[j].pages : 0;
+		h->pages_s = rate(h->pages > h->prev_pages ? h->pages - h->prev_pages : 0, secs);
+		h->present = true;
+	}
+	/* swap: the merged list becomes current, the old array is reused next time */
+	{
+		struct heat_region *t = vm->heat;
+		size_t cap = vm->cap_heat;
+
+		vm->heat = vm->heat_new;
+		vm->n_heat = n;
+		vm->cap_heat = vm->cap_heat_new;
+		vm->heat_new = t;
+		vm->n_heat_new = 0;
+		vm->cap_heat_new = cap;
+	}
 }
 
 static int cmp_heat(const void *a, const void *b)
@@ -432,10 +481,7 @@ static void vm_update_slots_and_heat(struct model *m, const struct snapshot *s)
 	for (i = 0; i < m->n_vms; i++) {
 		for (j = 0; j < m->vms[i].n_memslots; j++)
 			m->vms[i].memslots[j].present = false;
-		for (j = 0; j < m->vms[i].n_heat; j++) {
-			m->vms[i].heat[j].present = false;
-			m->vms[i].heat[j].pages = 0;
-		}
+		m->vms[i].n_heat_new = 0;
 		m->vms[i].heat_region_bytes_log2 = s->heat_shift + 12;
 	}
 	for (i = 0; i < s->n_memslots; i++) {
@@ -449,7 +495,7 @@ static void vm_update_slots_and_heat(struct model *m, const struct snapshot *s)
 		struct vm_metrics *vm = vm_find(m, s->heat[i].key.vm);
 
 		if (vm)
-			heat_find(vm, s->heat[i].key.slot, s->heat[i].key.region)->pages += s->heat[i].pages;
+			heat_append(vm, s->heat[i].key.slot, s->heat[i].key.region, s->heat[i].pages);
 	}
 	for (i = 0; i < s->n_vcpus; i++) {
 		const struct dt_vcpu *v = &s->vcpus[i].v;
@@ -457,7 +503,7 @@ static void vm_update_slots_and_heat(struct model *m, const struct snapshot *s)
 
 		if (!v->heat_pending || !(vm = vm_find(m, v->vm)))
 			continue;
-		heat_find(vm, v->heat_slot, v->heat_region)->pages += v->heat_pending;
+		heat_append(vm, v->heat_slot, v->heat_region, v->heat_pending);
 	}
 	for (i = 0; i < m->n_vms; i++) {
 		struct vm_metrics *vm = &m->vms[i];
@@ -469,16 +515,10 @@ static void vm_update_slots_and_heat(struct model *m, const struct snapshot *s)
 			}
 			j++;
 		}
-		for (j = 0; j < vm->n_heat;) {
+		vm_merge_heat(vm, m->interval_s);
+		for (j = 0; j < vm->n_heat; j++) {
 			struct heat_region *h = &vm->heat[j];
 
-			if (!h->pages) {	/* gone from the maps */
-				vm->heat[j] = vm->heat[--vm->n_heat];
-				continue;
-			}
-			h->present = true;
-			h->pages_s = rate(h->pages > h->prev_pages ? h->pages - h->prev_pages : 0, m->interval_s);
-			h->prev_pages = h->pages;
 			h->gpa = 0;
 			h->gpa_known = false;
 			for (size_t k = 0; k < vm->n_memslots; k++)
@@ -486,7 +526,6 @@ static void vm_update_slots_and_heat(struct model *m, const struct snapshot *s)
 					h->gpa = vm->memslots[k].gpa + ((uint64_t)h->region << (s->heat_shift + 12));
 					h->gpa_known = true;
 				}
-			j++;
 		}
 		qsort(vm->heat, vm->n_heat, sizeof(struct heat_region), cmp_heat);
 		qsort(vm->memslots, vm->n_memslots, sizeof(struct memslot_metrics), cmp_memslot);

@@ -150,6 +150,8 @@ struct vm_metrics {
 	size_t n_memslots, cap_memslots;
 	struct heat_region *heat;	/* sorted hottest first after model_update */
 	size_t n_heat, cap_heat;
+	struct heat_region *heat_new;	/* scratch for the next update */
+	size_t n_heat_new, cap_heat_new;
 	uint32_t heat_region_bytes_log2;
 
 	struct vcpu_metrics *vcpus;

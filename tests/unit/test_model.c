@@ -265,6 +265,46 @@ static void test_sort_by_fill(void **state)
 	snapshot_free(&s);
 }
 
+static void test_heat_merge_and_rates(void **state)
+{
+	struct snapshot s = {};
+	struct model m;
+	struct snap_heat *h;
+	struct dt_vcpu *v;
+
+	(void)state;
+	g_alive = true;
+	model_init(&m);
+	for (int round = 0; round < 2; round++) {
+		snapshot_reset(&s);
+		s.ts_ns = (uint64_t)(round + 1) * SEC;
+		s.heat_shift = 9;
+		add_vm(&s);
+		for (uint32_t r = 0; r < 1000; r++) {	/* many regions: merged, not searched */
+			h = snapshot_add_heat(&s);
+			h->key.vm = VM_KEY;
+			h->key.slot = 1;
+			h->key.region = 999 - r;
+			h->pages = (round + 1) * (r == 7 ? 500 : 1);
+		}
+		v = add_vcpu(&s, RING0, 0);
+		v->heat_slot = 1;
+		v->heat_region = 999 - 7;	/* the same region as the hot one */
+		v->heat_pending = round ? 40 : 0;
+		update(&m, &s, NULL, NULL);
+	}
+	assert_int_equal(m.vms[0].n_heat, 1000);
+	/* hottest first: region 992 with 1000 + 40 pages, 540 of them this second */
+	assert_int_equal(m.vms[0].heat[0].region, 992);
+	assert_int_equal(m.vms[0].heat[0].pages, 1040);
+	assert_true(m.vms[0].heat[0].pages_s == 540.0);
+	assert_int_equal(m.vms[0].heat[1].pages, 2);
+	assert_true(m.vms[0].heat[1].pages_s == 1.0);
+	assert_int_equal(m.vms[0].heat_region_bytes_log2, 21);
+	model_free(&m);
+	snapshot_free(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -274,6 +314,7 @@ int main(void)
 		cmocka_unit_test(test_exited_vm_shown_once_then_forgotten),
 		cmocka_unit_test(test_recreated_vm_gets_new_id),
 		cmocka_unit_test(test_sort_by_fill),
+		cmocka_unit_test(test_heat_merge_and_rates),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
