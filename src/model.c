@@ -516,15 +516,21 @@ static void vm_update_slots_and_heat(struct model *m, const struct snapshot *s)
 			j++;
 		}
 		vm_merge_heat(vm, m->interval_s);
+		for (j = 0; j < vm->n_memslots; j++)
+			vm->memslots[j].heat_pages_s = 0;
 		for (j = 0; j < vm->n_heat; j++) {
 			struct heat_region *h = &vm->heat[j];
 
 			h->gpa = 0;
 			h->gpa_known = false;
 			for (size_t k = 0; k < vm->n_memslots; k++)
-				if (vm->memslots[k].slot == h->slot && vm->memslots[k].known) {
-					h->gpa = vm->memslots[k].gpa + ((uint64_t)h->region << (s->heat_shift + 12));
-					h->gpa_known = true;
+				if (vm->memslots[k].slot == h->slot) {
+					vm->memslots[k].heat_pages_s += h->pages_s;
+					if (vm->memslots[k].known) {
+						h->gpa = vm->memslots[k].gpa +
+							 ((uint64_t)h->region << (s->heat_shift + 12));
+						h->gpa_known = true;
+					}
 				}
 		}
 		qsort(vm->heat, vm->n_heat, sizeof(struct heat_region), cmp_heat);

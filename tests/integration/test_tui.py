@@ -570,3 +570,267 @@ def test_resize_and_tiny_terminals(kvm_bpf, screens, gens):
     s.wait("both VMs at full size", both_shown(fast, slow))
     s.keys("q")
     assert s.wait_exit() == 0
+
+
+# --- the detail page of a VM ---
+
+MIB = 1 << 20
+SIZE_UNITS = {"B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "TiB": 1 << 40}
+DETAIL_VM = re.compile(r"^VM (?P<id>\d+)\s+PID (?P<pid>\d+)\s+COMMAND (?P<comm>\S+)\s+"
+                       r"(?:TRACKING (?P<tracking>\S+)\s+VCPUS (?P<vcpus>\d+)\s+RING (?P<ring>\S+)\s+)?"
+                       r"STATE (?P<state>\S+)")
+MEMSLOT_ROW = re.compile(r"^\s+(?P<as>\d+)\s+(?P<slot>\d+)\s+(?P<base>0x[0-9a-f]+|unknown)\s+"
+                         r"(?P<size>[\d.]+ [KMGT]?i?B|unknown)\s+(?P<flags>\S+)\s+(?P<get>\S+/s)\s+"
+                         r"(?P<dirty>\S+/s)\s+(?P<mib>\S+/s)\s+(?P<heat>\S+/s)\s+(?P<get50>\S+)\s+"
+                         r"(?P<get99>\S+)\s+(?P<clear>\S+/s)\s+(?P<chunk>\S+)\s*$")
+HEAT_ROW = re.compile(r"^\s+(?P<as>\d+)\s+(?P<slot>\d+)\s+(?P<region>\d+)\s+(?P<base>0x[0-9a-f]+|\?)\s+"
+                      r"(?P<rate>\S+/s)\s+(?P<mib>\S+/s)\s+(?P<pages>[\d.]+[KMGT]?)(?:\s+#+)?\s*$")
+
+
+def size_value(s):
+    n, unit = s.split()
+    return int(float(n) * SIZE_UNITS[unit])
+
+
+def detail_page(lines):
+    """The detail page as a dict: its VM header fields, the memslot rows, the memslot
+    operations text, the ring resets line, the region size and the hottest-region rows;
+    None if the screen is not a detail page."""
+    m = DETAIL_VM.match(lines[1]) if len(lines) > 1 else None
+    if not m:
+        return None
+    page = {k: v for k, v in m.groupdict().items()}
+    page["id"], page["pid"] = int(page["id"]), int(page["pid"])
+    page.update(memslots=[], ops="", resets="", region_size=None, heat=[], heat_header=False)
+    section = None
+    for line in lines[2:]:
+        if line.startswith("Memslots"):
+            section = "memslots"
+        elif line.startswith("Memslot operations"):
+            section = "ops"
+        elif line.startswith("Dirty ring resets"):
+            section = "resets"
+        elif line.startswith("Hottest regions"):
+            section = "heat"
+            r = re.search(r"Hottest regions\s+([\d.]+ [KMGT]?i?B) each", line)
+            page["region_size"] = size_value(r.group(1)) if r else None
+        elif section == "memslots" and (r := MEMSLOT_ROW.match(line)):
+            row = r.groupdict()
+            for k in ("as", "slot"):
+                row[k] = int(row[k])
+            row["base"] = None if row["base"] == "unknown" else int(row["base"], 16)
+            row["size"] = None if row["size"] == "unknown" else size_value(row["size"])
+            row["line"] = line
+            page["memslots"].append(row)
+        elif section == "ops" and line.strip():
+            page["ops"] += " " + line.strip()
+        elif section == "resets" and line.strip():
+            page["resets"] += " " + line.strip()
+        elif section == "heat" and line.lstrip().startswith("AS  SLOT  REGION"):
+            page["heat_header"] = True
+        elif section == "heat" and (r := HEAT_ROW.match(line)):
+            row = r.groupdict()
+            for k in ("as", "slot", "region"):
+                row[k] = int(row[k])
+            row["base"] = None if row["base"] == "?" else int(row["base"], 16)
+            row["rate"] = rate_value(row["rate"])
+            row["line"] = line
+            page["heat"].append(row)
+    return page
+
+
+def dirtygen_layout(mem_mib, slots):
+    """{slot id: (base, size, logged)} as dirtygen lays its memory out: slot 0 is the 1 MiB
+    code slot at GPA 0 without dirty logging; data slots 1..K follow contiguously from 1 MiB."""
+    out = {0: (0, MIB, False)}
+    size = mem_mib * MIB // slots
+    for i in range(slots):
+        out[i + 1] = (MIB + i * size, size, True)
+    return out
+
+
+@pytest.fixture
+def dirtygens(tmp):
+    """A start(*args) that runs one dirtygen VM with those options in the background; all
+    are ended at the end."""
+    procs = []
+
+    def start(*args):
+        p = subprocess.Popen([DIRTYGEN, "--quiet", "--vms", "1", "--duration", "300",
+                              "--truth", str(tmp / f"detail-truth-{len(procs)}.json"), *map(str, args)],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        procs.append(p)
+        return p
+
+    try:
+        yield start
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in procs:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+
+def open_detail(s, pid, key="i"):
+    goto_vm(s, pid)
+    s.keys(key)
+    return s.wait(f"the detail page of the VM of pid {pid}",
+                  lambda l: (p := detail_page(l)) and p["pid"] == pid and p)
+
+
+def wait_memslots(s, pid, layout):
+    """The detail page once its memslot table has exactly the slots of layout, all known."""
+    def pred(lines):
+        p = detail_page(lines)
+        if not p or p["pid"] != pid:
+            return None
+        slots = {r["slot"]: r for r in p["memslots"]}
+        if set(slots) != set(layout) or any(r["base"] is None for r in slots.values()):
+            return None
+        return p
+    return s.wait(f"the memslots {sorted(layout)} of pid {pid}, all known", pred)
+
+
+def check_memslots(s, page, layout):
+    rows = {r["slot"]: r for r in page["memslots"]}
+    assert [r["slot"] for r in page["memslots"]] == sorted(layout), f"memslots not in slot order:\n{s.dump()}"
+    for slot, (base, size, logged) in layout.items():
+        r = rows[slot]
+        assert r["as"] == 0, r["line"]
+        assert r["base"] == base, f"slot {slot}: base {r['base']:#x}, dirtygen put it at {base:#x}: {r['line']}"
+        assert r["size"] == size, f"slot {slot}: size {r['size']}, dirtygen made it {size}: {r['line']}"
+        assert r["flags"] == ("dirty-log" if logged else "-"), f"slot {slot}: flags {r['line']}"
+    assert "this table may be incomplete" not in s.text(), \
+        f"a VM created under dirtytop is said to predate it:\n{s.dump()}"
+
+
+def check_ops(s, page, creates):
+    m = re.search(r"\bcreate (\d+)", page["ops"])
+    assert m and int(m.group(1)) == creates, f"want create {creates} in the memslot ops:\n{s.dump()}"
+    for op in ("delete", "move", "flags"):
+        assert re.search(rf"\b{op} 0\b", page["ops"]), f"{op} should be 0:\n{s.dump()}"
+    assert re.search(r"dirty logging on \d+, off \d+", page["ops"]), s.dump()
+
+
+def back_to_list(s, pid, key):
+    s.keys(key)
+    s.wait(f"the list again after {key}", lambda l: detail_page(l) is None and table(l) is not None)
+    s.wait("the cursor still on the VM", lambda l: (v := vm_of(table(l) or [], pid)) and s.cursor == v["y"])
+    assert not s.dead(), f"{key} on the detail page ended dirtytop"
+
+
+def test_detail_page(kvm_bpf, screens, dirtygens):
+    s = screens("detail", ["-d", "0.5"])
+    s.wait_ready()          # first: dirtytop sees the VMs from their creation
+    bslots, bmem, rslots, rmem = 3, 96, 2, 64
+    bitmap = dirtygens("--mode", "bitmap", "--manual-protect", "--clear-chunk", 256, "--slots", bslots,
+                       "--vcpus", 2, "--mem", bmem, "--rate", 5000, "--pattern", "hot:10")
+    ring = dirtygens("--mode", "ring", "--ring-size", 4096, "--slots", rslots, "--vcpus", 2,
+                     "--mem", rmem, "--rate", 2000)
+    s.wait("both VM rows with their tracking",
+           lambda l: (b := vm_of(table(l) or [], bitmap.pid)) and b["tracking"] == "bitmap"
+           and (r := vm_of(table(l) or [], ring.pid)) and r["tracking"] == "ring" and r["vcpus"] == 2)
+    s.keys("V")
+    s.wait_text("Sort: VM ascending")
+    assert re.search(r"\bi Detail\b", s.lines()[-1]), f"the footer lacks i:\n{s.dump()}"
+
+    # the bitmap VM: header, memslots, ops, no ring resets, hottest regions
+    layout = dirtygen_layout(bmem, bslots)
+    page = open_detail(s, bitmap.pid)
+    vm_id = page["id"]
+    assert page["comm"] == "dirtygen" and page["tracking"] == "bitmap" and page["state"] == "ok", s.dump()
+    page = wait_memslots(s, bitmap.pid, layout)
+    check_memslots(s, page, layout)
+    check_ops(s, page, bslots + 1)
+    assert "none: the VM tracks dirty pages with bitmaps" in page["resets"], s.dump()
+
+    def synced(lines):
+        """Every data slot harvested with KVM_GET_DIRTY_LOG, and hot regions on the page."""
+        p = detail_page(lines)
+        if not p or p["id"] != vm_id:
+            return None
+        rows = {r["slot"]: r for r in p["memslots"]}
+        if not all(rate_value(rows[i]["get"]) > 0 for i in range(1, bslots + 1) if i in rows):
+            return None
+        return p if p["heat_header"] and any(h["rate"] > 0 for h in p["heat"]) else None
+
+    page = s.wait("the bitmap VM's syncs and its hottest regions", synced)
+    rows = {r["slot"]: r for r in page["memslots"]}
+    assert rate_value(rows[0]["get"]) == 0 and rows[0]["chunk"] == "-", f"slot 0 is not logged:\n{s.dump()}"
+    for i in range(1, bslots + 1):
+        assert rows[i]["chunk"] in ("-", "256"), f"slot {i}: clear chunks of 256 pages:\n{s.dump()}"
+    assert any(rows[i]["chunk"] == "256" for i in range(1, bslots + 1)), s.dump()
+    assert page["region_size"] == 2 * MIB, s.dump()
+    # hot:10 with 2 vCPUs: each vCPU writes the first 10% of its half of the data memory
+    half = bmem * MIB // 2
+    hot = [(MIB + v * half, MIB + v * half + half // 10) for v in range(2)]
+    for h in page["heat"]:
+        assert h["slot"] in range(1, bslots + 1), f"a hot region outside the data slots: {h['line']}"
+        base, size, _ = layout[h["slot"]]
+        assert h["base"] == base + h["region"] * page["region_size"] and h["base"] < base + size, h["line"]
+        if h["rate"] > 0:
+            assert any(lo - page["region_size"] < h["base"] < hi for lo, hi in hot), \
+                f"a region dirtied outside the hot ranges {[(hex(a), hex(b)) for a, b in hot]}: {h['line']}"
+    rates = [h["rate"] for h in page["heat"]]
+    assert rates == sorted(rates, reverse=True), f"the regions are not hottest first:\n{s.dump()}"
+
+    # scrolling: in a short pane the page does not fit
+    s.tmux("resize-window", "-t", "top", "-x", "120", "-y", "16")
+    s.wait("a scroll position", lambda l: len(l) == 16 and re.search(r"lines 1-\d+ of \d+, more below", l[1]))
+    s.keys("Down")
+    s.wait("scrolled by one line", lambda l: re.search(r"lines 2-\d+ of \d+", l[1]))
+    s.keys("End")
+    s.wait("scrolled to the end", lambda l: re.search(r"lines \d+-(\d+) of \1$", l[1]))
+    s.keys("PPage", "Home")
+    s.wait("back at the top", lambda l: re.search(r"lines 1-\d+ of \d+, more below", l[1])
+           and any(x.startswith("Memslots") for x in l))
+    s.tmux("resize-window", "-t", "top", "-x", str(WIDTH), "-y", str(HEIGHT))
+    s.wait("the whole page again", lambda l: len(l) == HEIGHT and (p := detail_page(l)) and p["heat_header"])
+
+    # pause works on the page; help opens from it and returns to it
+    clock = re.compile(r"^dirtytop (\d\d:\d\d:\d\d)")
+    s.keys("P")
+    s.wait("PAUSED on the detail page", lambda l: "PAUSED" in l[0] and detail_page(l))
+    frozen = clock.match(s.lines()[0]).group(1)
+    time.sleep(1.2)
+    assert clock.match(s.lines()[0]).group(1) == frozen and detail_page(s.last), s.dump()
+    s.keys("P")
+    s.wait("resumed on the detail page", lambda l: "PAUSED" not in l[0]
+           and clock.match(l[0]).group(1) != frozen and detail_page(l))
+    s.keys("h")
+    s.wait_text("Press any key to return")
+    assert "Detail page" in s.text(), s.dump()
+    s.keys("Space")
+    s.wait("the detail page after help", lambda l: (p := detail_page(l)) and p["id"] == vm_id)
+
+    # Esc returns to the list, on the same VM
+    back_to_list(s, bitmap.pid, "Escape")
+
+    # the ring VM: memslots, ops, ring resets; q returns to the list (does not quit)
+    layout = dirtygen_layout(rmem, rslots)
+    page = open_detail(s, ring.pid)
+    assert page["tracking"] == "ring" and page["vcpus"] == "2" and page["ring"].startswith("4096/"), s.dump()
+    page = wait_memslots(s, ring.pid, layout)
+    check_memslots(s, page, layout)
+    check_ops(s, page, rslots + 1)
+    page = s.wait("the ring VM's resets", lambda l: (p := detail_page(l)) and "entries per call p50" in p["resets"]
+                  and p)
+    assert re.search(r"latency p50 \S+ p99 \S+", page["resets"]), s.dump()
+    back_to_list(s, ring.pid, "q")
+
+    # i toggles; when the VM exits the page says so
+    page = open_detail(s, ring.pid)
+    ring.send_signal(signal.SIGTERM)
+    ring.wait(timeout=10)
+    s.wait_text("no longer tracks it")
+    assert f"VM {page['id']} (PID {ring.pid}, dirtygen) has exited" in s.text(), s.dump()
+    s.keys("i")
+    s.wait("the list without the ring VM", lambda l: detail_page(l) is None and table(l) is not None
+           and vm_of(table(l), ring.pid) is None and vm_of(table(l), bitmap.pid))
+    s.keys("q")
+    assert s.wait_exit() == 0
