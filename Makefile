@@ -50,7 +50,7 @@ $(OUTPUT)/dirtytop: $(APP_OBJS) $(MODEL_OBJS)
 	$(CC) $(CFLAGS) $^ $(LIBS_DIRTYTOP) -o $@
 
 $(OUTPUT)/dirtygen: $(wildcard dirtygen/*.c dirtygen/*.S dirtygen/*.h) | $(OUTPUT)
-	$(CC) $(CFLAGS) -pthread -o $@ $(filter %.c %.S,$^) $(LIBS_DIRTYGEN)
+	$(CC) $(filter-out -D_GNU_SOURCE,$(CFLAGS)) -o $@ $(filter %.c %.S,$^) $(LIBS_DIRTYGEN)
 
 $(OUTPUT)/tests/%: tests/unit/%.c $(MODEL_OBJS) $(HEADERS) | $(OUTPUT)/tests
 	$(CC) $(CFLAGS) $< $(MODEL_OBJS) -lcmocka -lm -o $@
