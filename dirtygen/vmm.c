@@ -972,7 +972,6 @@ static void finalize_vcpu(struct dg_vcpu *c)
 	uint64_t o = GOFF(seq ? dg_seq_out : dg_rnd_out);
 	uint64_t ao = GOFF(seq ? dg_seq_after_out : dg_rnd_after_out);
 	uint64_t partial = ecx <= c->batch ? c->batch - ecx : 0;
-	c->final_rip = regs.rip;
 	if (rip >= aw && rip <= dec)
 		partial += 1;
 	else if (rip == o)
@@ -1019,7 +1018,6 @@ int dg_execute(struct dg_run *r)
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, 256 * 1024);
-	int started = 0;
 	for (int i = 0; i < r->nvms; i++) {
 		struct dg_vm *vm = &r->vms[i];
 		for (int j = 0; j < vm->nvcpus; j++) {
@@ -1032,7 +1030,6 @@ int dg_execute(struct dg_run *r)
 				break;
 			}
 			c->thread_started = true;
-			started++;
 		}
 		if (cfg->mode != DG_MODE_NONE && !LOAD(&dg_failed)) {
 			int e = pthread_create(&vm->reaper, &attr, reaper_thread, vm);
@@ -1125,6 +1122,5 @@ int dg_execute(struct dg_run *r)
 	r->end_ns = dg_now_ns();
 	if (!cfg->quiet)
 		progress(r, r->end_ns);
-	(void)started;
 	return LOAD(&dg_failed) ? 1 : 0;
 }

@@ -82,7 +82,6 @@ struct dg_vcpu {
 	uint64_t run_start_ns, run_end_ns;
 	uint64_t pages_io;         /* batch * I/O exits (what pacing uses) */
 	uint64_t pages_written;    /* exact retired writes, set at the end */
-	uint64_t final_rip;
 
 	/* ring harvesting: written under vm->mu; fetch also read lock-free */
 	uint32_t fetch;
