@@ -31,7 +31,10 @@ static void usage(FILE *f)
 "  --batch N               pages per pacing exit (default max(1,rate/1000), 256 if\n"
 "                          unbounded; ring modes: at most 64)\n"
 "  --reap-interval MS      reaper period: ring reap or bitmap sync (default 100)\n"
-"  --full-action A         reap | wait | retry on KVM_EXIT_DIRTY_RING_FULL (default reap)\n"
+"  --full-action A         reap | wait | retry | throttle:MS on KVM_EXIT_DIRTY_RING_FULL\n"
+"                          (default reap; throttle:MS = reap, then sleep MS ms)\n"
+"  --throttle-rate R       throttle instead: after each full-exit reap sleep until the\n"
+"                          vCPU's average since its start is at most R pages/s\n"
 "  --reap-delay MS         sleep MS between harvesting and reset (default 0)\n"
 "  --stall AT:FOR          nobody resets from AT ms after start for FOR ms (repeatable)\n"
 "  --duration S            run S seconds (fractional ok; default: until SIGINT/SIGTERM)\n"
@@ -41,6 +44,12 @@ static void usage(FILE *f)
 "  --seed N                LCG seed base for random/hot (default 1)\n"
 "  --retry-delay-us US     retry: pause before re-entering KVM_RUN (default 50; 0 = sched_yield)\n"
 "  --max-records N         cap of each per-event record array (default 1000000)\n"
+"  --progress-ms MS        per-vCPU progress sample period (default 10; 0 = off)\n"
+"  --slot-ops N            N memslot op cycles per VM on a scratch slot: create,\n"
+"                          dirty log on, off, move, delete (default 0)\n"
+"  --slot-ops-interval MS  one cycle every MS (default 50)\n"
+"  --slot-ops-toggle-data  each cycle also turns dirty logging off and on again\n"
+"                          on the data slots\n"
 "  --kvm-dev PATH          KVM device (default /dev/kvm)\n"
 "  --help, --version\n"
 "exit codes: 0 success, 1 runtime failure, 2 bad usage\n");
@@ -155,6 +164,12 @@ enum {
 	O_VMS = 256, O_VCPUS, O_MEM, O_SLOTS, O_MODE, O_RING, O_MANUAL, O_INIT, O_CHUNK,
 	O_PATTERN, O_RATE, O_BATCH, O_INTERVAL, O_ACTION, O_DELAY, O_STALL, O_DURATION,
 	O_TRUTH, O_QUIET, O_SHIFT, O_SEED, O_RETRY, O_MAXREC, O_KVMDEV, O_HELP, O_VERSION,
+	O_PROGRESS, O_SLOTOPS, O_SLOTOPS_INT, O_SLOTOPS_TOGGLE, O_THROTTLE_RATE,
+};
+
+/* which flags were given, for the checks that combine them */
+struct dg_seen {
+	bool clear_chunk, full_action, slot_ops_interval;
 };
 
 static const struct option longopts[] = {
@@ -182,6 +197,11 @@ static const struct option longopts[] = {
 	{ "retry-delay-us", required_argument, 0, O_RETRY },
 	{ "max-records", required_argument, 0, O_MAXREC },
 	{ "kvm-dev", required_argument, 0, O_KVMDEV },
+	{ "progress-ms", required_argument, 0, O_PROGRESS },
+	{ "slot-ops", required_argument, 0, O_SLOTOPS },
+	{ "slot-ops-interval", required_argument, 0, O_SLOTOPS_INT },
+	{ "slot-ops-toggle-data", no_argument, 0, O_SLOTOPS_TOGGLE },
+	{ "throttle-rate", required_argument, 0, O_THROTTLE_RATE },
 	{ "help", no_argument, 0, O_HELP },
 	{ "version", no_argument, 0, O_VERSION },
 	{ 0, 0, 0, 0 },
@@ -205,6 +225,8 @@ static void set_defaults(struct dg_config *cfg)
 	cfg->retry_delay_us = 50;
 	cfg->kvm_dev = "/dev/kvm";
 	cfg->max_records = 1000000;
+	cfg->progress_ms = 10;
+	cfg->slot_ops_interval_ms = 50;
 	cfg->rates = malloc(sizeof(int64_t));
 	if (cfg->rates) {
 		cfg->rates[0] = 1000;
@@ -212,7 +234,7 @@ static void set_defaults(struct dg_config *cfg)
 	}
 }
 
-static int parse_one(int c, const char *arg, struct dg_config *cfg, bool *clear_chunk_set)
+static int parse_one(int c, const char *arg, struct dg_config *cfg, struct dg_seen *seen)
 {
 	uint64_t v;
 	switch (c) {
@@ -271,7 +293,7 @@ static int parse_one(int c, const char *arg, struct dg_config *cfg, bool *clear_
 		if (v % 64)
 			return bad("--clear-chunk", "%s is not a multiple of 64 pages", arg);
 		cfg->clear_chunk = v;
-		*clear_chunk_set = true;
+		seen->clear_chunk = true;
 		return 0;
 	case O_PATTERN:
 		if (!strcmp(arg, "sequential") || !strcmp(arg, "seq")) {
@@ -298,10 +320,39 @@ static int parse_one(int c, const char *arg, struct dg_config *cfg, bool *clear_
 		cfg->reap_interval_ms = v;
 		return 0;
 	case O_ACTION:
+		seen->full_action = true;
+		cfg->throttle_ms = 0;
 		if (!strcmp(arg, "reap")) cfg->full_action = DG_FULL_REAP;
 		else if (!strcmp(arg, "wait")) cfg->full_action = DG_FULL_WAIT;
 		else if (!strcmp(arg, "retry")) cfg->full_action = DG_FULL_RETRY;
-		else return bad("--full-action", "'%s' is not one of reap, wait, retry", arg);
+		else if (!strcmp(arg, "throttle")) cfg->full_action = DG_FULL_THROTTLE;
+		else if (!strncmp(arg, "throttle:", 9)) {
+			if (parse_u64(arg + 9, &v) || v < 1 || v > 3600ULL * 1000)
+				return bad("--full-action", "'%s': throttle:MS needs milliseconds 1..3600000", arg);
+			cfg->full_action = DG_FULL_THROTTLE;
+			cfg->throttle_ms = v;
+		}
+		else return bad("--full-action", "'%s' is not one of reap, wait, retry, throttle:MS", arg);
+		return 0;
+	case O_THROTTLE_RATE:
+		if (opt_u64("--throttle-rate", arg, 1, 1000000000ULL, &v)) return -1;
+		cfg->throttle_rate = v;
+		return 0;
+	case O_PROGRESS:
+		if (opt_u64("--progress-ms", arg, 0, 3600ULL * 1000, &v)) return -1;
+		cfg->progress_ms = v;
+		return 0;
+	case O_SLOTOPS:
+		if (opt_u64("--slot-ops", arg, 0, 1000000000ULL, &v)) return -1;
+		cfg->slot_ops = v;
+		return 0;
+	case O_SLOTOPS_INT:
+		if (opt_u64("--slot-ops-interval", arg, 1, 3600ULL * 1000, &v)) return -1;
+		cfg->slot_ops_interval_ms = v;
+		seen->slot_ops_interval = true;
+		return 0;
+	case O_SLOTOPS_TOGGLE:
+		cfg->slot_ops_toggle_data = true;
 		return 0;
 	case O_DELAY:
 		if (opt_u64("--reap-delay", arg, 0, 3600ULL * 1000, &v)) return -1;
@@ -353,7 +404,7 @@ static int parse_one(int c, const char *arg, struct dg_config *cfg, bool *clear_
 
 int dg_parse_args(int argc, char **argv, struct dg_config *cfg)
 {
-	bool clear_chunk_set = false;
+	struct dg_seen seen = { 0 };
 	int c;
 
 	set_defaults(cfg);
@@ -390,7 +441,7 @@ int dg_parse_args(int argc, char **argv, struct dg_config *cfg)
 			fprintf(stderr, "Try 'dirtygen --help'.\n");
 			return 2;
 		}
-		if (parse_one(c, optarg, cfg, &clear_chunk_set))
+		if (parse_one(c, optarg, cfg, &seen))
 			return 2;
 	}
 	if (optind < argc) {
@@ -405,8 +456,22 @@ int dg_parse_args(int argc, char **argv, struct dg_config *cfg)
 		return bad("--manual-protect", "only applies to --mode bitmap"), 2;
 	if (cfg->initially_set && !cfg->manual_protect)
 		return bad("--initially-set", "requires --manual-protect"), 2;
-	if (clear_chunk_set && !cfg->manual_protect)
+	if (seen.clear_chunk && !cfg->manual_protect)
 		return bad("--clear-chunk", "requires --manual-protect"), 2;
+	if (cfg->throttle_rate) {
+		if (seen.full_action && (cfg->full_action != DG_FULL_THROTTLE || cfg->throttle_ms))
+			return bad("--throttle-rate", "selects --full-action throttle with a sleep by rate; it cannot be combined with --full-action %s%s",
+				   dg_full_action_name(cfg->full_action), cfg->throttle_ms ? ":MS" : ""), 2;
+		cfg->full_action = DG_FULL_THROTTLE;
+	} else if (cfg->full_action == DG_FULL_THROTTLE && !cfg->throttle_ms) {
+		return bad("--full-action", "throttle needs :MS (throttle:MS) or --throttle-rate R"), 2;
+	}
+	if (seen.slot_ops_interval && !cfg->slot_ops)
+		return bad("--slot-ops-interval", "requires --slot-ops N"), 2;
+	if (cfg->slot_ops_toggle_data && !cfg->slot_ops)
+		return bad("--slot-ops-toggle-data", "requires --slot-ops N"), 2;
+	if (cfg->slot_ops_toggle_data && cfg->mode == DG_MODE_NONE)
+		return bad("--slot-ops-toggle-data", "needs dirty logging on the data slots (--mode ring, ring-acqrel or bitmap)"), 2;
 	return 0;
 }
 
@@ -480,6 +545,13 @@ uint64_t dg_batch_for(const struct dg_config *cfg, int64_t rate)
 	return b;
 }
 
+uint64_t dg_scratch_gpa(const struct dg_config *cfg, int which)
+{
+	uint64_t end = DG_DATA_GPA + (cfg->mem_mib << 20);
+	uint64_t a = (end + DG_SCRATCH_ALIGN - 1) & ~(DG_SCRATCH_ALIGN - 1);
+	return a + (which ? DG_SCRATCH_SIZE : 0);
+}
+
 uint64_t dg_pace_target_ns(uint64_t start_ns, uint64_t pages, uint64_t rate)
 {
 	/* pages * 1e9 / rate without overflow: (pages % rate) < rate <= 1e9 */
@@ -523,6 +595,7 @@ const char *dg_full_action_name(enum dg_full_action a)
 	case DG_FULL_REAP: return "reap";
 	case DG_FULL_WAIT: return "wait";
 	case DG_FULL_RETRY: return "retry";
+	case DG_FULL_THROTTLE: return "throttle";
 	}
 	return "?";
 }

@@ -30,7 +30,11 @@
 
 enum dg_mode { DG_MODE_RING, DG_MODE_RING_ACQREL, DG_MODE_BITMAP, DG_MODE_NONE };
 enum dg_pattern { DG_PAT_SEQ, DG_PAT_RANDOM, DG_PAT_HOT };
-enum dg_full_action { DG_FULL_REAP, DG_FULL_WAIT, DG_FULL_RETRY };
+enum dg_full_action { DG_FULL_REAP, DG_FULL_WAIT, DG_FULL_RETRY, DG_FULL_THROTTLE };
+
+/* --slot-ops: the scratch memslot (id --slots + 1) the guest never touches */
+#define DG_SCRATCH_SIZE (2ULL << 20)
+#define DG_SCRATCH_ALIGN (2ULL << 20)
 
 struct dg_stall {
 	uint64_t at_ms;
@@ -64,7 +68,13 @@ struct dg_config {
 	uint32_t seed;
 	uint64_t retry_delay_us;
 	const char *kvm_dev;
-	uint64_t max_records;      /* cap per record array (stalls, resets, syncs) */
+	uint64_t max_records;      /* cap per record array (stalls, resets, syncs, ...) */
+	uint64_t progress_ms;      /* per-vCPU progress sample period, 0 = off */
+	uint64_t slot_ops;         /* memslot op cycles per VM */
+	uint64_t slot_ops_interval_ms;
+	bool slot_ops_toggle_data; /* each cycle also toggles logging on the data slots */
+	uint64_t throttle_ms;      /* DG_FULL_THROTTLE: fixed sleep, or */
+	uint64_t throttle_rate;    /* ... sleep to keep the average at this pages/s */
 };
 
 /* Memory layout of one VM (identical for all VMs). */
@@ -90,6 +100,10 @@ uint64_t dg_slot_first_page(const struct dg_layout *lay, int i);
 
 int64_t dg_rate_for(const struct dg_config *cfg, int vcpu_index);
 uint64_t dg_batch_for(const struct dg_config *cfg, int64_t rate);
+
+/* GPA of the scratch memslot before (0) and after (1) its move: above all
+ * data memory, 2 MiB aligned. */
+uint64_t dg_scratch_gpa(const struct dg_config *cfg, int which);
 
 /* start + pages / rate seconds, in ns (rate > 0). */
 uint64_t dg_pace_target_ns(uint64_t start_ns, uint64_t pages, uint64_t rate);

@@ -51,6 +51,8 @@ static json_object *config_json(const struct dg_run *r)
 	add_s(o, "pattern", dg_pattern_name(cfg, pat, sizeof(pat)));
 	add_u(o, "reap_interval_ms", cfg->reap_interval_ms);
 	add_s(o, "full_action", dg_full_action_name(cfg->full_action));
+	add_u(o, "throttle_ms", cfg->throttle_ms);
+	add_u(o, "throttle_rate", cfg->throttle_rate);
 	add_u(o, "reap_delay_ms", cfg->reap_delay_ms);
 	if (cfg->duration_s > 0)
 		json_object_object_add(o, "duration_s", json_object_new_double(cfg->duration_s));
@@ -72,6 +74,10 @@ static json_object *config_json(const struct dg_run *r)
 	add_u(o, "seed", cfg->seed);
 	add_u(o, "retry_delay_us", cfg->retry_delay_us);
 	add_u(o, "max_records", cfg->max_records);
+	add_u(o, "progress_ms", cfg->progress_ms);
+	add_u(o, "slot_ops", cfg->slot_ops);
+	add_u(o, "slot_ops_interval_ms", cfg->slot_ops_interval_ms);
+	add_b(o, "slot_ops_toggle_data", cfg->slot_ops_toggle_data);
 	add_u(o, "data_pages", r->lay.data_pages);
 	add_u(o, "pages_per_vcpu", r->lay.pages_per_vcpu);
 	return o;
@@ -102,6 +108,8 @@ static json_object *vcpu_json(const struct dg_vm *vm, const struct dg_vcpu *c)
 	add_u(o, "full_exits", c->exit_full);
 	add_u(o, "rings_reset", vm->ring_entries ? vm->reset_calls - c->resets_at_create : 0);
 	add_u(o, "stall_ns_total", c->stall_ns_total);
+	add_u(o, "throttles", c->throttles);
+	add_u(o, "throttle_ns_total", c->throttle_ns_total);
 	add_u(o, "stalls_dropped", c->stalls_dropped);
 	json_object *st = json_object_new_array();
 	for (size_t i = 0; i < c->nstalls; i++) {
@@ -109,9 +117,16 @@ static json_object *vcpu_json(const struct dg_vm *vm, const struct dg_vcpu *c)
 		add_u(s, "exit_ns", c->stalls[i].exit_ns);
 		add_u(s, "reset_ns", c->stalls[i].reset_ns);
 		add_u(s, "resume_ns", c->stalls[i].resume_ns);
+		add_u(s, "throttle_start_ns", c->stalls[i].throttle_start_ns);
+		add_u(s, "throttle_ns", c->stalls[i].throttle_ns);
 		json_object_array_add(st, s);
 	}
 	json_object_object_add(o, "stalls", st);
+	add_u(o, "progress_dropped", c->progress_dropped);
+	json_object *pr = json_object_new_array();
+	for (size_t i = 0; i < c->nprogress; i++)
+		json_object_array_add(pr, pair(c->progress[i].t_ns, c->progress[i].pages));
+	json_object_object_add(o, "progress", pr);
 	json_object *ex = json_object_new_object();
 	add_u(ex, "io", c->exit_io);
 	add_u(ex, "dirty_ring_full", c->exit_full);
@@ -135,8 +150,10 @@ static json_object *vm_json(const struct dg_run *r, const struct dg_vm *vm)
 	add_u(o, "ring_bytes", (uint64_t)vm->ring_entries * sizeof(struct kvm_dirty_gfn));
 
 	json_object *ms = json_object_new_array();
-	for (int i = 0; i < vm->nslots; i++) {
-		const struct dg_slot *s = &vm->slots[i];
+	for (int i = 0; i <= vm->nslots; i++) {
+		const struct dg_slot *s = i < vm->nslots ? &vm->slots[i] : &vm->scratch;
+		if (i == vm->nslots && !vm->scratch_present)
+			break;
 		json_object *m = json_object_new_object();
 		add_u(m, "slot", s->id);
 		add_u(m, "as_id", 0);
@@ -147,11 +164,31 @@ static json_object *vm_json(const struct dg_run *r, const struct dg_vm *vm)
 	}
 	json_object_object_add(o, "memslots", ms);
 	json_object *ops = json_object_new_object();
-	add_u(ops, "create", vm->memslot_creates);
-	add_u(ops, "delete", 0);
-	add_u(ops, "move", 0);
-	add_u(ops, "flags", 0);
+	add_u(ops, "create", vm->ms_create);
+	add_u(ops, "delete", vm->ms_delete);
+	add_u(ops, "move", vm->ms_move);
+	add_u(ops, "flags", vm->ms_flags);
+	add_u(ops, "dirty_log_on", vm->ms_log_on);
+	add_u(ops, "dirty_log_off", vm->ms_log_off);
 	json_object_object_add(o, "memslot_ops", ops);
+	add_u(o, "slot_op_errors", vm->slot_op_errors);
+	add_u(o, "slot_op_cycles", vm->slot_op_cycles);
+	add_u(o, "slot_op_records_dropped", vm->slot_ops_dropped);
+	json_object *sr = json_object_new_array();
+	for (size_t i = 0; i < vm->nslot_ops; i++) {
+		const struct dg_slot_op_rec *x = &vm->slot_ops[i];
+		json_object *m = json_object_new_object();
+		add_s(m, "op", dg_slot_op_name(x->op));
+		add_u(m, "slot", x->slot);
+		add_u(m, "gpa", x->gpa);
+		add_u(m, "size", x->size);
+		add_u(m, "flags", x->flags);
+		add_u(m, "start_ns", x->start_ns);
+		add_u(m, "end_ns", x->end_ns);
+		add_i(m, "ret", x->ret);
+		json_object_array_add(sr, m);
+	}
+	json_object_object_add(o, "slot_op_records", sr);
 
 	add_u(o, "reset_calls", vm->reset_calls);
 	add_u(o, "entries_reset", vm->entries_reset);
@@ -226,7 +263,8 @@ int dg_write_truth(const struct dg_run *r)
 	json_object_object_add(root, "config", config_json(r));
 
 	uint64_t harv = 0, full = 0, resets = 0, rings = 0, pages = 0, pages_io = 0, bdirty = 0,
-		 refaults = 0, unretired = 0, foreign = 0, ereset = 0, syncs = 0, clears = 0;
+		 refaults = 0, unretired = 0, foreign = 0, ereset = 0, syncs = 0, clears = 0,
+		 slot_ops = 0, slot_errors = 0, throttles = 0, throttle_ns = 0;
 	json_object *vms = json_object_new_array();
 	for (int i = 0; i < r->nvms; i++) {
 		const struct dg_vm *vm = &r->vms[i];
@@ -237,6 +275,8 @@ int dg_write_truth(const struct dg_run *r)
 		bdirty += vm->bitmap_dirty_pages;
 		syncs += vm->bitmap_syncs;
 		clears += vm->clear_calls;
+		slot_ops += vm->ms_create + vm->ms_delete + vm->ms_move + vm->ms_flags;
+		slot_errors += vm->slot_op_errors;
 		for (int j = 0; j < vm->nvcpus; j++) {
 			const struct dg_vcpu *c = &vm->vcpus[j];
 			full += c->exit_full;
@@ -247,6 +287,8 @@ int dg_write_truth(const struct dg_run *r)
 			refaults += c->refaults;
 			unretired += c->unretired;
 			foreign += c->foreign;
+			throttles += c->throttles;
+			throttle_ns += c->throttle_ns_total;
 		}
 	}
 	json_object_object_add(root, "vms", vms);
@@ -264,6 +306,10 @@ int dg_write_truth(const struct dg_run *r)
 	add_u(t, "bitmap_syncs", syncs);
 	add_u(t, "bitmap_dirty_pages", bdirty);
 	add_u(t, "clear_calls", clears);
+	add_u(t, "memslot_ops", slot_ops);
+	add_u(t, "slot_op_errors", slot_errors);
+	add_u(t, "throttles", throttles);
+	add_u(t, "throttle_ns_total", throttle_ns);
 	json_object_object_add(root, "totals", t);
 
 	const char *s = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN);

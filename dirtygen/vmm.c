@@ -336,6 +336,8 @@ static void bitmap_sync(struct dg_vm *vm)
 	for (int i = 1; i < vm->nslots; i++) {
 		struct dg_slot *s = &vm->slots[i];
 		struct kvm_dirty_log log = { .slot = s->id, .dirty_bitmap = s->bitmap };
+		if (!(s->flags & KVM_MEM_LOG_DIRTY_PAGES))
+			continue;   /* only after a failed --slot-ops-toggle-data "on" */
 		uint64_t t0 = dg_now_ns();
 		int ret = ioctl(vm->fd, KVM_GET_DIRTY_LOG, &log);
 		uint64_t t1 = dg_now_ns();
@@ -378,13 +380,239 @@ static void bitmap_sync(struct dg_vm *vm)
 		if (vm->cfg->reap_delay_ms)
 			sleep_until(dg_now_ns() + vm->cfg->reap_delay_ms * 1000000ULL);
 		for (int i = 1; i < vm->nslots; i++)
-			clear_slot(vm, &vm->slots[i]);
+			if (vm->slots[i].flags & KVM_MEM_LOG_DIRTY_PAGES)
+				clear_slot(vm, &vm->slots[i]);
 	}
 	pthread_mutex_unlock(&vm->mu);
 }
 
 /* ------------------------------------------------------------------ */
+/* memslot operations                                                  */
+
+const char *dg_slot_op_name(enum dg_slot_op op)
+{
+	switch (op) {
+	case DG_OP_CREATE: return "create";
+	case DG_OP_DELETE: return "delete";
+	case DG_OP_MOVE: return "move";
+	case DG_OP_FLAGS: return "flags";
+	}
+	return "?";
+}
+
+/*
+ * One KVM_SET_USER_MEMORY_REGION for slot s: gpa, size (0 = delete) and
+ * flags; op is how KVM classifies it (the caller knows the slot's state).
+ * Every call is recorded; one that succeeded is counted as op and updates
+ * s (a delete leaves s as it was, to be created again).  Only the setup
+ * and the slot-op thread of the VM call this.  Returns 0 or -errno.
+ */
+static int memslot_op(struct dg_vm *vm, struct dg_slot *s, enum dg_slot_op op,
+		      uint64_t gpa, uint64_t size, uint32_t flags)
+{
+	struct kvm_userspace_memory_region reg = {
+		.slot = s->id, .flags = flags, .guest_phys_addr = gpa,
+		.memory_size = size, .userspace_addr = (uint64_t)(uintptr_t)s->hva,
+	};
+	uint64_t t0 = dg_now_ns();
+	int ret = ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &reg);
+	int err = errno;
+	uint64_t t1 = dg_now_ns();
+
+	if (vm->nslot_ops < vm->cfg->max_records) {
+		if (vm->nslot_ops == vm->slot_ops_cap) {
+			void *n = grow(vm->slot_ops, &vm->slot_ops_cap, sizeof(*vm->slot_ops));
+			if (n)
+				vm->slot_ops = n;
+		}
+		if (vm->nslot_ops < vm->slot_ops_cap)
+			vm->slot_ops[vm->nslot_ops++] = (struct dg_slot_op_rec){
+				.op = op, .slot = s->id, .gpa = gpa, .size = size, .flags = flags,
+				.start_ns = t0, .end_ns = t1, .ret = ret < 0 ? -err : 0,
+			};
+		else
+			vm->slot_ops_dropped++;
+	} else {
+		vm->slot_ops_dropped++;
+	}
+	if (ret < 0) {
+		vm->slot_op_errors++;
+		errno = err;
+		return -err;
+	}
+	/* only what changed is written: harvesters read a data slot's gpa
+	 * and size while the slot-op thread toggles its flags */
+	switch (op) {
+	case DG_OP_CREATE:
+		vm->ms_create++;
+		s->gpa = gpa;
+		s->size = size;
+		break;
+	case DG_OP_DELETE:
+		vm->ms_delete++;
+		return 0;
+	case DG_OP_MOVE:
+		vm->ms_move++;
+		s->gpa = gpa;
+		break;
+	case DG_OP_FLAGS: {
+		uint32_t was = s->flags & KVM_MEM_LOG_DIRTY_PAGES, now = flags & KVM_MEM_LOG_DIRTY_PAGES;
+		vm->ms_flags++;
+		if (now && !was)
+			vm->ms_log_on++;
+		else if (was && !now)
+			vm->ms_log_off++;
+		break;
+	}
+	}
+	s->flags = flags;
+	return 0;
+}
+
+/* A memslot op of the slot-op thread: a failure is counted (slot_op_errors,
+ * and its record), reported once per VM, and not fatal. */
+static bool slot_op_ok(struct dg_vm *vm, struct dg_slot *s, enum dg_slot_op op,
+		       uint64_t gpa, uint64_t size, uint32_t flags)
+{
+	int e = memslot_op(vm, s, op, gpa, size, flags);
+	if (e && vm->slot_op_errors == 1)
+		fprintf(stderr, "dirtygen: warning: vm %d: KVM_SET_USER_MEMORY_REGION (%s slot %u, gpa 0x%llx, %llu bytes, flags %u): %s\n",
+			vm->index, dg_slot_op_name(op), s->id, (unsigned long long)gpa,
+			(unsigned long long)size, flags, strerror(-e));
+	return e == 0;
+}
+
+/*
+ * One --slot-ops cycle on the scratch slot: create (no flags), dirty
+ * logging on, off, move (same userspace_addr and size, flags unchanged, as
+ * KVM requires), delete.  A failed step ends the cycle (deleting the slot
+ * if it exists).  With --slot-ops-toggle-data, then dirty logging off on
+ * every data slot and on again, under vm->mu in bitmap mode so that no
+ * sync or clear sees a data slot without its dirty bitmap.
+ */
+static void slot_cycle(struct dg_vm *vm)
+{
+	const struct dg_config *cfg = vm->cfg;
+	struct dg_slot *s = &vm->scratch;
+	uint64_t a = dg_scratch_gpa(cfg, 0), b = dg_scratch_gpa(cfg, 1);
+
+	if (!vm->scratch_present) {
+		if (!slot_op_ok(vm, s, DG_OP_CREATE, a, DG_SCRATCH_SIZE, 0))
+			goto data;
+		vm->scratch_present = true;
+	}
+	if (slot_op_ok(vm, s, DG_OP_FLAGS, s->gpa, s->size, s->flags | KVM_MEM_LOG_DIRTY_PAGES) &&
+	    slot_op_ok(vm, s, DG_OP_FLAGS, s->gpa, s->size, s->flags & ~KVM_MEM_LOG_DIRTY_PAGES))
+		slot_op_ok(vm, s, DG_OP_MOVE, s->gpa == a ? b : a, s->size, s->flags);
+	if (slot_op_ok(vm, s, DG_OP_DELETE, s->gpa, 0, s->flags))
+		vm->scratch_present = false;
+data:
+	if (cfg->slot_ops_toggle_data) {
+		bool lock = cfg->mode == DG_MODE_BITMAP;
+		if (lock)
+			pthread_mutex_lock(&vm->mu);
+		for (int i = 1; i < vm->nslots; i++) {
+			struct dg_slot *d = &vm->slots[i];
+			if (d->flags & KVM_MEM_LOG_DIRTY_PAGES)
+				slot_op_ok(vm, d, DG_OP_FLAGS, d->gpa, d->size, d->flags & ~KVM_MEM_LOG_DIRTY_PAGES);
+		}
+		for (int i = 1; i < vm->nslots; i++) {
+			struct dg_slot *d = &vm->slots[i];
+			if (!(d->flags & KVM_MEM_LOG_DIRTY_PAGES))
+				slot_op_ok(vm, d, DG_OP_FLAGS, d->gpa, d->size, d->flags | KVM_MEM_LOG_DIRTY_PAGES);
+		}
+		if (lock)
+			pthread_mutex_unlock(&vm->mu);
+	}
+	vm->slot_op_cycles++;
+}
+
+static void *slotop_thread(void *arg)
+{
+	struct dg_vm *vm = arg;
+	const struct dg_config *cfg = vm->cfg;
+	if (!wait_go())
+		return NULL;
+	uint64_t interval = cfg->slot_ops_interval_ms * 1000000ULL;
+	uint64_t next = g_run->start_ns + interval;
+	for (uint64_t i = 0; i < cfg->slot_ops && !LOAD(&dg_stop); i++) {
+		if (!sleep_until(next))
+			break;
+		slot_cycle(vm);
+		uint64_t now = dg_now_ns();
+		next += interval;
+		while (next <= now)
+			next += interval;
+	}
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ */
 /* threads                                                             */
+
+/* Retired writes of a vCPU that is outside KVM_RUN, from its registers:
+ * pages_io plus the part of the current batch the guest has done (see
+ * guest.S).  *at_write: RIP is at the write instruction. */
+static uint64_t pages_from_regs(const struct dg_vcpu *c, const struct kvm_regs *regs, bool *at_write)
+{
+	bool seq = c->vm->cfg->pattern == DG_PAT_SEQ;
+	uint64_t rip = regs->rip - DG_CODE_GPA;
+	uint64_t ecx = regs->rcx & 0xffffffffULL;
+	uint64_t w = GOFF(seq ? dg_seq_write : dg_rnd_write);
+	uint64_t aw = GOFF(seq ? dg_seq_after_write : dg_rnd_after_write);
+	uint64_t dec = GOFF(seq ? dg_seq_dec : dg_rnd_dec);
+	uint64_t o = GOFF(seq ? dg_seq_out : dg_rnd_out);
+	uint64_t ao = GOFF(seq ? dg_seq_after_out : dg_rnd_after_out);
+	uint64_t partial = ecx <= c->batch ? c->batch - ecx : 0;
+	if (rip >= aw && rip <= dec)
+		partial += 1;
+	else if (rip == o)
+		partial = c->last_exit_io ? 0 : c->batch;
+	else if (rip == ao)
+		partial = 0;
+	if (at_write)
+		*at_write = rip == w;
+	return c->pages_io + partial;
+}
+
+/* Exact retired writes now, for a vCPU thread between two KVM_RUNs. */
+static uint64_t pages_now(struct dg_vcpu *c)
+{
+	struct kvm_regs regs;
+	if (c->idle)
+		return 0;
+	if (ioctl(c->fd, KVM_GET_REGS, &regs) < 0)
+		return c->pages_io;
+	return pages_from_regs(c, &regs, NULL);
+}
+
+static void progress_append(struct dg_vcpu *c, uint64_t t, uint64_t pages)
+{
+	if (c->nprogress >= c->vm->cfg->max_records) {
+		c->progress_dropped++;
+		return;
+	}
+	if (c->nprogress == c->progress_cap) {
+		void *n = grow(c->progress, &c->progress_cap, sizeof(*c->progress));
+		if (!n) {
+			c->progress_dropped++;
+			return;
+		}
+		c->progress = n;
+	}
+	c->progress[c->nprogress++] = (struct dg_progress_rec){ t, pages };
+}
+
+/* A periodic sample: keeps room for the final one under --max-records. */
+static void progress_sample(struct dg_vcpu *c, uint64_t t, uint64_t pages)
+{
+	c->last_sample_ns = t;
+	if (c->nprogress + 1 >= c->vm->cfg->max_records) {
+		c->progress_dropped++;
+		return;
+	}
+	progress_append(c, t, pages);
+}
 
 static void *reaper_thread(void *arg)
 {
@@ -458,7 +686,8 @@ static void *vcpu_thread(void *arg)
 	struct dg_vm *vm = c->vm;
 	const struct dg_config *cfg = vm->cfg;
 	bool ring = ring_mode(cfg);
-	struct dg_stall_rec cur = { 0, 0, 0, -1 };
+	struct dg_stall_rec cur = { .reset_idx = -1 };
+	uint64_t progress_ns = cfg->progress_ms * 1000000ULL;
 	bool need_resume = false;
 	sigset_t set;
 
@@ -470,6 +699,9 @@ static void *vcpu_thread(void *arg)
 	if (!wait_go())
 		goto out;
 	c->run_start_ns = dg_now_ns();
+	c->last_exit_ns = c->run_start_ns;
+	if (progress_ns)
+		progress_sample(c, c->run_start_ns, 0);   /* nothing ran yet */
 
 	while (!LOAD(&dg_stop)) {
 		if (need_resume) {
@@ -484,6 +716,8 @@ static void *vcpu_thread(void *arg)
 		int err = errno;
 		uint64_t t = dg_now_ns();
 		uint32_t reason;
+
+		c->last_exit_ns = t;
 
 		if (ret < 0) {
 			if (err != EINTR && err != EAGAIN) {
@@ -514,6 +748,9 @@ static void *vcpu_thread(void *arg)
 			}
 			c->exit_io++;
 			RADD(&c->pages_io, c->batch);
+			/* the batch's `out` was the last instruction: exact */
+			if (progress_ns && t - c->last_sample_ns >= progress_ns)
+				progress_sample(c, t, c->pages_io);
 			if (c->rate > 0) {
 				struct timespec ts = ns_to_ts(dg_pace_target_ns(
 					c->run_start_ns, c->pages_io, (uint64_t)c->rate));
@@ -538,7 +775,7 @@ static void *vcpu_thread(void *arg)
 			goto out;
 		case KVM_EXIT_DIRTY_RING_FULL:
 			RADD(&c->exit_full, 1);
-			cur = (struct dg_stall_rec){ t, 0, 0, -1 };
+			cur = (struct dg_stall_rec){ .exit_ns = t, .reset_idx = -1 };
 			c->stall_open = true;
 			c->stall_gen = gen;
 			need_resume = true;
@@ -549,6 +786,30 @@ static void *vcpu_thread(void *arg)
 					break;
 				if (!LOAD(&dg_stop))
 					reap_vm(vm, true);
+				break;
+			}
+			case DG_FULL_THROTTLE: {
+				/* reap like DG_FULL_REAP, so the ring is back under the
+				 * soft limit, then stay out on purpose */
+				uint64_t se = dg_stall_end(cfg, g_run->start_ns, dg_now_ns());
+				if (se && !sleep_until(se))
+					break;
+				if (LOAD(&dg_stop))
+					break;
+				reap_vm(vm, true);
+				uint64_t t0 = dg_now_ns(), until;
+				if (cfg->throttle_rate)
+					until = dg_pace_target_ns(c->run_start_ns, pages_now(c), cfg->throttle_rate);
+				else
+					until = t0 + cfg->throttle_ms * 1000000ULL;
+				if (until <= t0)
+					break;
+				sleep_until(until);
+				uint64_t t1 = dg_now_ns();
+				cur.throttle_start_ns = t0;
+				cur.throttle_ns = t1 - t0;
+				c->throttles++;
+				c->throttle_ns_total += t1 - t0;
 				break;
 			}
 			case DG_FULL_WAIT:
@@ -721,16 +982,12 @@ static int setup_vcpu(struct dg_run *r, struct dg_vm *vm, struct dg_vcpu *c, int
 
 static int set_region(struct dg_vm *vm, struct dg_slot *s)
 {
-	struct kvm_userspace_memory_region reg = {
-		.slot = s->id, .flags = s->flags, .guest_phys_addr = s->gpa,
-		.memory_size = s->size, .userspace_addr = (uint64_t)(uintptr_t)s->hva,
-	};
-	if (ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &reg) < 0) {
+	int e = memslot_op(vm, s, DG_OP_CREATE, s->gpa, s->size, s->flags);
+	if (e) {
 		fprintf(stderr, "dirtygen: vm %d: KVM_SET_USER_MEMORY_REGION slot %u (gpa 0x%llx, %llu bytes): %s\n",
-			vm->index, s->id, (unsigned long long)s->gpa, (unsigned long long)s->size, strerror(errno));
+			vm->index, s->id, (unsigned long long)s->gpa, (unsigned long long)s->size, strerror(-e));
 		return 1;
 	}
-	vm->memslot_creates++;
 	return 0;
 }
 
@@ -841,6 +1098,22 @@ static int setup_vm(struct dg_run *r, struct dg_vm *vm, int mmap_size)
 			return 1;
 	}
 
+	if (cfg->slot_ops) {
+		/* never touched by the guest, so never faulted in */
+		void *m = mmap(NULL, DG_SCRATCH_SIZE, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (m == MAP_FAILED) {
+			fprintf(stderr, "dirtygen: vm %d: mmap of the scratch slot failed: %s (out of memory)\n",
+				vm->index, strerror(errno));
+			return 1;
+		}
+		vm->scratch = (struct dg_slot){
+			.id = (uint32_t)(cfg->slots + 1), .gpa = dg_scratch_gpa(cfg, 0),
+			.size = DG_SCRATCH_SIZE, .pages = DG_SCRATCH_SIZE / DG_PAGE_SIZE,
+			.flags = 0, .hva = m,
+		};
+	}
+
 	for (int i = 0; i < vm->nvcpus; i++) {
 		vm->vcpus[i].index = i;
 		if (setup_vcpu(r, vm, &vm->vcpus[i], mmap_size))
@@ -896,6 +1169,11 @@ int dg_setup(struct dg_run *r)
 	int nr_slots = ioctl(r->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_MEMSLOTS);
 	if (nr_slots > 0 && cfg->slots + 1 > nr_slots) {
 		fprintf(stderr, "dirtygen: --slots: %d data slots plus the code slot exceed the kernel limit of %d memslots (KVM_CAP_NR_MEMSLOTS)\n",
+			cfg->slots, nr_slots);
+		return 2;
+	}
+	if (nr_slots > 0 && cfg->slot_ops && cfg->slots + 2 > nr_slots) {
+		fprintf(stderr, "dirtygen: --slot-ops: %d data slots plus the code slot and the scratch slot exceed the kernel limit of %d memslots (KVM_CAP_NR_MEMSLOTS)\n",
 			cfg->slots, nr_slots);
 		return 2;
 	}
@@ -956,31 +1234,22 @@ static void finalize_vcpu(struct dg_vcpu *c)
 		c->stalls[i].reset_ns = k >= 0 && (uint64_t)k < c->vm->nresets ? c->vm->resets[k].end_ns : 0;
 	}
 	c->pages_written = c->pages_io;
-	if (c->idle)
-		return;
-	if (ioctl(c->fd, KVM_GET_REGS, &regs) < 0) {
+	if (!c->idle && ioctl(c->fd, KVM_GET_REGS, &regs) < 0) {
 		fprintf(stderr, "dirtygen: warning: vm %d vcpu %d: KVM_GET_REGS: %s\n",
 			c->vm->index, c->index, strerror(errno));
 		return;
 	}
-	bool seq = cfg->pattern == DG_PAT_SEQ;
-	uint64_t rip = regs.rip - DG_CODE_GPA;
-	uint64_t ecx = regs.rcx & 0xffffffffULL;
-	uint64_t w = GOFF(seq ? dg_seq_write : dg_rnd_write);
-	uint64_t aw = GOFF(seq ? dg_seq_after_write : dg_rnd_after_write);
-	uint64_t dec = GOFF(seq ? dg_seq_dec : dg_rnd_dec);
-	uint64_t o = GOFF(seq ? dg_seq_out : dg_rnd_out);
-	uint64_t ao = GOFF(seq ? dg_seq_after_out : dg_rnd_after_out);
-	uint64_t partial = ecx <= c->batch ? c->batch - ecx : 0;
-	if (rip >= aw && rip <= dec)
-		partial += 1;
-	else if (rip == o)
-		partial = c->last_exit_io ? 0 : c->batch;
-	else if (rip == ao)
-		partial = 0;
-	c->pages_written = c->pages_io + partial;
+	bool at_write = false;
+	if (!c->idle)
+		c->pages_written = pages_from_regs(c, &regs, &at_write);
+	/* the final progress sample: the vCPU has not run since its last exit */
+	if (cfg->progress_ms && c->run_start_ns &&
+	    !(c->nprogress && c->progress[c->nprogress - 1].t_ns == c->last_exit_ns))
+		progress_append(c, c->last_exit_ns, c->pages_written);
+	if (c->idle)
+		return;
 	if (c->pending) {
-		if (rip == w)
+		if (at_write)
 			c->unretired = 1;
 		else if (!cfg->quiet)
 			fprintf(stderr, "dirtygen: warning: vm %d vcpu %d: soft-full write pending but rip 0x%llx\n",
@@ -1037,6 +1306,13 @@ int dg_execute(struct dg_run *r)
 				fail("pthread_create (vm %d reaper): %s", i, strerror(e));
 			else
 				vm->reaper_started = true;
+		}
+		if (cfg->slot_ops && !LOAD(&dg_failed)) {
+			int e = pthread_create(&vm->slotop, &attr, slotop_thread, vm);
+			if (e)
+				fail("pthread_create (vm %d slot-op thread): %s", i, strerror(e));
+			else
+				vm->slotop_started = true;
 		}
 		if (LOAD(&dg_failed))
 			break;
@@ -1102,6 +1378,8 @@ int dg_execute(struct dg_run *r)
 				pthread_join(vm->vcpus[j].thread, NULL);
 		if (vm->reaper_started)
 			pthread_join(vm->reaper, NULL);
+		if (vm->slotop_started)
+			pthread_join(vm->slotop, NULL);
 	}
 
 	/* final harvest: every ring completely, one last counted reset; or a

@@ -30,6 +30,26 @@ struct dg_stall_rec {
 	uint64_t reset_ns;         /* filled from reset_idx when the JSON is written */
 	uint64_t resume_ns;
 	int64_t reset_idx;         /* index of that reset in vm->resets, -1 = none */
+	uint64_t throttle_start_ns;/* throttle: the deliberate sleep began (0 = none) */
+	uint64_t throttle_ns;      /* ... and lasted this long */
+};
+
+struct dg_progress_rec {
+	uint64_t t_ns;
+	uint64_t pages;            /* pages_written, exact at t_ns */
+};
+
+enum dg_slot_op { DG_OP_CREATE, DG_OP_DELETE, DG_OP_MOVE, DG_OP_FLAGS };
+
+struct dg_slot_op_rec {
+	enum dg_slot_op op;
+	uint32_t slot;
+	uint64_t gpa;
+	uint64_t size;
+	uint32_t flags;
+	uint64_t start_ns;
+	uint64_t end_ns;
+	int64_t ret;               /* 0, or -errno */
 };
 
 struct dg_reset_rec {
@@ -112,6 +132,17 @@ struct dg_vcpu {
 	bool last_exit_io;
 
 	uint64_t bitmap_dirty;     /* bitmap mode: dirty bits in this vCPU's range */
+
+	/* progress samples (vCPU thread; the final one by the main thread) */
+	struct dg_progress_rec *progress;
+	size_t nprogress, progress_cap;
+	uint64_t progress_dropped;
+	uint64_t last_sample_ns;
+	uint64_t last_exit_ns;     /* the last return from KVM_RUN */
+
+	/* --full-action throttle */
+	uint64_t throttles;
+	uint64_t throttle_ns_total;
 };
 
 struct dg_clear_bucket {
@@ -135,7 +166,17 @@ struct dg_vm {
 
 	int nslots;                /* including slot 0 */
 	struct dg_slot *slots;     /* [0] = code slot */
-	uint64_t memslot_creates;
+	/* memslot operations (KVM_SET_USER_MEMORY_REGION) that succeeded */
+	uint64_t ms_create, ms_delete, ms_move, ms_flags, ms_log_on, ms_log_off;
+	uint64_t slot_op_errors;   /* calls that failed */
+	uint64_t slot_op_cycles;   /* --slot-ops cycles done */
+	struct dg_slot_op_rec *slot_ops;
+	size_t nslot_ops, slot_ops_cap;
+	uint64_t slot_ops_dropped;
+	struct dg_slot scratch;    /* --slot-ops: id slots + 1 */
+	bool scratch_present;
+	pthread_t slotop;
+	bool slotop_started;
 
 	int nvcpus;
 	struct dg_vcpu *vcpus;
@@ -193,5 +234,6 @@ int dg_setup(struct dg_run *r);
 int dg_execute(struct dg_run *r);
 /* Write the ground-truth JSON.  Returns 0 or 1. */
 int dg_write_truth(const struct dg_run *r);
+const char *dg_slot_op_name(enum dg_slot_op op);
 
 #endif
