@@ -98,6 +98,7 @@ struct dt_vcpu {
 	 * reentries_full counts re-entries while the ring was still full.
 	 */
 	__u64 last_full_exit_ns;
+	__u64 stall_end_ns;		/* the reset that ended the last full stall */
 	__u64 reentries;		/* KVM_RUN calls following a soft-full exit */
 	__u64 reentries_full;		/* ... made while the ring was still soft-full */
 	__u64 held_ns;

@@ -104,6 +104,7 @@ static __always_inline void dt_agg_reset(struct dt_vcpu *v, const struct dt_ring
 	    __sync_val_compare_and_swap(&v->full_since_ns, since, 0) == since) {
 		v->stalls++;
 		v->stall_ns += now - since;
+		v->stall_end_ns = now;
 		dt_hist_add(&v->stall_us, epoch, (now - since) / 1000);
 	}
 }
@@ -119,8 +120,9 @@ static __always_inline void dt_agg_full_exit(struct dt_vcpu *v, __u64 now)
 
 /*
  * The vCPU thread called KVM_RUN again after a soft-full exit. If the ring
- * is back under its soft limit, the time since the reset that freed it (or
- * since the exit, if the reset came first) is time the VMM held it out.
+ * is back under its soft limit, the time since the reset that freed it (the
+ * one that ended the stall; later resets do not restart the count) is time
+ * the VMM held it out.
  */
 static __always_inline void dt_agg_reentry(struct dt_vcpu *v, __u32 epoch, __u64 now)
 {
@@ -131,7 +133,7 @@ static __always_inline void dt_agg_reentry(struct dt_vcpu *v, __u32 epoch, __u64
 		v->reentries_full++;	/* still full: KVM will exit again at once */
 		return;
 	}
-	from = v->last_reset_ns > v->last_full_exit_ns ? v->last_reset_ns : v->last_full_exit_ns;
+	from = v->stall_end_ns > v->last_full_exit_ns ? v->stall_end_ns : v->last_full_exit_ns;
 	if (now > from) {
 		v->held_ns += now - from;
 		dt_hist_add(&v->held_us, epoch, (now - from) / 1000);

@@ -25,9 +25,22 @@ def reset_gaps_ns(tvm, since_ns=0, until_ns=None):
     return [b - a for a, b in zip(ends, ends[1:])]
 
 
+def pages_at(progress, t):
+    """Pages a vCPU had written at time t, interpolated between its progress samples."""
+    for (t0, p0), (t1, p1) in zip(progress, progress[1:]):
+        if t0 <= t <= t1:
+            return p0 + (p1 - p0) * (t - t0) / (t1 - t0) if t1 > t0 else p1
+    raise AssertionError(f"t={t} is outside the vCPU's progress samples")
+
+
 @pytest.mark.parametrize("ring", [1024, 4096, 65536])
 def test_fill_rate_within_2_percent(kvm_bpf, ring):
-    """Per-vCPU fill rate of each full interval equals dirtygen's paced rate within 2%."""
+    """Per-vCPU fill rate of each full interval equals dirtygen's achieved rate within 2%.
+
+    Truth is what each vCPU really wrote in dirtytop's interval, from dirtygen's progress
+    samples (every 10 ms; each written page is one push here), not the paced target: a
+    loaded machine may hold a vCPU below its target, and that is not dirtytop's error.
+    """
     args = ["--vms", "2", "--vcpus", "4", "--mem", "512", "--ring-size", str(ring),
             "--rate", ",".join(map(str, RATES)), "--reap-interval", "50", "--duration", "6"]
     records, truth = run_traced(args, delay=1.0)
@@ -38,11 +51,16 @@ def test_fill_rate_within_2_percent(kvm_bpf, ring):
         middle = pairs[1:-2]
         assert len(middle) >= 2, f"too few full intervals: {len(pairs)}"
         for tc in tvm["vcpus"]:
+            assert tc["harvested"] == tc["pages_written"]
             for rec, vm in middle:
                 c = vcpu_by_tid(vm, tc["tid"])
-                assert abs(c["fill_rate"] - tc["rate"]) <= 0.02 * tc["rate"], (
+                end = rec["ts_ns"]
+                start = end - rec["interval_s"] * 1e9
+                truth_rate = (pages_at(tc["progress"], end) - pages_at(tc["progress"], start)) / \
+                    rec["interval_s"]
+                assert abs(c["fill_rate"] - truth_rate) <= 0.02 * truth_rate, (
                     f"ring {ring} vcpu {tc['vcpu_id']}: fill_rate {c['fill_rate']:.0f}/s "
-                    f"vs paced {tc['rate']}/s")
+                    f"vs achieved {truth_rate:.0f}/s (paced {tc['rate']}/s)")
                 assert abs(c["fill_mib_s"] - c["fill_rate"] * 4096 / 2**20) < 1e-6
 
 
@@ -128,6 +146,26 @@ def test_stalled_reaper_stall_time(kvm_bpf, action):
     shares = [vcpu_by_tid(vm, fast["tid"]) for _, vm in records_of_vm(records, tvm)]
     assert max(s["stall_frac"] for s in shares) >= 0.5
     assert max(s["peak_used"] for s in shares) >= 960
+
+
+def test_throttle_is_held_not_stalled(kvm_bpf):
+    """A VMM that reaps at once, then holds the vCPU out 50 ms (like QEMU's dirty limit):
+    dirtytop counts that as held, not as a full stall, within 1 ms per throttle."""
+    args = ["--vcpus", "2", "--mem", "64", "--ring-size", "1024", "--rate", "0,500",
+            "--full-action", "throttle:50", "--reap-interval", "100", "--duration", "2.5"]
+    records, truth = run_traced(args, delay=0.5)
+    compare_counts(records, truth)
+    tvm = truth["vms"][0]
+    fast = tvm["vcpus"][0]
+    assert fast["throttles"] >= 5
+    c = vcpu_by_tid(final_vm_record(records, tvm), fast["tid"])
+    resumed = [st for st in fast["stalls"] if st["resume_ns"]]
+    held_truth = sum(st["throttle_ns"] for st in resumed) / 1e9
+    assert abs(c["held_s"] - held_truth) <= 0.001 * len(resumed), (c["held_s"], held_truth)
+    assert c["reentries"] == len(resumed)
+    assert c["reentries_full"] == 0
+    # the full stall (exit to reset) is short: the vCPU thread reaps at once
+    assert c["stall_s"] < 0.1 * held_truth
 
 
 def test_churn_frees_map_entries(kvm_bpf):

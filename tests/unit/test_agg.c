@@ -138,6 +138,26 @@ static void test_full_stall(void **state)
 	assert_int_equal(s.v.stall_us.max, 40000);
 }
 
+/* Held out of KVM_RUN with a free ring: counted from the reset that ended the stall. */
+static void test_held_after_stall(void **state)
+{
+	struct sim s;
+
+	(void)state;
+	sim_init(&s, 1024);
+	for (int i = 0; i < 960; i++)
+		sim_push(&s, 1 * MS);
+	dt_agg_full_exit(&s.v, 10 * MS);
+	dt_agg_reentry(&s.v, s.epoch, 12 * MS);	/* still full: KVM exits again */
+	assert_int_equal(s.v.reentries_full, 1);
+	sim_reset(&s, 20 * MS);			/* ends the stall */
+	sim_reset(&s, 40 * MS);			/* a later reset does not restart the count */
+	dt_agg_reentry(&s.v, s.epoch, 70 * MS);
+	assert_int_equal(s.v.reentries, 2);
+	assert_true(s.v.held_ns == 50 * MS);
+	assert_int_equal(s.v.held_us.max, 50000);
+}
+
 static void test_peak_per_epoch(void **state)
 {
 	struct sim s;
@@ -177,6 +197,7 @@ int main(void)
 		cmocka_unit_test(test_reap_latency_and_interval),
 		cmocka_unit_test(test_latency_skipped_when_bucket_unknown),
 		cmocka_unit_test(test_full_stall),
+		cmocka_unit_test(test_held_after_stall),
 		cmocka_unit_test(test_peak_per_epoch),
 		cmocka_unit_test(test_reset_call),
 	};
