@@ -19,7 +19,7 @@ LIBS_DIRTYTOP := -lbpf -lelf -lz -lncursesw -ljson-c -lm
 LIBS_DIRTYGEN := -pthread -ljson-c
 
 # Pure modules: no BPF, no terminal, no /proc; unit tests link them directly.
-MODEL_SRCS := src/hist.c src/model.c src/units.c
+MODEL_SRCS := src/hist.c src/model.c src/units.c src/recfile.c src/replay.c src/ringsim.c src/doctor_rules.c
 APP_SRCS := $(filter-out $(MODEL_SRCS),$(wildcard src/*.c))
 MODEL_OBJS := $(patsubst src/%.c,$(OUTPUT)/%.o,$(MODEL_SRCS))
 APP_OBJS := $(patsubst src/%.c,$(OUTPUT)/%.o,$(APP_SRCS))
@@ -28,8 +28,18 @@ SKELS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(wildcard bpf/*.bpf.c))
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(wildcard tests/unit/test_*.c))
 
+# Fuzz targets (clang's libFuzzer) over the recording reader and the whole report.
+FUZZ_CC ?= clang
+FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=undefined -fno-sanitize=nonnull-attribute -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION \
+	-DREPLAY_MAX_RINGS=512 -DREPLAY_MAX_VMS=64 -DREPLAY_MAX_WINDOWS=500 -DREPLAY_MAX_HEAT=8192 -DHTML_MAX_HEAT_ROWS=8192
+FUZZ_SRCS := src/recfile.c src/replay.c src/model.c src/hist.c src/units.c src/view_json.c src/view_text.c \
+	src/report.c src/report_html.c src/report_perfetto.c
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_SECONDS ?= 30
+
 .SECONDARY:
-.PHONY: all check unit integration install clean deps bench demo
+.PHONY: all check unit integration install clean deps bench demo fuzz fuzz-run
 all: $(OUTPUT)/dirtytop $(OUTPUT)/dirtygen
 
 $(OUTPUT) $(OUTPUT)/tests:
@@ -53,7 +63,17 @@ $(OUTPUT)/dirtygen: $(wildcard dirtygen/*.c dirtygen/*.S dirtygen/*.h) | $(OUTPU
 	$(CC) $(filter-out -D_GNU_SOURCE,$(CFLAGS)) -o $@ $(filter %.c %.S,$^) $(LIBS_DIRTYGEN)
 
 $(OUTPUT)/tests/%: tests/unit/%.c $(MODEL_OBJS) $(HEADERS) | $(OUTPUT)/tests
-	$(CC) $(CFLAGS) $< $(MODEL_OBJS) -lcmocka -lm -o $@
+	$(CC) $(CFLAGS) $< $(MODEL_OBJS) -lcmocka -lz -lm -o $@
+
+$(OUTPUT)/fuzz/%: tests/fuzz/%.c tests/fuzz/harness.h $(FUZZ_SRCS) $(HEADERS)
+	mkdir -p $(OUTPUT)/fuzz
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $< $(FUZZ_SRCS) -ljson-c -lz -lm -o $@
+
+fuzz: $(FUZZ_TARGETS)
+
+# Each target for FUZZ_SECONDS from the committed corpus (tests/fuzz/corpus); fails on a crash.
+fuzz-run: fuzz
+	tests/fuzz/run $(FUZZ_SECONDS)
 
 # Unit tests (cmocka), then the integration tests that need root, KVM and BPF.
 check: all $(UNIT_TESTS)

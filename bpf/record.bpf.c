@@ -28,6 +28,8 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* Set by userspace before load. */
 const volatile __u32 events_mask = DT_EVM_ALL;
+/* Wake the reader only when this much is waiting: it also polls every few ms. */
+const volatile __u64 wakeup_bytes = 1 << 20;
 /* Set by userspace before it starts COMMAND (so not read-only): 0, every process. */
 volatile __u32 filter_tgid = 0;
 
@@ -84,6 +86,14 @@ struct {
 	__type(value, __u64);
 } threads SEC(".maps");
 
+/* vCPU threads that took a soft-full exit and have not called KVM_RUN since. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MAX_RINGS);
+	__type(key, __u32);			/* tid */
+	__type(value, __u64);			/* ring */
+} reentry_pending SEC(".maps");
+
 struct rec_inflight {
 	__u64 start_ns;
 	__u32 cmd;
@@ -138,6 +148,18 @@ struct {
 	__type(key, __u32);
 	__type(value, struct dt_rec_counters);
 } counters SEC(".maps");
+
+/*
+ * Submit without a wakeup (an irq_work per event would cost more than the
+ * event) unless the reader is falling behind.
+ */
+static __always_inline void submit(void *e)
+{
+	__u64 flags = bpf_ringbuf_query(&rb, BPF_RB_AVAIL_DATA) > wakeup_bytes ? BPF_RB_FORCE_WAKEUP
+									    : BPF_RB_NO_WAKEUP;
+
+	bpf_ringbuf_submit(e, flags);
+}
 
 static __always_inline bool wanted(__u32 type)
 {
@@ -277,7 +299,7 @@ static __noinline void set_tid(struct rec_ring *r, __u64 ring, __u32 tid, bool e
 	e->h.slot = 0;
 	e->tid = tid;
 	e->arg = 0;
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 }
 
 static __always_inline void on_push(__u64 ring, __u32 dirty_index, __u32 reset_index, __u32 slot,
@@ -311,7 +333,7 @@ static __always_inline void on_push(__u64 ring, __u32 dirty_index, __u32 reset_i
 	e->dirty_index = dirty_index;
 	e->reset_index = reset_index;
 	e->offset = offset;
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 }
 
 static __always_inline void on_reset(__u64 ring, __u32 dirty_index, __u32 reset_index)
@@ -340,7 +362,7 @@ static __always_inline void on_reset(__u64 ring, __u32 dirty_index, __u32 reset_
 	e->h.slot = 0;
 	e->dirty_index = dirty_index;
 	e->reset_index = reset_index;
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 }
 
 static __always_inline void on_full_exit(__u64 ring)
@@ -359,6 +381,7 @@ static __always_inline void on_full_exit(__u64 ring)
 	}
 	if (r->tid != tid)
 		set_tid(r, ring, tid, false);
+	bpf_map_update_elem(&reentry_pending, &tid, &ring, BPF_ANY);
 	if (!wanted(DT_EV_FULL))
 		return;
 	e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
@@ -373,7 +396,7 @@ static __always_inline void on_full_exit(__u64 ring)
 	e->h.slot = 0;
 	e->tid = tid;
 	e->arg = 0;
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 }
 
 /* --- tp_btf: typed arguments, direct loads --- */
@@ -459,7 +482,7 @@ int userspace_exit(struct userspace_exit_args *ctx)
 	e->h.slot = 0;
 	e->tid = tid;
 	e->arg = ctx->reason;
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 	return 0;
 }
 
@@ -533,7 +556,7 @@ static long popcount_chunk(__u32 i, struct popcount_ctx *ctx)
 	e->h.slot = c->slot;
 	e->region = i;
 	e->pages = count;
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 	return 0;
 }
 
@@ -600,9 +623,38 @@ int ioctl_enter(struct sys_enter_ioctl_args *ctx)
 	struct rec_inflight io = {};
 	void *arg = (void *)ctx->arg;
 
-	/* Only KVM ioctls, and never KVM_RUN (once per guest exit): filter first. */
-	if (((cmd >> 8) & 0xff) != DT_KVMIO || cmd == DT_KVM_RUN)
+	/* Only KVM ioctls: filter first. */
+	if (((cmd >> 8) & 0xff) != DT_KVMIO)
 		return 0;
+	if (cmd == DT_KVM_RUN) {
+		/* once per return to userspace: one lookup, a hit only after a soft-full exit */
+		struct dt_ev_tid *e;
+		struct rec_ring *r;
+		__u64 *ringp;
+
+		tid = (__u32)bpf_get_current_pid_tgid();
+		ringp = bpf_map_lookup_elem(&reentry_pending, &tid);
+		if (!ringp)
+			return 0;
+		r = bpf_map_lookup_elem(&rings, ringp);
+		bpf_map_delete_elem(&reentry_pending, &tid);
+		if (!r || !wanted(DT_EV_REENTRY))
+			return 0;
+		e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
+		if (!e) {
+			count_lost(DT_EV_REENTRY);
+			return 0;
+		}
+		e->h.ts = bpf_ktime_get_ns();
+		e->h.id = r->id;
+		e->h.type = DT_EV_REENTRY;
+		e->h.as_id = 0;
+		e->h.slot = 0;
+		e->tid = tid;
+		e->arg = 0;
+		submit(e);
+		return 0;
+	}
 	switch (cmd) {
 	case DT_KVM_CREATE_VM:
 	case DT_KVM_CREATE_VCPU:
@@ -767,7 +819,7 @@ int ioctl_exit(struct sys_exit_ioctl_args *ctx)
 		e->flags = counted ? DT_EV_DIRTYLOG_COUNTED : 0;
 		e->size = dirty;
 	}
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 out:
 	bpf_map_delete_elem(&inflight, &tid);
 	return 0;

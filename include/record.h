@@ -24,6 +24,7 @@ enum dt_ev_type {
 	DT_EV_MEMSLOT = 6,	/* KVM_SET_USER_MEMORY_REGION(2) */
 	DT_EV_TID = 7,		/* a ring's vCPU thread became known (first push) */
 	DT_EV_DIRTYLOG = 8,	/* dirty pages of one 2 MiB region in a KVM_GET_DIRTY_LOG bitmap */
+	DT_EV_REENTRY = 9,	/* the first KVM_RUN of a vCPU thread after a soft-full exit */
 	DT_EV_NTYPES = 16,	/* room for more; the file's lost counters have as many */
 };
 
@@ -31,7 +32,7 @@ enum dt_ev_type {
 #define DT_EVM(t) (1u << (t))
 #define DT_EVM_ALL (DT_EVM(DT_EV_PUSH) | DT_EVM(DT_EV_RESET) | DT_EVM(DT_EV_FULL) | \
 		    DT_EVM(DT_EV_UEXIT) | DT_EVM(DT_EV_IOCTL) | DT_EVM(DT_EV_MEMSLOT) | \
-		    DT_EVM(DT_EV_TID) | DT_EVM(DT_EV_DIRTYLOG))
+		    DT_EVM(DT_EV_TID) | DT_EVM(DT_EV_DIRTYLOG) | DT_EVM(DT_EV_REENTRY))
 
 /* Every event starts with this. */
 struct dt_ev_hdr {
@@ -55,7 +56,7 @@ struct dt_ev_reset {		/* 24 bytes */
 	__u32 reset_index;
 };
 
-struct dt_ev_tid {		/* FULL, UEXIT, TID: 24 bytes */
+struct dt_ev_tid {		/* FULL, UEXIT, TID, REENTRY: 24 bytes */
 	struct dt_ev_hdr h;
 	__u32 tid;
 	__u32 arg;		/* UEXIT: the exit reason */

@@ -16,9 +16,8 @@
 #include <sys/wait.h>
 #include "collect.h"
 #include "procinfo.h"
+#include "subcommands.h"
 #include "views.h"
-
-#define DIRTYTOP_VERSION "0.1.0"
 
 static volatile sig_atomic_t g_stop, g_child_exited, g_winch;
 
@@ -36,8 +35,14 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: dirtytop [OPTIONS] [-- COMMAND [ARGS...]]\n"
+		"       dirtytop record -o FILE [-d SECONDS] [-p PID] [--events LIST] [-- COMMAND...]\n"
+		"       dirtytop report FILE [--json] [--html OUT] [--perfetto OUT]\n"
+		"       dirtytop tune [FILE] [-d SECONDS] [-p PID] [--json] [-- COMMAND...]\n"
+		"       dirtytop doctor [FILE] [-d SECONDS] [-p PID] [--bandwidth RATE] [--qmp PATH] [--json]\n"
 		"Live view of KVM dirty page tracking: dirty ring fill, soft-full exits,\n"
-		"full stalls and reaping, per VM and per vCPU.\n\n"
+		"full stalls and reaping, per VM and per vCPU. `record` writes the events\n"
+		"to a file, `report` shows the same metrics from it, `tune` sizes the dirty\n"
+		"ring, `doctor` lists what is wrong and what to do (see their --help).\n\n"
 		"  -b, --batch            plain text tables (the default when stdout is not a terminal)\n"
 		"  -j, --json             one JSON object per interval (JSON Lines)\n"
 		"  -d, --delay SECONDS    refresh interval (default 1)\n"
@@ -116,6 +121,15 @@ int main(int argc, char **argv)
 	char err[512], *end;
 	sigset_t mask, orig;
 	struct sigaction sa = { .sa_handler = on_signal };
+
+	if (argc > 1 && !strcmp(argv[1], "record"))
+		return record_main(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "report"))
+		return report_main(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "tune"))
+		return tune_main(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "doctor"))
+		return doctor_main(argc - 1, argv + 1);
 
 	while ((opt = getopt_long(argc, argv, "+bjd:n:p:s:VDvh", long_opts, NULL)) != -1) {
 		switch (opt) {

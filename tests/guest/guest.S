@@ -2,13 +2,16 @@
  * A tiny multiboot guest for QEMU tests: QEMU's -kernel loads it in 32-bit
  * protected mode; it dirties guest memory in a loop and never returns.
  * It writes one word to every page in [DIRTY_START, DIRTY_END) and starts
- * over, pausing PAUSE iterations between pages to keep the rate moderate.
+ * over, pausing PAUSE iterations between pages to keep the rate moderate
+ * (PAUSE can be set when assembling: as --defsym PAUSE=N).
  */
 	.set MB_MAGIC, 0x1BADB002
 	.set MB_FLAGS, 0
 	.set DIRTY_START, 0x00400000	/* 4 MiB, above the image */
 	.set DIRTY_END,   0x04000000	/* 64 MiB: the guest gets at least this much */
+	.ifndef PAUSE			/* as --defsym PAUSE=N: another rate */
 	.set PAUSE, 2000
+	.endif
 
 	.section .multiboot, "a"
 	.align 4
