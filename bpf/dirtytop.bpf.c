@@ -197,6 +197,7 @@ static __noinline struct dt_vcpu *vcpu_create(__u64 ring_addr, bool from_create)
 		rt = bpf_map_lookup_elem(&ring_ts, &ring_addr);
 		if (rt)
 			rt->shift = dt_ring_ts_shift(size);
+		v->ts_shift = dt_ring_ts_shift(size);
 	}
 	return v;
 }
@@ -227,8 +228,12 @@ static __always_inline void on_push(__u64 ring, __u32 dirty_index, __u32 reset_i
 	v->heat_slot = slot;
 	v->heat_region = region;
 	v->heat_pending++;
+	dt_agg_push(v, NULL, epoch, dirty_index, reset_index);
+	/* the second map only at a bucket's first entry: one lookup per push otherwise */
+	if (!dt_ring_ts_starts_bucket(v->ts_shift, dirty_index))
+		return;
 	rt = bpf_map_lookup_elem(&ring_ts, &ring);
-	if (dt_agg_push(v, rt, epoch, dirty_index, reset_index) && rt)
+	if (rt)
 		dt_agg_push_stamp(rt, dirty_index, bpf_ktime_get_ns());
 }
 

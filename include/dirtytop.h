@@ -71,6 +71,8 @@ struct dt_vcpu {
 	__u32 dirty_index;		/* ring state as of the last event */
 	__u32 reset_index;
 	__u32 flags;			/* DT_VCPU_* */
+	__u32 ts_shift;			/* dt_ring_ts_shift(ring_size), kept here for the push path */
+	__u32 pad0;
 	__u64 created_ns;		/* KVM_CREATE_VCPU seen, else 0 */
 	__u64 first_seen_ns;
 	__u64 pushes;

@@ -64,6 +64,12 @@ static __always_inline bool dt_agg_push(struct dt_vcpu *v, const struct dt_ring_
 	return rt && !((dirty_index - 1) & ((1u << (rt->shift & 31)) - 1));
 }
 
+/* Whether the entry just pushed (dirty_index - 1) starts a remembered bucket. */
+static __always_inline bool dt_ring_ts_starts_bucket(__u32 shift, __u32 dirty_index)
+{
+	return !((dirty_index - 1) & ((1u << (shift & 31)) - 1));
+}
+
 static __always_inline void dt_agg_push_stamp(struct dt_ring_ts *rt, __u32 dirty_index, __u64 now)
 {
 	__u32 entry = dirty_index - 1;
