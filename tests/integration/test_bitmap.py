@@ -154,3 +154,24 @@ def test_heat_is_where_the_guest_wrote(kvm_bpf, mode):
     for h in heat:
         assert h["gpa"] == slots[h["slot"]]["gpa"] + h["region"] * REGION_PAGES * PAGE
         assert h["size"] == REGION_PAGES * PAGE
+
+
+@pytest.mark.parametrize("mode", ["bitmap", "ring"])
+def test_memslot_operation_classes_exact(kvm_bpf, mode):
+    """dirtygen cycles a scratch slot through create, dirty logging on, off, move, delete
+    (and toggles logging on the data slots): every class counted exactly."""
+    args = ["--mode", mode, "--slots", "2", "--vcpus", "2", "--mem", "32", "--rate", "2000",
+            "--slot-ops", "10", "--slot-ops-interval", "20", "--slot-ops-toggle-data",
+            "--reap-interval", "100", "--duration", "1.5"]
+    if mode == "ring":
+        args += ["--ring-size", "1024"]
+    records, truth = run(args, delay=0.5)
+    tvm = truth["vms"][0]
+    assert tvm["slot_op_errors"] == 0 and tvm["slot_op_cycles"] == 10
+    vm = vm_of(records, tvm)
+    for op in ("create", "delete", "move", "flags", "dirty_log_on", "dirty_log_off"):
+        assert vm["memslot_ops"][op] == tvm["memslot_ops"][op], (op, vm["memslot_ops"], tvm["memslot_ops"])
+    assert vm["memslot_ops"]["unknown"] == 0
+    assert tvm["memslot_ops"]["move"] == 10 and tvm["memslot_ops"]["dirty_log_on"] >= 10
+    # after the last delete the scratch slot is gone from the table; the rest is dirtygen's
+    check_memslots(vm, tvm)
