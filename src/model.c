@@ -423,14 +423,14 @@ static void vm_merge_heat(struct vm_metrics *vm, double secs)
 {
 	size_t n = 0, i, j = 0;
 
-	qsort(vm->heat_new, vm->n_heat_new, sizeof(struct heat_region), cmp_heat_key);
+	sort_array(vm->heat_new, vm->n_heat_new, sizeof(struct heat_region), cmp_heat_key);
 	for (i = 0; i < vm->n_heat_new; i++) {
 		if (n && !cmp_heat_key(&vm->heat_new[n - 1], &vm->heat_new[i]))
 			vm->heat_new[n - 1].pages += vm->heat_new[i].pages;
 		else
 			vm->heat_new[n++] = vm->heat_new[i];
 	}
-	qsort(vm->heat, vm->n_heat, sizeof(struct heat_region), cmp_heat_key);
+	sort_array(vm->heat, vm->n_heat, sizeof(struct heat_region), cmp_heat_key);
 	for (i = 0; i < n; i++) {
 		struct heat_region *h = &vm->heat_new[i];
 
@@ -533,9 +533,16 @@ static void vm_update_slots_and_heat(struct model *m, const struct snapshot *s)
 					}
 				}
 		}
-		qsort(vm->heat, vm->n_heat, sizeof(struct heat_region), cmp_heat);
-		qsort(vm->memslots, vm->n_memslots, sizeof(struct memslot_metrics), cmp_memslot);
+		sort_array(vm->heat, vm->n_heat, sizeof(struct heat_region), cmp_heat);
+		sort_array(vm->memslots, vm->n_memslots, sizeof(struct memslot_metrics), cmp_memslot);
 	}
+}
+
+/* qsort, but an empty (possibly NULL) array is fine: qsort(NULL, 0, ...) is undefined */
+static void sort_array(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(base, n, size, cmp);
 }
 
 static bool key_listed(const struct key_list *l, uint64_t key, uint64_t gen)
@@ -773,6 +780,6 @@ void model_sort(struct model *m, enum sort_key k, bool descending)
 	g_sort = k;
 	g_desc = descending && k != SORT_VM;
 	for (size_t i = 0; i < m->n_vms; i++)
-		qsort(m->vms[i].vcpus, m->vms[i].n_vcpus, sizeof(struct vcpu_metrics), cmp_vcpu);
-	qsort(m->vms, m->n_vms, sizeof(struct vm_metrics), cmp_vm);
+		sort_array(m->vms[i].vcpus, m->vms[i].n_vcpus, sizeof(struct vcpu_metrics), cmp_vcpu);
+	sort_array(m->vms, m->n_vms, sizeof(struct vm_metrics), cmp_vm);
 }
