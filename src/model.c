@@ -15,6 +15,13 @@
 		}                                                                \
 	} while (0)
 
+/* qsort, but an empty (possibly NULL) array is fine: qsort(NULL, 0, ...) is undefined */
+static void sort_array(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(base, n, size, cmp);
+}
+
 void snapshot_reset(struct snapshot *s)
 {
 	s->n_vcpus = 0;
@@ -536,13 +543,6 @@ static void vm_update_slots_and_heat(struct model *m, const struct snapshot *s)
 		sort_array(vm->heat, vm->n_heat, sizeof(struct heat_region), cmp_heat);
 		sort_array(vm->memslots, vm->n_memslots, sizeof(struct memslot_metrics), cmp_memslot);
 	}
-}
-
-/* qsort, but an empty (possibly NULL) array is fine: qsort(NULL, 0, ...) is undefined */
-static void sort_array(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
-{
-	if (n > 1)
-		qsort(base, n, size, cmp);
 }
 
 static bool key_listed(const struct key_list *l, uint64_t key, uint64_t gen)
