@@ -14,6 +14,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "dirtytop.h"
+#include "dt_kvm_bpf.h"
 #include "dt_agg.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -308,12 +309,6 @@ int BPF_PROG(exit_raw, struct kvm_vcpu *vcpu)
 
 /* --- every return of KVM_RUN to userspace --- */
 
-struct userspace_exit_args {
-	__u64 common;
-	__u32 reason;
-	__s32 err;
-};
-
 SEC("tp/kvm/kvm_userspace_exit")
 int userspace_exit(struct userspace_exit_args *ctx)
 {
@@ -330,37 +325,6 @@ int userspace_exit(struct userspace_exit_args *ctx)
 }
 
 /* --- KVM ioctls --- */
-
-struct sys_enter_ioctl_args {
-	__u64 common;
-	__s32 nr;
-	__u32 pad;
-	__u64 fd;
-	__u64 cmd;
-	__u64 arg;
-};
-
-struct sys_exit_ioctl_args {
-	__u64 common;
-	__s32 nr;
-	__u32 pad;
-	__s64 ret;
-};
-
-/* The private_data of the file behind fd in the current task: struct kvm * or struct kvm_vcpu *. */
-static __always_inline __u64 fd_private_data(__u32 fd)
-{
-	struct task_struct *task = (void *)bpf_get_current_task();
-	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
-	struct file **fds, *file = NULL;
-
-	if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds))
-		return 0;
-	fds = BPF_CORE_READ(fdt, fd);
-	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
-		return 0;
-	return (__u64)BPF_CORE_READ(file, private_data);
-}
 
 /*
  * A new VM at the address of a dead one that userspace has not shown as
@@ -444,35 +408,6 @@ static __noinline struct dt_vm *vm_get(__u64 kvm, bool from_create, __s32 fd)
 	}
 	return vm;
 }
-
-/* UAPI argument layouts (include/uapi/linux/kvm.h) */
-struct kvm_enable_cap_user {
-	__u32 cap;
-	__u32 flags;
-	__u64 args[4];
-};
-
-/* the common prefix of kvm_userspace_memory_region and ..._region2 */
-struct kvm_memory_region_user {
-	__u32 slot;
-	__u32 flags;
-	__u64 guest_phys_addr;
-	__u64 memory_size;
-	__u64 userspace_addr;
-};
-
-struct kvm_dirty_log_user {
-	__u32 slot;
-	__u32 padding1;
-	__u64 dirty_bitmap;
-};
-
-struct kvm_clear_dirty_log_user {
-	__u32 slot;
-	__u32 num_pages;
-	__u64 first_page;
-	__u64 dirty_bitmap;
-};
 
 SEC("tp/syscalls/sys_enter_ioctl")
 int ioctl_enter(struct sys_enter_ioctl_args *ctx)

@@ -19,6 +19,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "dirtytop.h"
+#include "dt_kvm_bpf.h"
 #include "record.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -448,12 +449,6 @@ int BPF_PROG(exit_raw, struct kvm_vcpu *vcpu)
 
 /* --- every return of KVM_RUN to userspace, for vCPU threads we know --- */
 
-struct userspace_exit_args {
-	__u64 common;
-	__u32 reason;
-	__s32 err;
-};
-
 SEC("tp/kvm/kvm_userspace_exit")
 int userspace_exit(struct userspace_exit_args *ctx)
 {
@@ -487,37 +482,6 @@ int userspace_exit(struct userspace_exit_args *ctx)
 }
 
 /* --- KVM ioctls --- */
-
-struct sys_enter_ioctl_args {
-	__u64 common;
-	__s32 nr;
-	__u32 pad;
-	__u64 fd;
-	__u64 cmd;
-	__u64 arg;
-};
-
-struct sys_exit_ioctl_args {
-	__u64 common;
-	__s32 nr;
-	__u32 pad;
-	__s64 ret;
-};
-
-/* The private_data of the file behind fd in the current task: struct kvm * or struct kvm_vcpu *. */
-static __always_inline __u64 fd_private_data(__u32 fd)
-{
-	struct task_struct *task = (void *)bpf_get_current_task();
-	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
-	struct file **fds, *file = NULL;
-
-	if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds))
-		return 0;
-	fds = BPF_CORE_READ(fdt, fd);
-	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
-		return 0;
-	return (__u64)BPF_CORE_READ(file, private_data);
-}
 
 struct popcount_ctx {
 	struct popcount_state *st;
@@ -590,31 +554,6 @@ __noinline int dirtylog_count(__u32 vm_id, __u32 slot, __u64 bitmap)
 	return 0;
 }
 
-struct kvm_enable_cap_user {
-	__u32 cap;
-	__u32 flags;
-	__u64 args[4];
-};
-
-struct region_user {		/* the common prefix of kvm_userspace_memory_region(2) */
-	__u32 slot;
-	__u32 flags;
-	__u64 guest_phys_addr;
-	__u64 memory_size;
-};
-
-struct dirty_log_user {
-	__u32 slot;
-	__u32 padding;
-	__u64 dirty_bitmap;
-};
-
-struct clear_log_user {
-	__u32 slot;
-	__u32 num_pages;
-	__u64 first_page;
-};
-
 SEC("tp/syscalls/sys_enter_ioctl")
 int ioctl_enter(struct sys_enter_ioctl_args *ctx)
 {
@@ -673,7 +612,7 @@ int ioctl_enter(struct sys_enter_ioctl_args *ctx)
 	}
 	case DT_KVM_SET_USER_MEMORY_REGION:
 	case DT_KVM_SET_USER_MEMORY_REGION2: {
-		struct region_user r = {};
+		struct kvm_memory_region_user r = {};
 
 		if (bpf_probe_read_user(&r, sizeof(r), arg))
 			return 0;
@@ -684,7 +623,7 @@ int ioctl_enter(struct sys_enter_ioctl_args *ctx)
 		break;
 	}
 	case DT_KVM_GET_DIRTY_LOG: {
-		struct dirty_log_user l = {};
+		struct kvm_dirty_log_user l = {};
 
 		if (bpf_probe_read_user(&l, sizeof(l), arg))
 			return 0;
@@ -693,7 +632,7 @@ int ioctl_enter(struct sys_enter_ioctl_args *ctx)
 		break;
 	}
 	case DT_KVM_CLEAR_DIRTY_LOG: {
-		struct clear_log_user c = {};
+		struct kvm_clear_dirty_log_user c = {};
 
 		if (bpf_probe_read_user(&c, sizeof(c), arg))
 			return 0;

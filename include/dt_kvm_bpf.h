@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * What both BPF objects (dirtytop.bpf.c, record.bpf.c) need to read KVM's
+ * tracepoints and ioctls: tracepoint argument layouts, UAPI ioctl argument
+ * layouts, and the file behind a descriptor. BPF only; include after vmlinux.h.
+ */
+#ifndef DT_KVM_BPF_H
+#define DT_KVM_BPF_H
+
+/* tracepoint formats (/sys/kernel/tracing/events/.../format) */
+struct userspace_exit_args {
+	__u64 common;
+	__u32 reason;
+	__s32 err;
+};
+
+struct sys_enter_ioctl_args {
+	__u64 common;
+	__s32 nr;
+	__u32 pad;
+	__u64 fd;
+	__u64 cmd;
+	__u64 arg;
+};
+
+struct sys_exit_ioctl_args {
+	__u64 common;
+	__s32 nr;
+	__u32 pad;
+	__s64 ret;
+};
+
+/* UAPI argument layouts (include/uapi/linux/kvm.h) */
+struct kvm_enable_cap_user {
+	__u32 cap;
+	__u32 flags;
+	__u64 args[4];
+};
+
+/* the common prefix of kvm_userspace_memory_region and ..._region2 */
+struct kvm_memory_region_user {
+	__u32 slot;
+	__u32 flags;
+	__u64 guest_phys_addr;
+	__u64 memory_size;
+	__u64 userspace_addr;
+};
+
+struct kvm_dirty_log_user {
+	__u32 slot;
+	__u32 padding1;
+	__u64 dirty_bitmap;
+};
+
+struct kvm_clear_dirty_log_user {
+	__u32 slot;
+	__u32 num_pages;
+	__u64 first_page;
+	__u64 dirty_bitmap;
+};
+
+/* The private_data of the file behind fd in the current task: struct kvm * or struct kvm_vcpu *. */
+static __always_inline __u64 fd_private_data(__u32 fd)
+{
+	struct task_struct *task = (void *)bpf_get_current_task();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds, *file = NULL;
+
+	if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds))
+		return 0;
+	fds = BPF_CORE_READ(fdt, fd);
+	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
+		return 0;
+	return (__u64)BPF_CORE_READ(file, private_data);
+}
+
+#endif /* DT_KVM_BPF_H */
