@@ -150,13 +150,10 @@ static struct dirtytop_bpf *open_and_load(enum hook_mode mode, uint32_t heat_shi
 	return skel;
 }
 
-int collector_open(struct collector **out, const struct collect_opts *opts, char *err, size_t errlen)
+int collector_check_kernel(bool verbose, char *err, size_t errlen)
 {
-	struct collector *c;
-	int e = 0, rc;
+	int rc;
 
-	g_verbose = opts->verbose;
-	libbpf_set_print(libbpf_print);
 	if (!has_caps_for_bpf()) {
 		char self[256] = "dirtytop";
 		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
@@ -173,7 +170,20 @@ int collector_open(struct collector **out, const struct collect_opts *opts, char
 			 "dirtytop needs a kernel built with CONFIG_DEBUG_INFO_BTF=y", btf_path());
 		return EXIT_KERNEL;
 	}
-	if ((rc = ensure_tracefs(err, errlen, opts->verbose)) || (rc = check_tracepoints(err, errlen)))
+	if ((rc = ensure_tracefs(err, errlen, verbose)) || (rc = check_tracepoints(err, errlen)))
+		return rc;
+
+	return 0;
+}
+
+int collector_open(struct collector **out, const struct collect_opts *opts, char *err, size_t errlen)
+{
+	struct collector *c;
+	int e = 0, rc;
+
+	g_verbose = opts->verbose;
+	libbpf_set_print(libbpf_print);
+	if ((rc = collector_check_kernel(opts->verbose, err, errlen)))
 		return rc;
 
 	c = calloc(1, sizeof(*c));

@@ -26,6 +26,13 @@ struct collect_opts {
 	unsigned heat_region_mib;	/* dirty heat region size, a power of two >= 2; 0: 2 */
 };
 
+/*
+ * What every BPF-loading command needs before it loads: privileges, BTF,
+ * tracefs (mounted if nobody did) and the tracepoints. 0, or an EXIT_* code
+ * with a message for the user in err.
+ */
+int collector_check_kernel(bool verbose, char *err, size_t errlen);
+
 /* On failure returns an EXIT_* code and writes a message for the user into err. */
 int collector_open(struct collector **out, const struct collect_opts *opts, char *err, size_t errlen);
 const char *collector_hook_name(const struct collector *c);

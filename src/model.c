@@ -553,6 +553,25 @@ static bool key_listed(const struct key_list *l, uint64_t key, uint64_t gen)
 	return false;
 }
 
+/*
+ * An entry of a VM being forgotten: under its key, or buried since under a
+ * grave key (a new VM took the address) with the same generation. A buried
+ * one joins the list, so the caller deletes it too.
+ */
+static bool skip_gone(struct key_list *gone, uint64_t key, uint64_t gen)
+{
+	if (key_listed(gone, key, gen))
+		return true;
+	if (!DT_IS_GRAVE_KEY(key))
+		return false;
+	for (size_t i = 0; i < gone->n; i++)
+		if (gone->gens[i] == gen) {
+			key_list_add(gone, key, gen);
+			return true;
+		}
+	return false;
+}
+
 static void key_list_append(struct key_list *to, const struct key_list *from)
 {
 	for (size_t i = 0; to && i < from->n; i++)
@@ -617,7 +636,7 @@ void model_update(struct model *m, const struct snapshot *s, proc_lookup_fn look
 		const struct snap_vm *sv = &s->vms[i];
 		struct vm_metrics *vm = vm_find(m, sv->key);
 
-		if (!vm && key_listed(&gone_vms, sv->key, sv->v.first_seen_ns))
+		if (!vm && skip_gone(&gone_vms, sv->key, sv->v.first_seen_ns))
 			continue;
 
 		if (vm && vm->have_prev && sv->v.created_ns != vm->created_ns) {
@@ -635,7 +654,7 @@ void model_update(struct model *m, const struct snapshot *s, proc_lookup_fn look
 		struct vm_metrics *vm = vm_find(m, sc->v.vm);
 		struct vcpu_metrics *c;
 
-		if (key_listed(&gone_vcpus, sc->key, sc->v.first_seen_ns))
+		if (skip_gone(&gone_vcpus, sc->key, sc->v.first_seen_ns))
 			continue;
 
 		if (!vm) {

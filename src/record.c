@@ -21,10 +21,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <linux/capability.h>
 #include <linux/kvm.h>
 #include <sys/ioctl.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
@@ -37,7 +35,6 @@
 #include "subcommands.h"
 #include "record.skel.h"
 
-#define TRACEFS "/sys/kernel/tracing"
 #define DEFAULT_RINGBUF (64ull << 20)
 #define DEFAULT_BLOCK_EVENTS 65536
 #define MAX_BLOCK_BYTES (8u << 20)
@@ -407,66 +404,6 @@ static int on_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-static bool has_caps_for_bpf(void)
-{
-	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct data[2] = {};
-	const int want[] = { 39 /* CAP_BPF */, 38 /* CAP_PERFMON */ };
-
-	if (geteuid() == 0)
-		return true;
-	if (syscall(SYS_capget, &hdr, data))
-		return false;
-	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
-		if (!(data[want[i] / 32].effective & (1u << (want[i] % 32))))
-			return false;
-	return true;
-}
-
-static bool path_exists(const char *p)
-{
-	struct stat st;
-
-	return stat(p, &st) == 0;
-}
-
-static int check_kernel(char *err, size_t errlen)
-{
-	static const char *needed[] = {
-		"kvm/kvm_dirty_ring_push", "kvm/kvm_dirty_ring_reset", "kvm/kvm_dirty_ring_exit",
-		"kvm/kvm_userspace_exit", "syscalls/sys_enter_ioctl", "syscalls/sys_exit_ioctl",
-	};
-	const char *ev;
-	char path[256];
-
-	if (!has_caps_for_bpf()) {
-		snprintf(err, errlen, "dirtytop record needs root, or the capabilities CAP_BPF and CAP_PERFMON");
-		return EXIT_PRIVILEGE;
-	}
-	if (!path_exists("/sys/kernel/btf/vmlinux")) {
-		snprintf(err, errlen, "this kernel has no BTF (/sys/kernel/btf/vmlinux is missing): "
-			 "dirtytop needs a kernel built with CONFIG_DEBUG_INFO_BTF=y");
-		return EXIT_KERNEL;
-	}
-	if (!path_exists(TRACEFS "/events") && !path_exists("/sys/kernel/debug/tracing/events") &&
-	    mount("nodev", TRACEFS, "tracefs", 0, NULL)) {
-		snprintf(err, errlen, "tracefs is not mounted and mounting it on %s failed: %s", TRACEFS,
-			 strerror(errno));
-		return EXIT_KERNEL;
-	}
-	ev = path_exists(TRACEFS "/events") ? TRACEFS "/events" : "/sys/kernel/debug/tracing/events";
-	for (size_t i = 0; i < sizeof(needed) / sizeof(needed[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", ev, needed[i]);
-		if (!path_exists(path)) {
-			snprintf(err, errlen, "this kernel has no tracepoint %s%s", needed[i],
-				 strncmp(needed[i], "kvm/", 4) ? "" :
-				 " (dirtytop needs Linux >= 5.11 with KVM loaded)");
-			return EXIT_KERNEL;
-		}
-	}
-	return 0;
-}
-
 static struct record_bpf *open_and_load(enum hook_mode mode, uint32_t tgid, uint32_t mask, uint64_t rb_bytes,
 					int *errout)
 {
@@ -749,7 +686,7 @@ int record_main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 
-	if ((ret = check_kernel(err, sizeof(err)))) {
+	if ((ret = collector_check_kernel(false, err, sizeof(err)))) {
 		fprintf(stderr, "dirtytop: %s\n", err);
 		return ret;
 	}

@@ -214,6 +214,43 @@ static void test_exited_vm_shown_once_then_forgotten(void **state)
 	snapshot_free(&s);
 }
 
+/* Shown exited, then buried by BPF (a new VM took its address): not shown again, and freed. */
+static void test_buried_after_exit_not_shown_again(void **state)
+{
+	struct snapshot s = {};
+	struct key_list fv = {}, fc = {};
+	struct model m;
+	struct snap_vm *sm;
+
+	(void)state;
+	model_init(&m);
+	g_alive = true;
+	s.ts_ns = SEC;
+	add_vcpu(&s, RING0, 0);
+	add_vm(&s);
+	update(&m, &s, &fv, &fc);
+	g_alive = false;
+	s.ts_ns = 2 * SEC;
+	update(&m, &s, &fv, &fc);
+	assert_true(m.vms[0].exited);
+	snapshot_reset(&s);	/* now under grave keys: the entries' first_seen_ns (1) */
+	s.ts_ns = 3 * SEC;
+	add_vcpu(&s, 1, 0);
+	sm = snapshot_add_vm(&s);
+	sm->key = 1;
+	sm->v.first_seen_ns = 1;
+	sm->v.tgid = 100;
+	update(&m, &s, &fv, &fc);
+	assert_int_equal(m.n_vms, 0);
+	assert_int_equal(fv.n, 2);	/* the live key and the grave key */
+	assert_true(fv.keys[1] == 1);
+	assert_int_equal(fc.n, 2);
+	key_list_free(&fv);
+	key_list_free(&fc);
+	model_free(&m);
+	snapshot_free(&s);
+}
+
 static void test_recreated_vm_gets_new_id(void **state)
 {
 	struct snapshot s = {};
@@ -312,6 +349,7 @@ int main(void)
 		cmocka_unit_test(test_peak_without_pushes_is_start_occupancy),
 		cmocka_unit_test(test_stall_split_across_intervals),
 		cmocka_unit_test(test_exited_vm_shown_once_then_forgotten),
+		cmocka_unit_test(test_buried_after_exit_not_shown_again),
 		cmocka_unit_test(test_recreated_vm_gets_new_id),
 		cmocka_unit_test(test_sort_by_fill),
 		cmocka_unit_test(test_heat_merge_and_rates),
