@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -148,6 +149,35 @@ static struct dirtytop_bpf *open_and_load(enum hook_mode mode, uint32_t heat_shi
 		return NULL;
 	}
 	return skel;
+}
+
+int parse_hook_mode(const char *s, enum hook_mode *out)
+{
+	if (!strcmp(s, "auto"))
+		*out = HOOK_AUTO;
+	else if (!strcmp(s, "btf"))
+		*out = HOOK_BTF;
+	else if (!strcmp(s, "raw"))
+		*out = HOOK_RAW;
+	else
+		return -1;
+	return 0;
+}
+
+pid_t start_command(char **argv)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		sigset_t none;
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		execvp(argv[0], argv);
+		fprintf(stderr, "dirtytop: cannot run %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	return pid;
 }
 
 int collector_check_kernel(bool verbose, char *err, size_t errlen)

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 #include "model.h"
 
 /* Exit codes, documented in README.md. */
@@ -19,6 +20,12 @@ enum {
 enum hook_mode { HOOK_AUTO, HOOK_BTF, HOOK_RAW };
 
 struct collector;
+
+/* --hooks auto|btf|raw: 0, or -1 for anything else. */
+int parse_hook_mode(const char *s, enum hook_mode *out);
+
+/* Run a traced COMMAND (the `-- COMMAND` of dirtytop and doctor) with no signal blocked. */
+pid_t start_command(char **argv);
 
 struct collect_opts {
 	enum hook_mode hooks;

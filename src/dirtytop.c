@@ -73,22 +73,6 @@ static int parse_sort(const char *s, enum sort_key *out)
 	return -1;
 }
 
-static pid_t start_command(char **argv)
-{
-	pid_t pid = fork();
-
-	if (pid == 0) {
-		sigset_t none;
-
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		execvp(argv[0], argv);
-		fprintf(stderr, "dirtytop: cannot run %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	return pid;
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option long_opts[] = {
@@ -191,10 +175,7 @@ int main(int argc, char **argv)
 			}
 			break;
 		case 'H':
-			if (!strcmp(optarg, "auto")) co.hooks = HOOK_AUTO;
-			else if (!strcmp(optarg, "btf")) co.hooks = HOOK_BTF;
-			else if (!strcmp(optarg, "raw")) co.hooks = HOOK_RAW;
-			else {
+			if (parse_hook_mode(optarg, &co.hooks)) {
 				fprintf(stderr, "dirtytop: --hooks takes auto, btf or raw, not '%s'\n", optarg);
 				return EXIT_USAGE;
 			}

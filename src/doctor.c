@@ -372,22 +372,6 @@ static int from_recording(struct doctor *d, const char *path)
 
 /* --- live --- */
 
-static pid_t start_command(char **argv)
-{
-	pid_t pid = fork();
-
-	if (pid == 0) {
-		sigset_t none;
-
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		execvp(argv[0], argv);
-		fprintf(stderr, "dirtytop: cannot run %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	return pid;
-}
-
 static int live(struct doctor *d, const struct collect_opts *co, double duration, char **command, int *status)
 {
 	struct collector *col = NULL;
@@ -587,10 +571,7 @@ int doctor_main(int argc, char **argv)
 		case 7: if (num_arg("--memslot-ms", optarg, 0, 1e6, &d.th.memslot_ms)) return EXIT_USAGE; break;
 		case 8: if (num_arg("--flapping", optarg, 0, 1e6, &d.th.flapping_cycles)) return EXIT_USAGE; break;
 		case 'H':
-			if (!strcmp(optarg, "auto")) co.hooks = HOOK_AUTO;
-			else if (!strcmp(optarg, "btf")) co.hooks = HOOK_BTF;
-			else if (!strcmp(optarg, "raw")) co.hooks = HOOK_RAW;
-			else {
+			if (parse_hook_mode(optarg, &co.hooks)) {
 				fprintf(stderr, "dirtytop doctor: --hooks takes auto, btf or raw, not '%s'\n", optarg);
 				return EXIT_USAGE;
 			}

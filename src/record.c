@@ -664,10 +664,7 @@ int record_main(int argc, char **argv)
 			}
 			break;
 		case 'H':
-			if (!strcmp(optarg, "auto")) hooks = HOOK_AUTO;
-			else if (!strcmp(optarg, "btf")) hooks = HOOK_BTF;
-			else if (!strcmp(optarg, "raw")) hooks = HOOK_RAW;
-			else {
+			if (parse_hook_mode(optarg, &hooks)) {
 				fprintf(stderr, "dirtytop record: --hooks takes auto, btf or raw, not '%s'\n", optarg);
 				return EXIT_USAGE;
 			}
