@@ -3,8 +3,8 @@
  * dirtytop kernel side: aggregate KVM dirty ring activity in maps.
  *
  * The push handler runs once per dirtied guest page, on the hottest path KVM
- * has: one hash lookup, a few stores, no helper calls in the common case.
- * Nothing is streamed per event.
+ * has: in the common case one load and one test; the counting is done once
+ * per batch of pushes (see vcpu_sync). Nothing is streamed per event.
  *
  * Each hook exists twice: tp_btf (typed, direct loads) and raw_tp (the
  * fallback, loads through bpf_probe_read_kernel). Userspace loads one set.
@@ -120,19 +120,24 @@ struct {
 	__type(value, struct dt_memslot);
 } zero_memslot SEC(".maps");
 
-static __noinline void heat_add(__u64 vm, __u32 slot, __u32 region, __u64 pages)
+/* global: verified once, not again at each call site of the heat walk's loop */
+__noinline int heat_add(__u64 vm, __u32 slot, __u32 region, __u64 pages)
 {
 	struct dt_heat_key k = { .vm = vm, .slot = slot, .region = region };
-	__u64 *c = bpf_map_lookup_elem(&heat, &k);
+	__u64 *c;
 
+	if (!pages)
+		return 0;
+	c = bpf_map_lookup_elem(&heat, &k);
 	if (!c) {
 		if (!bpf_map_update_elem(&heat, &k, &pages, BPF_NOEXIST))
-			return;
+			return 0;
 		c = bpf_map_lookup_elem(&heat, &k);	/* another CPU created it */
 		if (!c)
-			return;
+			return 0;
 	}
 	__sync_fetch_and_add(c, pages);
+	return 0;
 }
 
 static __always_inline void remember_thread(struct dt_vcpu *v, __u64 ring)
@@ -185,8 +190,12 @@ static __noinline struct dt_vcpu *vcpu_create(__u64 ring_addr, bool from_create)
 	size = BPF_CORE_READ(ring, size);
 	v->ring_size = size;
 	v->soft_limit = BPF_CORE_READ(ring, soft_limit);
+	v->gfns = (__u64)BPF_CORE_READ(ring, dirty_gfns);
+	/* counted from here: a new ring from its first entry, an older one from now */
 	v->dirty_index = BPF_CORE_READ(ring, dirty_index);
+	v->synced_index = v->dirty_index;
 	v->reset_index = BPF_CORE_READ(ring, reset_index);
+	v->reset_dirty_index = v->dirty_index;
 	v->first_seen_ns = bpf_ktime_get_ns();
 	if (from_create) {
 		v->flags |= DT_VCPU_FROM_CREATE;
@@ -198,7 +207,6 @@ static __noinline struct dt_vcpu *vcpu_create(__u64 ring_addr, bool from_create)
 		rt = bpf_map_lookup_elem(&ring_ts, &ring_addr);
 		if (rt)
 			rt->shift = dt_ring_ts_shift(size);
-		v->ts_shift = dt_ring_ts_shift(size);
 	}
 	return v;
 }
@@ -210,32 +218,147 @@ static __always_inline struct dt_vcpu *vcpu_get(__u64 ring)
 	return v ? v : vcpu_create(ring, false);
 }
 
-static __always_inline void on_push(__u64 ring, __u32 dirty_index, __u32 reset_index,
-				    __u32 slot, __u64 offset)
+/*
+ * Counting pushes. The ring itself holds what the push handler would see:
+ * dirty_index counts the pushes, and the entries (slot, offset) stay in
+ * place until the ring wraps, which takes a full ring of pushes after they
+ * are reset; KVM's reset only clears their flags. So the vCPU thread catches
+ * up now and then: at each batch start (DT_PUSH_BATCH), at a soft-full exit
+ * and when KVM_RUN returns, it adds the pushes since synced_index and reads
+ * those entries back for the heat map. Only the vCPU thread syncs (KVM holds
+ * vcpu->mutex around all of them), so synced_index has a single writer.
+ */
+struct dt_gfn {			/* struct kvm_dirty_gfn (UAPI) */
+	__u32 flags;
+	__u32 slot;
+	__u64 offset;
+};
+
+struct gfn_chunk {
+	struct dt_gfn e[DT_PUSH_BATCH];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct gfn_chunk);
+} gfn_scratch SEC(".maps");
+
+/*
+ * Count entries lo .. lo+span-1 of a chunk into the vCPU's current region
+ * (heat_slot/heat_region/heat_pending); the map is touched only when the
+ * region changes. A global function, so the verifier checks it once, with
+ * lo and span unknown: unrolled, it is a straight walk for the verifier, and
+ * no branch on a value it knows (that would make it track every value).
+ */
+__noinline int heat_count_chunk(struct gfn_chunk *buf, struct dt_vcpu *v, __u32 lo, __u32 span)
+{
+	__u32 slot, region, shift = heat_shift & 63;
+	__u64 pending;
+
+	if (!buf || !v)
+		return 0;
+	slot = v->heat_slot;
+	region = v->heat_region;
+	pending = v->heat_pending;
+#pragma unroll
+	for (__u32 k = 0; k < DT_PUSH_BATCH; k++) {
+		struct dt_gfn *e = &buf->e[k];
+		__u32 r;
+
+		if (k - lo >= span)
+			continue;
+		r = e->offset >> shift;
+		if (e->slot != slot || r != region) {
+			heat_add(v->vm, slot, region, pending);	/* ignores 0 pages */
+			pending = 0;
+		}
+		slot = e->slot;
+		region = r;
+		pending++;
+	}
+	v->heat_slot = slot;
+	v->heat_region = region;
+	v->heat_pending = pending;
+	return 0;
+}
+
+struct heat_walk {
+	struct dt_vcpu *v;
+	struct gfn_chunk *buf;
+	__u32 from, to;		/* ring indices [from, to) to walk */
+};
+
+/* One batch-aligned chunk of the walk (a chunk never wraps the ring): one read. */
+static long heat_chunk(__u32 c, struct heat_walk *w)
+{
+	struct dt_vcpu *v = w->v;
+	__u32 base = (w->from & ~(DT_PUSH_BATCH - 1)) + c * DT_PUSH_BATCH;
+	__u32 lo = c ? 0 : w->from & (DT_PUSH_BATCH - 1);
+	__u32 hi = w->to - base < DT_PUSH_BATCH ? w->to - base : DT_PUSH_BATCH;
+	__u64 addr = v->gfns + (__u64)(base & (v->ring_size - 1)) * sizeof(struct dt_gfn);
+
+	if (bpf_probe_read_kernel(w->buf, sizeof(*w->buf), (void *)addr))
+		return 1;
+	heat_count_chunk(w->buf, v, lo, hi - lo);
+	return hi < DT_PUSH_BATCH;
+}
+
+/*
+ * Count the pushes since the last sync. trusted: the indices come from a
+ * ring the kernel handed to the hook; else (kvm_userspace_exit, which names
+ * no vCPU: the ring is the thread's last one) they are checked for sense
+ * first, since a VMM could have moved the thread to another vCPU.
+ */
+static __noinline void vcpu_sync(struct dt_vcpu *v, __u32 dirty_index, __u32 reset_index, bool trusted)
+{
+	struct heat_walk w = { .v = v };
+	__u32 n, zero = 0;
+
+	if (!v)
+		return;
+	n = dirty_index - v->synced_index;
+	/* behind synced_index: a batch start just counted from (a vCPU first seen there) */
+	if ((__s32)n <= 0)
+		return;
+	if (!trusted && (n > v->ring_size || dirty_index - reset_index > v->ring_size))
+		return;
+	/* entries older than a ring back are overwritten */
+	w.from = n <= v->ring_size ? v->synced_index : dirty_index - v->ring_size;
+	w.to = dirty_index;
+	w.buf = bpf_map_lookup_elem(&gfn_scratch, &zero);
+	/* a ring of 2^k >= 64 entries, so a chunk never wraps */
+	if (n && w.buf && v->gfns && v->ring_size >= DT_PUSH_BATCH &&
+	    !(v->ring_size & (v->ring_size - 1)))
+		bpf_loop((w.to - (w.from & ~(DT_PUSH_BATCH - 1)) + DT_PUSH_BATCH - 1) / DT_PUSH_BATCH,
+			 heat_chunk, &w, 0);
+	dt_agg_pushes(v, epoch, n, dirty_index, reset_index);
+}
+
+static __always_inline void on_push_batch(__u64 ring, __u32 dirty_index, __u32 reset_index)
 {
 	struct dt_vcpu *v = vcpu_get(ring);
 	struct dt_ring_ts *rt;
-	__u32 region = offset >> (heat_shift & 63);
 
 	if (!v)
 		return;
 	if (!v->tid)
 		remember_thread(v, ring);
-	/* heat: count pushes per region locally, add to the map when the region changes */
-	if (v->heat_pending && (v->heat_slot != slot || v->heat_region != region)) {
-		heat_add(v->vm, v->heat_slot, v->heat_region, v->heat_pending);
-		v->heat_pending = 0;
-	}
-	v->heat_slot = slot;
-	v->heat_region = region;
-	v->heat_pending++;
-	dt_agg_push(v, NULL, epoch, dirty_index, reset_index);
-	/* the second map only at a bucket's first entry: one lookup per push otherwise */
-	if (!dt_ring_ts_starts_bucket(v->ts_shift, dirty_index))
+	/* up to the batch just completed: one aligned chunk, read at once */
+	vcpu_sync(v, dirty_index - 1, reset_index, true);
+	/* the clock and the second map only where a remembered bucket starts */
+	if (!dt_ring_ts_starts_bucket(dt_ring_ts_shift(v->ring_size), dirty_index))
 		return;
 	rt = bpf_map_lookup_elem(&ring_ts, &ring);
 	if (rt)
 		dt_agg_push_stamp(rt, dirty_index, bpf_ktime_get_ns());
+}
+
+/* The entry just pushed (dirty_index - 1) starts a batch. */
+static __always_inline bool starts_batch(__u32 dirty_index)
+{
+	return !((dirty_index - 1) & (DT_PUSH_BATCH - 1));
 }
 
 static __always_inline void on_reset(__u64 ring, __u32 dirty_index, __u32 reset_index)
@@ -247,7 +370,7 @@ static __always_inline void on_reset(__u64 ring, __u32 dirty_index, __u32 reset_
 			     bpf_ktime_get_ns());
 }
 
-static __always_inline void on_full_exit(__u64 ring)
+static __always_inline void on_full_exit(__u64 ring, __u32 dirty_index, __u32 reset_index)
 {
 	struct dt_vcpu *v = vcpu_get(ring);
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
@@ -255,16 +378,21 @@ static __always_inline void on_full_exit(__u64 ring)
 	if (!v)
 		return;
 	remember_thread(v, ring);
+	vcpu_sync(v, dirty_index, reset_index, true);
 	dt_agg_full_exit(v, bpf_ktime_get_ns());
 	bpf_map_update_elem(&reentry_pending, &tid, &ring, BPF_ANY);
 }
 
 /* --- tp_btf: typed arguments, direct loads --- */
 
+/* Once per dirtied page: a load, a test, and once per batch the work. */
 SEC("tp_btf/kvm_dirty_ring_push")
 int BPF_PROG(push_btf, struct kvm_dirty_ring *ring, u32 slot, u64 offset)
 {
-	on_push((__u64)ring, ring->dirty_index, ring->reset_index, slot, offset);
+	__u32 dirty_index = ring->dirty_index;
+
+	if (starts_batch(dirty_index))
+		on_push_batch((__u64)ring, dirty_index, ring->reset_index);
 	return 0;
 }
 
@@ -278,7 +406,8 @@ int BPF_PROG(reset_btf, struct kvm_dirty_ring *ring)
 SEC("tp_btf/kvm_dirty_ring_exit")
 int BPF_PROG(exit_btf, struct kvm_vcpu *vcpu)
 {
-	on_full_exit((__u64)&vcpu->dirty_ring);
+	on_full_exit((__u64)&vcpu->dirty_ring, vcpu->dirty_ring.dirty_index,
+		     vcpu->dirty_ring.reset_index);
 	return 0;
 }
 
@@ -287,8 +416,10 @@ int BPF_PROG(exit_btf, struct kvm_vcpu *vcpu)
 SEC("raw_tp/kvm_dirty_ring_push")
 int BPF_PROG(push_raw, struct kvm_dirty_ring *ring, u32 slot, u64 offset)
 {
-	on_push((__u64)ring, BPF_CORE_READ(ring, dirty_index),
-		BPF_CORE_READ(ring, reset_index), slot, offset);
+	__u32 dirty_index = BPF_CORE_READ(ring, dirty_index);
+
+	if (starts_batch(dirty_index))
+		on_push_batch((__u64)ring, dirty_index, BPF_CORE_READ(ring, reset_index));
 	return 0;
 }
 
@@ -303,24 +434,30 @@ int BPF_PROG(reset_raw, struct kvm_dirty_ring *ring)
 SEC("raw_tp/kvm_dirty_ring_exit")
 int BPF_PROG(exit_raw, struct kvm_vcpu *vcpu)
 {
-	on_full_exit((__u64)vcpu + bpf_core_field_offset(struct kvm_vcpu, dirty_ring));
+	on_full_exit((__u64)vcpu + bpf_core_field_offset(struct kvm_vcpu, dirty_ring),
+		     BPF_CORE_READ(vcpu, dirty_ring.dirty_index),
+		     BPF_CORE_READ(vcpu, dirty_ring.reset_index));
 	return 0;
 }
 
-/* --- every return of KVM_RUN to userspace --- */
+/* --- every return of KVM_RUN to userspace: the vCPU thread catches up --- */
 
 SEC("tp/kvm/kvm_userspace_exit")
 int userspace_exit(struct userspace_exit_args *ctx)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	__u64 *ring = bpf_map_lookup_elem(&threads, &tid);
+	struct kvm_dirty_ring *r;
 	struct dt_vcpu *v;
 
 	if (!ring)
 		return 0;
 	v = bpf_map_lookup_elem(&vcpus, ring);
-	if (v && v->tid == tid)
-		v->userspace_exits++;
+	if (!v || v->tid != tid)
+		return 0;
+	v->userspace_exits++;
+	r = (void *)*ring;
+	vcpu_sync(v, BPF_CORE_READ(r, dirty_index), BPF_CORE_READ(r, reset_index), false);
 	return 0;
 }
 

@@ -54,6 +54,17 @@ struct dt_hist {
 /* Ring buckets whose first push time is remembered, for reap latency. */
 #define DT_RING_TS_BUCKETS 256
 
+/*
+ * The live push handler does its work once per batch of pushes, at the
+ * batch's first entry (ring index a multiple of DT_PUSH_BATCH): it counts the
+ * entries pushed since and reads their slot/offset back from the ring (see
+ * bpf/dirtytop.bpf.c). The vCPU thread's other hooks (soft-full exit, return
+ * of KVM_RUN) catch up too, so counts lag by less than a batch and are exact
+ * once KVM_RUN returns. A remembered time bucket is at least a batch.
+ */
+#define DT_PUSH_BATCH_SHIFT 6
+#define DT_PUSH_BATCH (1u << DT_PUSH_BATCH_SHIFT)
+
 struct dt_ring_ts {
 	__u32 shift;			/* log2(entries per bucket) */
 	__u32 entry[DT_RING_TS_BUCKETS];	/* first entry index of the bucket */
@@ -68,11 +79,13 @@ struct dt_vcpu {
 	__s32 vcpu_id;
 	__u32 ring_size;		/* entries */
 	__u32 soft_limit;		/* entries */
-	__u32 dirty_index;		/* ring state as of the last event */
-	__u32 reset_index;
+	__u32 dirty_index;		/* ring state as of the last push counted */
+	__u32 reset_index;		/* ... and of the last reset */
 	__u32 flags;			/* DT_VCPU_* */
-	__u32 ts_shift;			/* dt_ring_ts_shift(ring_size), kept here for the push path */
+	__u32 synced_index;		/* pushes counted up to this ring index (vCPU thread only) */
+	__u32 reset_dirty_index;	/* dirty_index seen by the last reset (the reaper's thread) */
 	__u32 pad0;
+	__u64 gfns;			/* the ring's entries (kernel address, never shown) */
 	__u64 created_ns;		/* KVM_CREATE_VCPU seen, else 0 */
 	__u64 first_seen_ns;
 	__u64 pushes;
@@ -88,7 +101,8 @@ struct dt_vcpu {
 	__u32 heat_slot;
 	__u32 heat_region;
 	__u64 heat_pending;
-	struct dt_epoch_max peak_used;
+	struct dt_epoch_max peak_used;	/* occupancy when pushes were counted */
+	struct dt_epoch_max peak_at_reset;	/* occupancy just before each reset */
 	struct dt_hist reap_interval_us;
 	struct dt_hist reap_latency_us;
 	struct dt_hist reclaimed;	/* entries per reset that reclaimed any */

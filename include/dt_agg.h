@@ -41,26 +41,36 @@ static __always_inline void dt_hist_add(struct dt_hist *h, __u32 epoch, __u64 v)
 	dt_epoch_max_update(&h->interval_max, epoch, v);
 }
 
-/* log2(entries per remembered bucket) for a ring of size entries */
+/*
+ * log2(entries per remembered bucket) for a ring of size entries:
+ * DT_RING_TS_BUCKETS == 2^8 buckets cover the ring, a bucket holds at least
+ * a push batch (the live handler reads the clock only at a batch's start).
+ */
 static __always_inline __u32 dt_ring_ts_shift(__u32 size)
 {
 	__u32 shift = dt_log2(size ? size : 1);
 
-	/* DT_RING_TS_BUCKETS == 2^8 buckets cover the ring */
-	return shift > 8 ? shift - 8 : 0;
+	return shift > 8 + DT_PUSH_BATCH_SHIFT ? shift - 8 : DT_PUSH_BATCH_SHIFT;
+}
+
+/* n pushes counted, the last one leaving the ring at dirty_index. */
+static __always_inline void dt_agg_pushes(struct dt_vcpu *v, __u32 epoch, __u32 n,
+					  __u32 dirty_index, __u32 reset_index)
+{
+	v->pushes += n;
+	v->dirty_index = dirty_index;
+	v->synced_index = dirty_index;
+	dt_epoch_max_update(&v->peak_used, epoch, dirty_index - reset_index);
 }
 
 /*
- * A push. Returns true when the entry just pushed starts a bucket: then the
- * caller stamps it with dt_agg_push_stamp (so the clock is read once per
- * bucket, not once per push).
+ * One push (replaying a recording). Returns true when the entry just pushed
+ * starts a bucket: then the caller stamps it with dt_agg_push_stamp.
  */
 static __always_inline bool dt_agg_push(struct dt_vcpu *v, const struct dt_ring_ts *rt, __u32 epoch,
 					__u32 dirty_index, __u32 reset_index)
 {
-	v->pushes++;
-	v->dirty_index = dirty_index;
-	dt_epoch_max_update(&v->peak_used, epoch, dirty_index - reset_index);
+	dt_agg_pushes(v, epoch, 1, dirty_index, reset_index);
 	return rt && !((dirty_index - 1) & ((1u << (rt->shift & 31)) - 1));
 }
 
@@ -86,6 +96,9 @@ static __always_inline void dt_agg_reset(struct dt_vcpu *v, const struct dt_ring
 	__u32 reclaimed = reset_index - v->reset_index, first, b;
 	__u64 since;
 
+	/* occupancy just before this reset: the ring's peak since the one before */
+	dt_epoch_max_update(&v->peak_at_reset, epoch, dirty_index - v->reset_index);
+	v->reset_dirty_index = dirty_index;
 	v->ring_resets++;
 	if (v->last_reset_ns)
 		dt_hist_add(&v->reap_interval_us, epoch, (now - v->last_reset_ns) / 1000);

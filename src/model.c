@@ -219,6 +219,20 @@ static double stall_in_interval(struct vcpu_metrics *c, const struct dt_vcpu *v,
 	return ns > 0 ? (double)ns / 1e9 : 0.0;
 }
 
+/*
+ * Entries in the ring now: the newest dirty_index either side saw (the vCPU
+ * counts pushes a batch at a time, the reaper's thread sees the ring at each
+ * reset) minus the last reset; ring indices run free, so compare as signed.
+ */
+static uint32_t ring_used(const struct dt_vcpu *v)
+{
+	uint32_t dirty = v->dirty_index;
+
+	if ((int32_t)(v->reset_dirty_index - dirty) > 0)
+		dirty = v->reset_dirty_index;
+	return (int32_t)(dirty - v->reset_index) > 0 ? dirty - v->reset_index : 0;
+}
+
 static void vcpu_update(struct vcpu_metrics *c, const struct dt_vcpu *v, const struct model *m,
 			const struct snapshot *s)
 {
@@ -259,9 +273,11 @@ static void vcpu_update(struct vcpu_metrics *c, const struct dt_vcpu *v, const s
 	run_quantiles(&c->held_us_all, NULL, &v->held_us);
 	c->prev_held_ns = v->held_ns;
 
-	c->used = v->dirty_index - v->reset_index;
+	c->used = ring_used(v);
 	c->peak_used = c->prev_used > c->used ? c->prev_used : c->used;
 	if (epoch_max_get(&v->peak_used, s->epoch, &peak) && peak > c->peak_used)
+		c->peak_used = (uint32_t)peak;
+	if (epoch_max_get(&v->peak_at_reset, s->epoch, &peak) && peak > c->peak_used)
 		c->peak_used = (uint32_t)peak;
 	c->used_pct = c->soft_limit ? 100.0 * c->used / c->soft_limit : 0;
 	c->peak_pct = c->soft_limit ? 100.0 * c->peak_used / c->soft_limit : 0;

@@ -416,10 +416,8 @@ static void apply_ring_info(struct replay *r, const struct rec_ring_info *g)
 			v->reset_index = g->reset_index;
 		}
 	}
-	if (!ring->v[0].pushes) {
-		ring->rt.shift = dt_ring_ts_shift(g->ring_size);
-		ring->v[0].ts_shift = ring->v[1].ts_shift = ring->rt.shift;	/* as vcpu_create */
-	}
+	if (!ring->v[0].pushes)
+		ring->rt.shift = dt_ring_ts_shift(g->ring_size);	/* as vcpu_create */
 	ring->vm_id = g->vm_id;
 	ring->have_info = true;
 	vm_get(r, g->vm_id);

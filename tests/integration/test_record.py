@@ -117,6 +117,18 @@ def compare_with_live(live_records, summary, truth):
         for f in LIVE_VM_FIELDS:
             if live.get(f) != rep.get(f):
                 errors.append(f"vm {tvm['index']}: {f}: live {live.get(f)} != report {rep.get(f)}")
+        # heat: live reads (slot, offset) back from the ring, a batch at a time; the
+        # recording has each push's tracepoint arguments. The hottest regions agree.
+        lh = {(h["slot"], h["region"]): h["pages"] for h in live["heat"]}
+        rh = {(h["slot"], h["region"]): h["pages"] for h in rep["heat"]}
+        if not lh or len(lh) != len(rh):
+            errors.append(f"vm {tvm['index']}: heat regions: live {len(lh)}, report {len(rh)}")
+        for k in lh.keys() | rh.keys():
+            if k in lh and k in rh:
+                if lh[k] != rh[k]:
+                    errors.append(f"vm {tvm['index']}: heat {k}: live {lh[k]} != report {rh[k]} pages")
+            elif max(lh.get(k, 0), rh.get(k, 0)) > min(min(lh.values()), min(rh.values())):
+                errors.append(f"vm {tvm['index']}: heat {k} in one top list only")  # not a tie at the cut
         for tc in tvm["vcpus"]:
             lc, rc = vcpu_by_tid(live, tc["tid"]), vcpu_by_tid(rep, tc["tid"])
             for f in LIVE_VCPU_FIELDS:

@@ -48,10 +48,13 @@ static void sim_reset(struct sim *s, uint64_t now)
 static void test_shift(void **state)
 {
 	(void)state;
-	assert_int_equal(dt_ring_ts_shift(1024), 2);	/* 4 entries per bucket */
+	/* 256 buckets cover the ring, but a bucket is at least a push batch */
 	assert_int_equal(dt_ring_ts_shift(65536), 8);
-	assert_int_equal(dt_ring_ts_shift(256), 0);
-	assert_int_equal(dt_ring_ts_shift(0), 0);
+	assert_int_equal(dt_ring_ts_shift(32768), 7);
+	assert_int_equal(dt_ring_ts_shift(16384), DT_PUSH_BATCH_SHIFT);
+	assert_int_equal(dt_ring_ts_shift(1024), DT_PUSH_BATCH_SHIFT);
+	assert_int_equal(dt_ring_ts_shift(256), DT_PUSH_BATCH_SHIFT);
+	assert_int_equal(dt_ring_ts_shift(0), DT_PUSH_BATCH_SHIFT);
 }
 
 /* One push every 100us, a reset every 10 ms: latency of the oldest = 10 ms - 100us. */
@@ -81,11 +84,12 @@ static void test_reap_latency_and_interval(void **state)
 	assert_true(q.max == 10000);
 	assert_true(q.p50 > 10000 * 0.875 && q.p50 <= 10000);
 
-	/* bucket span 4 entries: the oldest may be stamped up to 3 pushes early */
+	/* bucket span of a push batch: the oldest may be stamped up to 63 pushes early */
 	hist_copy(&h, &s.v.reap_latency_us);
 	quantiles_of(&q, &h, s.v.reap_latency_us.max);
 	assert_int_equal(q.count, 50);
-	assert_true(s.v.reap_latency_us.max >= 9900 && s.v.reap_latency_us.max <= 9900 + 300);
+	assert_true(s.v.reap_latency_us.max >= 9900 &&
+		    s.v.reap_latency_us.max <= 9900 + (DT_PUSH_BATCH - 1) * 100);
 
 	hist_copy(&h, &s.v.reclaimed);
 	quantiles_of(&q, &h, s.v.reclaimed.max);
@@ -96,21 +100,23 @@ static void test_reap_latency_and_interval(void **state)
 static void test_latency_skipped_when_bucket_unknown(void **state)
 {
 	struct sim s;
+	const uint32_t span = 1u << dt_ring_ts_shift(1024);
 
 	(void)state;
 	sim_init(&s, 1024);
-	s.dirty = s.reset = 2;	/* attached mid-bucket: entry 2's bucket start was never seen */
-	s.v.dirty_index = s.v.reset_index = 2;
+	/* attached mid-bucket: the start of entry span-2's bucket was never seen */
+	s.dirty = s.reset = span - 2;
+	s.v.dirty_index = s.v.reset_index = span - 2;
 	sim_push(&s, 1 * MS);
 	sim_reset(&s, 2 * MS);
 	assert_int_equal(s.v.entries_reset, 1);
 	assert_int_equal(s.v.reap_latency_us.max, 0);
-	sim_push(&s, 3 * MS);	/* entry 3 */
-	sim_push(&s, 4 * MS);	/* entry 4 starts a bucket */
-	sim_reset(&s, 5 * MS);	/* oldest reclaimed: 3, bucket of 0..3 unknown */
+	sim_push(&s, 3 * MS);	/* entry span-1 */
+	sim_push(&s, 4 * MS);	/* entry span starts a bucket */
+	sim_reset(&s, 5 * MS);	/* oldest reclaimed: span-1, its bucket's start unknown */
 	assert_int_equal(s.v.reap_latency_us.max, 0);
 	sim_push(&s, 6 * MS);
-	sim_reset(&s, 9 * MS);	/* oldest 5, bucket 4..7 stamped at 4 ms */
+	sim_reset(&s, 9 * MS);	/* oldest span+1, its bucket stamped at 4 ms */
 	assert_int_equal(s.v.reap_latency_us.max, 5000);
 }
 
