@@ -36,6 +36,9 @@ struct collector {
 	enum hook_mode mode;
 	bool verbose;
 	uint32_t heat_shift;
+	uint64_t swept_ns;		/* last sweep_orphans */
+	void *dump_keys, *dump_vals;	/* map_dump's buffers, kept between refreshes */
+	size_t dump_keys_size, dump_vals_size;
 };
 
 static bool g_verbose;
@@ -265,29 +268,114 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
+/* Grow *buf to hold n bytes; false if out of memory. */
+static bool grow(void **buf, size_t *size, size_t n)
+{
+	void *p;
+
+	if (n <= *size)
+		return true;
+	if (!(p = realloc(*buf, n)))
+		return false;
+	*buf = p;
+	*size = n;
+	return true;
+}
+
+typedef void (*map_entry_fn)(void *arg, const void *key, const void *value);
+
+/*
+ * Every entry of a hash map, given to fn. BPF_MAP_LOOKUP_BATCH takes a few
+ * syscalls for the whole map where key by key takes two per entry, which at
+ * 512 vCPUs was most of a refresh; key by key remains where batches fail.
+ */
+static void map_dump(struct collector *c, int fd, size_t ksz, size_t vsz, map_entry_fn fn, void *arg)
+{
+	__u32 n = 256, count, token = 0;
+	bool first = true;
+	char key[64], next[64];
+	void *prev = NULL;
+
+	for (;;) {
+		int err;
+
+		if (!grow(&c->dump_keys, &c->dump_keys_size, n * ksz) ||
+		    !grow(&c->dump_vals, &c->dump_vals_size, n * vsz))
+			return;
+		count = n;
+		err = bpf_map_lookup_batch(fd, first ? NULL : &token, &token, c->dump_keys, c->dump_vals,
+					   &count, NULL);
+		if (err && errno == ENOSPC && !count) {	/* a bucket holds more than n */
+			n *= 2;
+			continue;
+		}
+		for (__u32 i = 0; i < count; i++)
+			fn(arg, (char *)c->dump_keys + i * ksz, (char *)c->dump_vals + i * vsz);
+		if (!err) {
+			first = false;
+			continue;
+		}
+		if (errno == ENOENT || !first || count)
+			return;		/* done (or failed midway: what was read is shown) */
+		break;			/* no batches here */
+	}
+	if (ksz > sizeof(key) || !grow(&c->dump_vals, &c->dump_vals_size, vsz))
+		return;
+	for (; bpf_map_get_next_key(fd, prev, next) == 0; prev = key) {
+		memcpy(key, next, ksz);
+		if (!bpf_map_lookup_elem(fd, key, c->dump_vals))
+			fn(arg, key, c->dump_vals);
+	}
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static bool snapshot_has_vcpu(const struct snapshot *s, const uint64_t *sorted_keys, uint64_t key)
+{
+	return bsearch(&key, sorted_keys, s->n_vcpus, sizeof(key), cmp_u64) != NULL;
+}
+
+#define SWEEP_INTERVAL_NS 5000000000ull
+
 /*
  * Entries nothing else frees: threads that are gone (the vCPU entry they
  * named may be long deleted), and reap-latency stamps of rings whose vCPU
- * entry BPF wiped when a new VM took over the address.
+ * entry BPF wiped when a new VM took over the address. Both are rare and
+ * small, so every few seconds is enough; a ring_ts key is checked against
+ * the snapshot just taken (and the map, for a vCPU created since).
  */
-static void sweep_orphans(struct collector *c)
+static void sweep_orphans(struct collector *c, const struct snapshot *s)
 {
 	int tfd = bpf_map__fd(c->skel->maps.threads), rfd = bpf_map__fd(c->skel->maps.ring_ts);
 	int vfd = bpf_map__fd(c->skel->maps.vcpus);
 	__u32 tid, next, *prev = NULL;
 	__u64 ring, rnext, *rprev = NULL;
-	struct dt_vcpu v;
+	uint64_t *keys;
 	char path[32];
 
-	while (bpf_map_get_next_key(rfd, rprev, &rnext) == 0) {
-		if (bpf_map_lookup_elem(vfd, &rnext, &v)) {
-			bpf_map_delete_elem(rfd, &rnext);
-			continue;
+	if (s->ts_ns - c->swept_ns < SWEEP_INTERVAL_NS)
+		return;
+	c->swept_ns = s->ts_ns;
+	if ((keys = malloc((s->n_vcpus + 1) * sizeof(*keys)))) {
+		for (size_t i = 0; i < s->n_vcpus; i++)
+			keys[i] = s->vcpus[i].key;
+		qsort(keys, s->n_vcpus, sizeof(*keys), cmp_u64);
+		while (bpf_map_get_next_key(rfd, rprev, &rnext) == 0) {
+			if (!snapshot_has_vcpu(s, keys, rnext) &&
+			    bpf_map_lookup_elem(vfd, &rnext, c->dump_vals) && errno == ENOENT) {
+				bpf_map_delete_elem(rfd, &rnext);
+				continue;	/* go on from the same predecessor */
+			}
+			ring = rnext;
+			rprev = &ring;
 		}
-		ring = rnext;
-		rprev = &ring;
+		free(keys);
 	}
-
 	while (bpf_map_get_next_key(tfd, prev, &next) == 0) {
 		snprintf(path, sizeof(path), "/proc/%u", next);
 		if (!path_exists(path)) {
@@ -299,57 +387,55 @@ static void sweep_orphans(struct collector *c)
 	}
 }
 
+static void add_vcpu(void *arg, const void *key, const void *value)
+{
+	struct snap_vcpu *sv = snapshot_add_vcpu(arg);
+
+	memcpy(&sv->key, key, sizeof(sv->key));
+	memcpy(&sv->v, value, sizeof(sv->v));
+}
+
+static void add_vm(void *arg, const void *key, const void *value)
+{
+	struct snap_vm *sm = snapshot_add_vm(arg);
+
+	memcpy(&sm->key, key, sizeof(sm->key));
+	memcpy(&sm->v, value, sizeof(sm->v));
+}
+
+static void add_memslot(void *arg, const void *key, const void *value)
+{
+	struct snap_memslot *sm = snapshot_add_memslot(arg);
+
+	memcpy(&sm->key, key, sizeof(sm->key));
+	memcpy(&sm->v, value, sizeof(sm->v));
+}
+
+static void add_heat(void *arg, const void *key, const void *value)
+{
+	struct snap_heat *sh = snapshot_add_heat(arg);
+
+	memcpy(&sh->key, key, sizeof(sh->key));
+	memcpy(&sh->pages, value, sizeof(sh->pages));
+}
+
 int collector_snapshot(struct collector *c, struct snapshot *s)
 {
-	int vfd = bpf_map__fd(c->skel->maps.vcpus), mfd = bpf_map__fd(c->skel->maps.vms);
-	uint64_t key, next, *prev;
+	struct dirtytop_bpf *k = c->skel;
 
 	snapshot_reset(s);
-	sweep_orphans(c);
 	/* close the interval: BPF now writes the other epoch slot */
-	s->epoch = c->skel->bss->epoch;
-	__atomic_store_n(&c->skel->bss->epoch, s->epoch + 1, __ATOMIC_SEQ_CST);
+	s->epoch = k->bss->epoch;
+	__atomic_store_n(&k->bss->epoch, s->epoch + 1, __ATOMIC_SEQ_CST);
 	s->ts_ns = now_ns();
 
-	for (prev = NULL; bpf_map_get_next_key(vfd, prev, &next) == 0; prev = &key) {
-		struct snap_vcpu *sv = snapshot_add_vcpu(s);
-
-		key = next;
-		sv->key = key;
-		if (bpf_map_lookup_elem(vfd, &key, &sv->v))
-			s->n_vcpus--;	/* deleted meanwhile */
-	}
-	for (prev = NULL; bpf_map_get_next_key(mfd, prev, &next) == 0; prev = &key) {
-		struct snap_vm *sm = snapshot_add_vm(s);
-
-		key = next;
-		sm->key = key;
-		if (bpf_map_lookup_elem(mfd, &key, &sm->v))
-			s->n_vms--;
-	}
-	{
-		int sfd = bpf_map__fd(c->skel->maps.memslots), hfd = bpf_map__fd(c->skel->maps.heat);
-		struct dt_memslot_key sk, snext, *sprev;
-		struct dt_heat_key hk, hnext, *hprev;
-
-		for (sprev = NULL; bpf_map_get_next_key(sfd, sprev, &snext) == 0; sprev = &sk) {
-			struct snap_memslot *sm = snapshot_add_memslot(s);
-
-			sk = snext;
-			sm->key = sk;
-			if (bpf_map_lookup_elem(sfd, &sk, &sm->v))
-				s->n_memslots--;
-		}
-		for (hprev = NULL; bpf_map_get_next_key(hfd, hprev, &hnext) == 0; hprev = &hk) {
-			struct snap_heat *sh = snapshot_add_heat(s);
-
-			hk = hnext;
-			sh->key = hk;
-			if (bpf_map_lookup_elem(hfd, &hk, &sh->pages))
-				s->n_heat--;
-		}
-	}
+	map_dump(c, bpf_map__fd(k->maps.vcpus), sizeof(__u64), sizeof(struct dt_vcpu), add_vcpu, s);
+	map_dump(c, bpf_map__fd(k->maps.vms), sizeof(__u64), sizeof(struct dt_vm), add_vm, s);
+	map_dump(c, bpf_map__fd(k->maps.memslots), sizeof(struct dt_memslot_key), sizeof(struct dt_memslot),
+		 add_memslot, s);
+	map_dump(c, bpf_map__fd(k->maps.heat), sizeof(struct dt_heat_key), sizeof(__u64), add_heat, s);
 	s->heat_shift = c->heat_shift;
+	sweep_orphans(c, s);
 	return 0;
 }
 
@@ -428,14 +514,12 @@ static size_t count_entries(int fd, size_t keysz)
 	return n;
 }
 
-size_t collector_map_entries(struct collector *c)
+/* The maps the snapshot holds are counted there: walking the heat map's buckets costs. */
+size_t collector_map_entries(struct collector *c, const struct snapshot *s)
 {
-	return count_entries(bpf_map__fd(c->skel->maps.vcpus), 8) +
+	return s->n_vcpus + s->n_vms + s->n_memslots + s->n_heat +
 	       count_entries(bpf_map__fd(c->skel->maps.ring_ts), 8) +
-	       count_entries(bpf_map__fd(c->skel->maps.vms), 8) +
-	       count_entries(bpf_map__fd(c->skel->maps.threads), 4) +
-	       count_entries(bpf_map__fd(c->skel->maps.memslots), sizeof(struct dt_memslot_key)) +
-	       count_entries(bpf_map__fd(c->skel->maps.heat), sizeof(struct dt_heat_key));
+	       count_entries(bpf_map__fd(c->skel->maps.threads), 4);
 }
 
 void collector_close(struct collector *c)
@@ -443,5 +527,7 @@ void collector_close(struct collector *c)
 	if (!c)
 		return;
 	dirtytop_bpf__destroy(c->skel);
+	free(c->dump_keys);
+	free(c->dump_vals);
 	free(c);
 }

@@ -46,7 +46,7 @@ const char *collector_hook_name(const struct collector *c);
 int collector_snapshot(struct collector *c, struct snapshot *s);
 void collector_forget(struct collector *c, const struct key_list *vms, const struct key_list *vcpus);
 /* Entries in the vcpus, ring_ts, vms and threads maps: for the churn test. */
-size_t collector_map_entries(struct collector *c);
+size_t collector_map_entries(struct collector *c, const struct snapshot *s);
 void collector_close(struct collector *c);
 
 #endif

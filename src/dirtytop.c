@@ -286,7 +286,7 @@ int main(int argc, char **argv)
 			key_list_free(&fvms);
 			key_list_free(&fvcpus);
 		}
-		vo.map_entries = collector_map_entries(col);
+		vo.map_entries = collector_map_entries(col, &snap);
 		model_sort(&model, vo.sort, vo.descending);
 		if (tui)
 			tui_draw(tui, &model);
