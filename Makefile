@@ -15,7 +15,7 @@ CFLAGS ?= -O2 -g
 override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude -Isrc -I$(OUTPUT)
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror -I. -Iinclude
 
-LIBS_DIRTYTOP := -lbpf -lelf -lz -lncursesw -ljson-c -lm
+LIBS_DIRTYTOP := -lbpf -lelf -lz -lncursesw -ljson-c -lyajl -lm
 LIBS_DIRTYGEN := -pthread -ljson-c
 
 # Pure modules: no BPF, no terminal, no /proc; unit tests link them directly.
@@ -67,7 +67,7 @@ $(OUTPUT)/tests/%: tests/unit/%.c $(MODEL_OBJS) $(HEADERS) | $(OUTPUT)/tests
 
 $(OUTPUT)/fuzz/%: tests/fuzz/%.c tests/fuzz/harness.h $(FUZZ_SRCS) $(HEADERS)
 	mkdir -p $(OUTPUT)/fuzz
-	$(FUZZ_CC) $(FUZZ_CFLAGS) $< $(FUZZ_SRCS) -ljson-c -lz -lm -o $@
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $< $(FUZZ_SRCS) -ljson-c -lyajl -lz -lm -o $@
 
 fuzz: $(FUZZ_TARGETS)
 

@@ -1,262 +1,343 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* --json: one JSON object per interval (JSON Lines). Field names: README.md. */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
-#include <json-c/json.h>
+#include <yajl/yajl_gen.h>
 #include "views.h"
 
 /*
- * Every key is a string constant, added once: json-c then neither copies it
- * nor looks it up first (at 512 vCPUs, most of the time of a refresh).
+ * Written with yajl's streaming generator, straight into one buffer: at 512
+ * vCPUs a refresh is ~400 KiB of JSON, and building a json-c object tree to
+ * print it cost more than all the rest of a refresh (collect and model).
  */
-static void add(json_object *o, const char *k, json_object *v)
+
+static void key(yajl_gen g, const char *k)
 {
-	json_object_object_add_ex(o, k, v, JSON_C_OBJECT_ADD_KEY_IS_NEW | JSON_C_OBJECT_ADD_CONSTANT_KEY);
+	yajl_gen_string(g, (const unsigned char *)k, strlen(k));
+}
+
+static void put_number(yajl_gen g, const char *s)
+{
+	yajl_gen_number(g, s, strlen(s));
+}
+
+/* Decimal digits of u, ending at end (exclusive); returns the first. */
+static char *format_u64(char *end, uint64_t u)
+{
+	do
+		*--end = '0' + u % 10;
+	while (u /= 10);
+	return end;
+}
+
+static void num_u64(yajl_gen g, uint64_t v)
+{
+	char buf[24];
+
+	buf[sizeof(buf) - 1] = 0;
+	put_number(g, format_u64(buf + sizeof(buf) - 1, v));
 }
 
 /*
- * A double, printed as json-c prints it (integral ones as "N.0", others
- * "%.17g"), but integral values (most: an idle vCPU's are 0) are formatted
- * here and handed over as text: json-c's snprintf costs 0.4-0.7 µs a double,
- * a fifth of a refresh at 512 vCPUs.
+ * A double: integral ones (most: an idle vCPU's rates are 0) as "N.0",
+ * formatted here (snprintf costs ~0.5 µs a value), others "%.17g" (exact
+ * round trip); not finite: null, which JSON can say and NaN it cannot.
  */
-static json_object *new_double(double v)
+static void num_double(yajl_gen g, double v)
 {
-	char buf[24], *p = buf + sizeof(buf) - 3;
-	uint64_t u;
+	char buf[32], *p;
 
-	if (!(fabs(v) < 9007199254740992.0) || v != (double)(int64_t)v)	/* 2^53; NaN too */
-		return json_object_new_double(v);
-	memcpy(p, ".0", 3);
-	u = (uint64_t)fabs(v);
-	do
-		*--p = '0' + u % 10;
-	while (u /= 10);
-	if (v < 0)
-		*--p = '-';
-	return json_object_new_double_s(v, p);
+	if (!isfinite(v)) {
+		yajl_gen_null(g);
+		return;
+	}
+	if (fabs(v) < 9007199254740992.0 && v == (double)(int64_t)v) {	/* 2^53 */
+		memcpy(buf + sizeof(buf) - 3, ".0", 3);
+		p = format_u64(buf + sizeof(buf) - 3, (uint64_t)fabs(v));
+		if (v < 0)
+			*--p = '-';
+		put_number(g, p);
+		return;
+	}
+	snprintf(buf, sizeof(buf), "%.17g", v);
+	put_number(g, buf);
 }
 
-static void add_double(json_object *o, const char *k, double v)
+static void put_u64(yajl_gen g, const char *k, uint64_t v)
 {
-	add(o, k, new_double(v));
+	key(g, k);
+	num_u64(g, v);
 }
 
-static void add_u64(json_object *o, const char *k, uint64_t v)
+/* v, or null where it is not known */
+static void put_u64_known(yajl_gen g, const char *k, bool known, uint64_t v)
 {
-	add(o, k, json_object_new_uint64(v));
+	key(g, k);
+	if (known)
+		num_u64(g, v);
+	else
+		yajl_gen_null(g);
 }
 
-static json_object *quantiles_json(const struct quantiles *q)
+static void put_int(yajl_gen g, const char *k, long long v)
 {
-	json_object *o;
+	key(g, k);
+	yajl_gen_integer(g, v);
+}
 
-	if (!q->valid)
-		return NULL;	/* JSON null: no sample */
-	o = json_object_new_object();
-	add_u64(o, "count", q->count);
-	add_double(o, "p50", q->p50);
-	add_double(o, "p99", q->p99);
-	add_double(o, "max", q->max);
-	return o;
+static void put_double(yajl_gen g, const char *k, double v)
+{
+	key(g, k);
+	num_double(g, v);
+}
+
+static void put_bool(yajl_gen g, const char *k, bool v)
+{
+	key(g, k);
+	yajl_gen_bool(g, v);
+}
+
+static void put_string(yajl_gen g, const char *k, const char *s)
+{
+	key(g, k);
+	yajl_gen_string(g, (const unsigned char *)s, strlen(s));
+}
+
+static void put_quantiles(yajl_gen g, const char *k, const struct quantiles *q)
+{
+	key(g, k);
+	if (!q->valid) {
+		yajl_gen_null(g);	/* no sample */
+		return;
+	}
+	yajl_gen_map_open(g);
+	put_u64(g, "count", q->count);
+	put_double(g, "p50", q->p50);
+	put_double(g, "p99", q->p99);
+	put_double(g, "max", q->max);
+	yajl_gen_map_close(g);
 }
 
 /* Non-empty buckets as [low, high, count]; high is exclusive. */
-static json_object *hist_json(const struct hist_counts *h)
+static void put_hist(yajl_gen g, const char *k, const struct hist_counts *h)
 {
-	json_object *a = json_object_new_array();
-
+	key(g, k);
+	yajl_gen_array_open(g);
 	for (uint32_t b = 0; b < DT_HIST_BUCKETS; b++) {
-		json_object *row;
-
 		if (!h->count[b])
 			continue;
-		row = json_object_new_array();
-		json_object_array_add(row, json_object_new_uint64(hist_bucket_low(b)));
-		json_object_array_add(row, json_object_new_uint64(hist_bucket_high(b)));
-		json_object_array_add(row, json_object_new_uint64(h->count[b]));
-		json_object_array_add(a, row);
+		yajl_gen_array_open(g);
+		num_u64(g, hist_bucket_low(b));
+		num_u64(g, hist_bucket_high(b));
+		num_u64(g, h->count[b]);
+		yajl_gen_array_close(g);
 	}
-	return a;
+	yajl_gen_array_close(g);
 }
 
-static json_object *vcpu_json(const struct vcpu_metrics *v)
+static void vcpu_json(yajl_gen g, const struct vcpu_metrics *v)
 {
-	json_object *o = json_object_new_object();
-
-	add(o, "vcpu_id", json_object_new_int(v->vcpu_id));
-	add_u64(o, "tid", v->tid);
-	add_u64(o, "ring_size", v->ring_size);
-	add_u64(o, "soft_limit", v->soft_limit);
-	add_u64(o, "pushes", v->pushes);
-	add_double(o, "fill_rate", v->fill_rate);
-	add_double(o, "fill_mib_s", v->fill_mib_s);
-	add_u64(o, "used", v->used);
-	add_double(o, "used_pct", v->used_pct);
-	add_u64(o, "peak_used", v->peak_used);
-	add_double(o, "peak_pct", v->peak_pct);
-	add_u64(o, "full_exits", v->full_exits);
-	add_double(o, "full_exits_s", v->full_exits_s);
-	add_u64(o, "stalls", v->stalls);
-	add_double(o, "stall_s", v->stall_s);
-	add_double(o, "stall_frac", v->stall_frac);
-	add(o, "stalled_now", json_object_new_boolean(v->stalled_now));
-	add(o, "stall_us", quantiles_json(&v->stall_us));
-	add(o, "stall_us_all", quantiles_json(&v->stall_us_all));
-	add(o, "stall_us_hist", hist_json(&v->stall_hist_all));
-	add_u64(o, "ring_resets", v->ring_resets);
-	add_double(o, "ring_resets_s", v->ring_resets_s);
-	add_u64(o, "entries_reset", v->entries_reset);
-	add(o, "reclaimed", quantiles_json(&v->reclaimed));
-	add(o, "reclaimed_all", quantiles_json(&v->reclaimed_all));
-	add(o, "reclaimed_hist", hist_json(&v->reclaimed_hist_all));
-	add(o, "reap_interval_us", quantiles_json(&v->reap_interval_us));
-	add(o, "reap_interval_us_all", quantiles_json(&v->reap_interval_us_all));
-	add(o, "reap_latency_us", quantiles_json(&v->reap_latency_us));
-	add(o, "reap_latency_us_all", quantiles_json(&v->reap_latency_us_all));
-	add_u64(o, "reentries", v->reentries);
-	add_u64(o, "reentries_full", v->reentries_full);
-	add_double(o, "held_s", v->held_s);
-	add_double(o, "held_frac", v->held_frac);
-	add(o, "held_us_all", quantiles_json(&v->held_us_all));
-	add_u64(o, "userspace_exits", v->userspace_exits);
-	add_double(o, "userspace_exits_s", v->userspace_exits_s);
-	add(o, "seen_from_create", json_object_new_boolean(v->seen_from_create));
-	return o;
+	yajl_gen_map_open(g);
+	put_int(g, "vcpu_id", v->vcpu_id);
+	put_u64(g, "tid", v->tid);
+	put_u64(g, "ring_size", v->ring_size);
+	put_u64(g, "soft_limit", v->soft_limit);
+	put_u64(g, "pushes", v->pushes);
+	put_double(g, "fill_rate", v->fill_rate);
+	put_double(g, "fill_mib_s", v->fill_mib_s);
+	put_u64(g, "used", v->used);
+	put_double(g, "used_pct", v->used_pct);
+	put_u64(g, "peak_used", v->peak_used);
+	put_double(g, "peak_pct", v->peak_pct);
+	put_u64(g, "full_exits", v->full_exits);
+	put_double(g, "full_exits_s", v->full_exits_s);
+	put_u64(g, "stalls", v->stalls);
+	put_double(g, "stall_s", v->stall_s);
+	put_double(g, "stall_frac", v->stall_frac);
+	put_bool(g, "stalled_now", v->stalled_now);
+	put_quantiles(g, "stall_us", &v->stall_us);
+	put_quantiles(g, "stall_us_all", &v->stall_us_all);
+	put_hist(g, "stall_us_hist", &v->stall_hist_all);
+	put_u64(g, "ring_resets", v->ring_resets);
+	put_double(g, "ring_resets_s", v->ring_resets_s);
+	put_u64(g, "entries_reset", v->entries_reset);
+	put_quantiles(g, "reclaimed", &v->reclaimed);
+	put_quantiles(g, "reclaimed_all", &v->reclaimed_all);
+	put_hist(g, "reclaimed_hist", &v->reclaimed_hist_all);
+	put_quantiles(g, "reap_interval_us", &v->reap_interval_us);
+	put_quantiles(g, "reap_interval_us_all", &v->reap_interval_us_all);
+	put_quantiles(g, "reap_latency_us", &v->reap_latency_us);
+	put_quantiles(g, "reap_latency_us_all", &v->reap_latency_us_all);
+	put_u64(g, "reentries", v->reentries);
+	put_u64(g, "reentries_full", v->reentries_full);
+	put_double(g, "held_s", v->held_s);
+	put_double(g, "held_frac", v->held_frac);
+	put_quantiles(g, "held_us_all", &v->held_us_all);
+	put_u64(g, "userspace_exits", v->userspace_exits);
+	put_double(g, "userspace_exits_s", v->userspace_exits_s);
+	put_bool(g, "seen_from_create", v->seen_from_create);
+	yajl_gen_map_close(g);
 }
 
-static json_object *memslot_json(const struct memslot_metrics *ms)
+static void memslot_json(yajl_gen g, const struct memslot_metrics *ms)
 {
-	json_object *o = json_object_new_object(), *g = json_object_new_object(),
-		    *c = json_object_new_object();
-
-	add_u64(o, "as_id", ms->slot >> 16);
-	add_u64(o, "slot", ms->slot & 0xffff);
-	add(o, "known", json_object_new_boolean(ms->known));
+	yajl_gen_map_open(g);
+	put_u64(g, "as_id", ms->slot >> 16);
+	put_u64(g, "slot", ms->slot & 0xffff);
+	put_bool(g, "known", ms->known);
 	/* a slot from before dirtytop: base, size and flags are unknown, not guessed */
-	add(o, "gpa", ms->known ? json_object_new_uint64(ms->gpa) : NULL);
-	add(o, "size", ms->known ? json_object_new_uint64(ms->size) : NULL);
-	add(o, "dirty_logging", ms->known ?
-			       json_object_new_boolean(ms->flags & DT_MEM_LOG_DIRTY_PAGES) : NULL);
-	add(o, "readonly", ms->known ?
-			       json_object_new_boolean(ms->flags & DT_MEM_READONLY) : NULL);
-	add(o, "flags", ms->known ? json_object_new_int64(ms->flags) : NULL);
-	add_u64(g, "calls", ms->get_calls);
-	add_double(g, "calls_s", ms->get_calls_s);
-	add_u64(g, "dirty_pages", ms->get_dirty_pages);
-	add_u64(g, "uncounted_syncs", ms->get_unsized);
-	add_double(g, "dirty_pages_s", ms->dirty_pages_s);
-	add_double(g, "dirty_mib_s", ms->dirty_mib_s);
-	add(g, "dirty_pages_per_sync", quantiles_json(&ms->sync_dirty_pages));
-	add(g, "latency_us", quantiles_json(&ms->get_latency_us));
-	add(o, "get_dirty_log", g);
-	add_u64(c, "calls", ms->clear_calls);
-	add_double(c, "calls_s", ms->clear_calls_s);
-	add_u64(c, "pages", ms->clear_pages);
-	add(c, "chunk_pages", quantiles_json(&ms->clear_chunk_pages));
-	add(c, "chunk_pages_hist", hist_json(&ms->clear_chunk_hist));
-	add(c, "latency_us", quantiles_json(&ms->clear_latency_us));
-	add(o, "clear_dirty_log", c);
-	return o;
+	put_u64_known(g, "gpa", ms->known, ms->gpa);
+	put_u64_known(g, "size", ms->known, ms->size);
+	key(g, "dirty_logging");
+	ms->known ? yajl_gen_bool(g, ms->flags & DT_MEM_LOG_DIRTY_PAGES) : yajl_gen_null(g);
+	key(g, "readonly");
+	ms->known ? yajl_gen_bool(g, ms->flags & DT_MEM_READONLY) : yajl_gen_null(g);
+	put_u64_known(g, "flags", ms->known, ms->flags);
+
+	key(g, "get_dirty_log");
+	yajl_gen_map_open(g);
+	put_u64(g, "calls", ms->get_calls);
+	put_double(g, "calls_s", ms->get_calls_s);
+	put_u64(g, "dirty_pages", ms->get_dirty_pages);
+	put_u64(g, "uncounted_syncs", ms->get_unsized);
+	put_double(g, "dirty_pages_s", ms->dirty_pages_s);
+	put_double(g, "dirty_mib_s", ms->dirty_mib_s);
+	put_quantiles(g, "dirty_pages_per_sync", &ms->sync_dirty_pages);
+	put_quantiles(g, "latency_us", &ms->get_latency_us);
+	yajl_gen_map_close(g);
+
+	key(g, "clear_dirty_log");
+	yajl_gen_map_open(g);
+	put_u64(g, "calls", ms->clear_calls);
+	put_double(g, "calls_s", ms->clear_calls_s);
+	put_u64(g, "pages", ms->clear_pages);
+	put_quantiles(g, "chunk_pages", &ms->clear_chunk_pages);
+	put_hist(g, "chunk_pages_hist", &ms->clear_chunk_hist);
+	put_quantiles(g, "latency_us", &ms->clear_latency_us);
+	yajl_gen_map_close(g);
+	yajl_gen_map_close(g);
 }
 
-static json_object *heat_json(const struct vm_metrics *vm, unsigned top)
+static void heat_json(yajl_gen g, const struct vm_metrics *vm, unsigned top)
 {
-	json_object *a = json_object_new_array();
-
+	key(g, "heat");
+	yajl_gen_array_open(g);
 	for (size_t i = 0; i < vm->n_heat && i < top; i++) {
 		const struct heat_region *h = &vm->heat[i];
-		json_object *o = json_object_new_object();
 
-		add_u64(o, "as_id", h->slot >> 16);
-		add_u64(o, "slot", h->slot & 0xffff);
-		add_u64(o, "region", h->region);
-		add(o, "gpa", h->gpa_known ? json_object_new_uint64(h->gpa) : NULL);
-		add_u64(o, "size", 1ull << vm->heat_region_bytes_log2);
-		add_u64(o, "pages", h->pages);
-		add_double(o, "pages_s", h->pages_s);
-		json_object_array_add(a, o);
+		yajl_gen_map_open(g);
+		put_u64(g, "as_id", h->slot >> 16);
+		put_u64(g, "slot", h->slot & 0xffff);
+		put_u64(g, "region", h->region);
+		put_u64_known(g, "gpa", h->gpa_known, h->gpa);
+		put_u64(g, "size", 1ull << vm->heat_region_bytes_log2);
+		put_u64(g, "pages", h->pages);
+		put_double(g, "pages_s", h->pages_s);
+		yajl_gen_map_close(g);
 	}
-	return a;
+	yajl_gen_array_close(g);
 }
 
-static json_object *vm_json(const struct vm_metrics *vm, const struct view_opts *vo)
+static void vm_json(yajl_gen g, const struct vm_metrics *vm, const struct view_opts *vo)
 {
-	json_object *o = json_object_new_object(), *cpus = json_object_new_array();
+	yajl_gen_map_open(g);
+	put_u64(g, "vm_id", vm->vm_id);
+	put_u64(g, "pid", vm->tgid);
+	put_string(g, "comm", vm->comm);
+	key(g, "fd");
+	vm->fd >= 0 ? yajl_gen_integer(g, vm->fd) : yajl_gen_null(g);
+	put_string(g, "tracking", tracking_name(vm->tracking));
+	put_string(g, "state", vm->exited ? "exited" : "running");
+	put_bool(g, "seen_from_create", vm->seen_from_create);
+	put_u64(g, "vcpu_count", vm->n_vcpus);
+	put_u64(g, "ring_size", vm->ring_size);
+	put_u64(g, "soft_limit", vm->soft_limit);
+	put_u64(g, "pushes", vm->pushes);
+	put_double(g, "fill_rate", vm->fill_rate);
+	put_double(g, "fill_mib_s", vm->fill_mib_s);
+	put_u64(g, "full_exits", vm->full_exits);
+	put_double(g, "full_exits_s", vm->full_exits_s);
+	put_u64(g, "stalls", vm->stalls);
+	put_double(g, "stall_s", vm->stall_s);
+	put_u64(g, "reset_calls", vm->reset_calls);
+	put_double(g, "reset_calls_s", vm->reset_calls_s);
+	put_u64(g, "reset_entries", vm->reset_entries);
+	put_quantiles(g, "reset_latency_us", &vm->reset_latency_us);
+	put_quantiles(g, "reset_latency_us_all", &vm->reset_latency_us_all);
+	put_quantiles(g, "reset_entries_per_call", &vm->reset_entries_all);
 
-	add_u64(o, "vm_id", vm->vm_id);
-	add_u64(o, "pid", vm->tgid);
-	add(o, "comm", json_object_new_string(vm->comm));
-	add(o, "fd", vm->fd >= 0 ? json_object_new_int(vm->fd) : NULL);
-	add(o, "tracking", json_object_new_string(tracking_name(vm->tracking)));
-	add(o, "state", json_object_new_string(vm->exited ? "exited" : "running"));
-	add(o, "seen_from_create", json_object_new_boolean(vm->seen_from_create));
-	add_u64(o, "vcpu_count", vm->n_vcpus);
-	add_u64(o, "ring_size", vm->ring_size);
-	add_u64(o, "soft_limit", vm->soft_limit);
-	add_u64(o, "pushes", vm->pushes);
-	add_double(o, "fill_rate", vm->fill_rate);
-	add_double(o, "fill_mib_s", vm->fill_mib_s);
-	add_u64(o, "full_exits", vm->full_exits);
-	add_double(o, "full_exits_s", vm->full_exits_s);
-	add_u64(o, "stalls", vm->stalls);
-	add_double(o, "stall_s", vm->stall_s);
-	add_u64(o, "reset_calls", vm->reset_calls);
-	add_double(o, "reset_calls_s", vm->reset_calls_s);
-	add_u64(o, "reset_entries", vm->reset_entries);
-	add(o, "reset_latency_us", quantiles_json(&vm->reset_latency_us));
-	add(o, "reset_latency_us_all", quantiles_json(&vm->reset_latency_us_all));
-	add(o, "reset_entries_per_call", quantiles_json(&vm->reset_entries_all));
-	{
-		json_object *b = json_object_new_object(), *ops = json_object_new_object(),
-			    *lat = json_object_new_object(), *slots = json_object_new_array();
+	key(g, "bitmap");
+	yajl_gen_map_open(g);
+	put_u64(g, "syncs", vm->bitmap_syncs);
+	put_double(g, "syncs_s", vm->bitmap_syncs_s);
+	put_u64(g, "dirty_pages", vm->bitmap_dirty_pages);
+	put_double(g, "dirty_pages_s", vm->bitmap_dirty_pages_s);
+	put_double(g, "dirty_mib_s", vm->bitmap_dirty_pages_s * DT_PAGE_SIZE / (1024.0 * 1024.0));
+	put_u64(g, "clear_calls", vm->clear_calls);
+	put_double(g, "clear_calls_s", vm->clear_calls_s);
+	yajl_gen_map_close(g);
 
-		add_u64(b, "syncs", vm->bitmap_syncs);
-		add_double(b, "syncs_s", vm->bitmap_syncs_s);
-		add_u64(b, "dirty_pages", vm->bitmap_dirty_pages);
-		add_double(b, "dirty_pages_s", vm->bitmap_dirty_pages_s);
-		add_double(b, "dirty_mib_s", vm->bitmap_dirty_pages_s * DT_PAGE_SIZE / (1024.0 * 1024.0));
-		add_u64(b, "clear_calls", vm->clear_calls);
-		add_double(b, "clear_calls_s", vm->clear_calls_s);
-		add(o, "bitmap", b);
-		for (int op = 0; op < DT_SLOT_OPS; op++) {
-			add_u64(ops, slot_op_name(op), vm->slot_ops[op]);
-			add(lat, slot_op_name(op), quantiles_json(&vm->slot_op_latency_us[op]));
-		}
-		add_u64(ops, "dirty_log_on", vm->dirty_log_on);
-		add_u64(ops, "dirty_log_off", vm->dirty_log_off);
-		add(ops, "latency_us", lat);
-		add(o, "memslot_ops", ops);
-		for (size_t i = 0; i < vm->n_memslots; i++)
-			json_object_array_add(slots, memslot_json(&vm->memslots[i]));
-		add(o, "memslots", slots);
-		add(o, "memslots_complete", json_object_new_boolean(vm->seen_from_create));
-		add_u64(o, "heat_region_size", 1ull << vm->heat_region_bytes_log2);
-		add(o, "heat", heat_json(vm, vo->top_regions));
-	}
+	key(g, "memslot_ops");
+	yajl_gen_map_open(g);
+	for (int op = 0; op < DT_SLOT_OPS; op++)
+		put_u64(g, slot_op_name(op), vm->slot_ops[op]);
+	put_u64(g, "dirty_log_on", vm->dirty_log_on);
+	put_u64(g, "dirty_log_off", vm->dirty_log_off);
+	key(g, "latency_us");
+	yajl_gen_map_open(g);
+	for (int op = 0; op < DT_SLOT_OPS; op++)
+		put_quantiles(g, slot_op_name(op), &vm->slot_op_latency_us[op]);
+	yajl_gen_map_close(g);
+	yajl_gen_map_close(g);
+
+	key(g, "memslots");
+	yajl_gen_array_open(g);
+	for (size_t i = 0; i < vm->n_memslots; i++)
+		memslot_json(g, &vm->memslots[i]);
+	yajl_gen_array_close(g);
+	put_bool(g, "memslots_complete", vm->seen_from_create);
+	put_u64(g, "heat_region_size", 1ull << vm->heat_region_bytes_log2);
+	heat_json(g, vm, vo->top_regions);
+
+	key(g, "vcpus");
+	yajl_gen_array_open(g);
 	for (size_t i = 0; i < vm->n_vcpus; i++)
-		json_object_array_add(cpus, vcpu_json(&vm->vcpus[i]));
-	add(o, "vcpus", cpus);
-	return o;
+		vcpu_json(g, &vm->vcpus[i]);
+	yajl_gen_array_close(g);
+	yajl_gen_map_close(g);
 }
 
 void view_json_print(FILE *out, const struct model *m, const struct view_opts *o)
 {
-	json_object *root = json_object_new_object(), *vms = json_object_new_array();
+	yajl_gen g = yajl_gen_alloc(NULL);
+	const unsigned char *buf;
 	struct timespec ts;
+	size_t len;
 
+	if (!g) {
+		fprintf(stderr, "dirtytop: out of memory for the JSON view\n");
+		return;
+	}
 	clock_gettime(CLOCK_REALTIME, &ts);
-	add_double(root, "time", (double)ts.tv_sec + ts.tv_nsec / 1e9);
-	add_u64(root, "ts_ns", m->prev_ts_ns);
-	add_double(root, "interval_s", m->interval_s);
-	add(root, "hooks", json_object_new_string(o->hooks ? o->hooks : ""));
-	add_u64(root, "map_entries", o->map_entries);
+	yajl_gen_map_open(g);
+	put_double(g, "time", (double)ts.tv_sec + ts.tv_nsec / 1e9);
+	put_u64(g, "ts_ns", m->prev_ts_ns);
+	put_double(g, "interval_s", m->interval_s);
+	put_string(g, "hooks", o->hooks ? o->hooks : "");
+	put_u64(g, "map_entries", o->map_entries);
+	key(g, "vms");
+	yajl_gen_array_open(g);
 	for (size_t i = 0; i < m->n_vms; i++)
 		if (view_vm_visible(&m->vms[i], o))
-			json_object_array_add(vms, vm_json(&m->vms[i], o));
-	add(root, "vms", vms);
-	fprintf(out, "%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN));
+			vm_json(g, &m->vms[i], o);
+	yajl_gen_array_close(g);
+	yajl_gen_map_close(g);
+	if (yajl_gen_get_buf(g, &buf, &len) == yajl_gen_status_ok) {
+		fwrite(buf, 1, len, out);
+		fputc('\n', out);
+	}
 	fflush(out);
-	json_object_put(root);
+	yajl_gen_free(g);
 }
