@@ -42,9 +42,11 @@ uint64_t hist_total(const struct hist_counts *h)
 	return n;
 }
 
-bool hist_quantile(const struct hist_counts *h, double q, uint64_t max, double *out)
+/* hist_quantile, given hist_total(h) */
+static bool quantile_of_total(const struct hist_counts *h, uint64_t total, double q, uint64_t max,
+			      double *out)
 {
-	uint64_t total = hist_total(h), seen = 0, rank;
+	uint64_t seen = 0, rank;
 
 	if (!total)
 		return false;
@@ -69,6 +71,11 @@ bool hist_quantile(const struct hist_counts *h, double q, uint64_t max, double *
 	return false;
 }
 
+bool hist_quantile(const struct hist_counts *h, double q, uint64_t max, double *out)
+{
+	return quantile_of_total(h, hist_total(h), q, max, out);
+}
+
 bool epoch_max_get(const struct dt_epoch_max *m, uint32_t epoch, uint64_t *out)
 {
 	uint32_t slot = epoch & 1;
@@ -86,8 +93,8 @@ void quantiles_of(struct quantiles *q, const struct hist_counts *h, uint64_t max
 	if (!q->count)
 		return;
 	q->valid = true;
-	hist_quantile(h, 0.50, max, &q->p50);
-	hist_quantile(h, 0.99, max, &q->p99);
+	quantile_of_total(h, q->count, 0.50, max, &q->p50);
+	quantile_of_total(h, q->count, 0.99, max, &q->p99);
 	if (max) {
 		q->max = (double)max;
 	} else {

@@ -342,6 +342,54 @@ static void test_heat_merge_and_rates(void **state)
 	snapshot_free(&s);
 }
 
+/* A histogram unchanged since the last refresh: nothing in the interval, the run's figures kept. */
+static void test_unchanged_hist_keeps_run_quantiles(void **state)
+{
+	struct snapshot s = {};
+	struct vcpu_metrics *c;
+	struct dt_vcpu *v;
+	struct model m;
+
+	(void)state;
+	g_alive = true;
+	model_init(&m);
+	for (int i = 0; i < 4; i++) {
+		snapshot_reset(&s);
+		s.ts_ns = (10 + i) * SEC;
+		s.epoch = 2 + i;
+		v = add_vcpu(&s, RING0, 0);
+		add_vm(&s);
+		/* refresh 0: 3 samples of 100 µs; 1 and 2: none; 3: one of 5000 µs */
+		v->reap_latency_us.count[dt_hist_bucket(100)] = 3;
+		v->reap_latency_us.max = 100;
+		v->reap_latency_us.interval_max.epoch[s.epoch & 1] = s.epoch;
+		v->reap_latency_us.interval_max.value[s.epoch & 1] = i == 0 ? 100 : i == 3 ? 5000 : 0;
+		v->stall_us.count[0] = 1;	/* a 0 µs stall: count moves, sum and max do not */
+		if (i == 3) {
+			v->reap_latency_us.count[dt_hist_bucket(5000)] = 1;
+			v->reap_latency_us.max = 5000;
+			v->stall_us.count[0] = 2;
+		}
+		update(&m, &s, NULL, NULL);
+		c = &m.vms[0].vcpus[0];
+		if (i == 1 || i == 2) {
+			assert_false(c->reap_latency_us.valid);
+			assert_false(c->stall_us.valid);
+		} else {
+			assert_true(c->reap_latency_us.valid);
+			assert_int_equal(c->reap_latency_us.count, i == 0 ? 3 : 1);
+			assert_true(c->stall_us.valid);
+		}
+		assert_true(c->reap_latency_us_all.valid);
+		assert_int_equal(c->reap_latency_us_all.count, i == 3 ? 4 : 3);
+		assert_true(c->reap_latency_us_all.max == (i == 3 ? 5000.0 : 100.0));
+		assert_int_equal(c->stall_us_all.count, i == 3 ? 2 : 1);
+		assert_int_equal(c->stall_hist_all.count[0], i == 3 ? 2 : 1);
+	}
+	model_free(&m);
+	snapshot_free(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -353,6 +401,7 @@ int main(void)
 		cmocka_unit_test(test_recreated_vm_gets_new_id),
 		cmocka_unit_test(test_sort_by_fill),
 		cmocka_unit_test(test_heat_merge_and_rates),
+		cmocka_unit_test(test_unchanged_hist_keeps_run_quantiles),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
