@@ -37,6 +37,7 @@ struct collector {
 	bool verbose;
 	uint32_t heat_shift;
 	uint64_t swept_ns;		/* last sweep_orphans */
+	size_t ring_ts_entries, thread_entries;	/* counted by it */
 	void *dump_keys, *dump_vals;	/* map_dump's buffers, kept between refreshes */
 	size_t dump_keys_size, dump_vals_size;
 };
@@ -347,7 +348,8 @@ static bool snapshot_has_vcpu(const struct snapshot *s, const uint64_t *sorted_k
  * named may be long deleted), and reap-latency stamps of rings whose vCPU
  * entry BPF wiped when a new VM took over the address. Both are rare and
  * small, so every few seconds is enough; a ring_ts key is checked against
- * the snapshot just taken (and the map, for a vCPU created since).
+ * the snapshot just taken (and the map, for a vCPU created since). The
+ * entries kept are counted for collector_map_entries on the way.
  */
 static void sweep_orphans(struct collector *c, const struct snapshot *s)
 {
@@ -365,6 +367,7 @@ static void sweep_orphans(struct collector *c, const struct snapshot *s)
 		for (size_t i = 0; i < s->n_vcpus; i++)
 			keys[i] = s->vcpus[i].key;
 		qsort(keys, s->n_vcpus, sizeof(*keys), cmp_u64);
+		c->ring_ts_entries = 0;
 		while (bpf_map_get_next_key(rfd, rprev, &rnext) == 0) {
 			if (!snapshot_has_vcpu(s, keys, rnext) &&
 			    bpf_map_lookup_elem(vfd, &rnext, c->dump_vals) && errno == ENOENT) {
@@ -373,9 +376,11 @@ static void sweep_orphans(struct collector *c, const struct snapshot *s)
 			}
 			ring = rnext;
 			rprev = &ring;
+			c->ring_ts_entries++;
 		}
 		free(keys);
 	}
+	c->thread_entries = 0;
 	while (bpf_map_get_next_key(tfd, prev, &next) == 0) {
 		snprintf(path, sizeof(path), "/proc/%u", next);
 		if (!path_exists(path)) {
@@ -384,6 +389,7 @@ static void sweep_orphans(struct collector *c, const struct snapshot *s)
 		}
 		tid = next;
 		prev = &tid;
+		c->thread_entries++;
 	}
 }
 
@@ -500,26 +506,14 @@ void collector_forget(struct collector *c, const struct key_list *vms, const str
 			bpf_map_delete_elem(mfd, &vms->keys[i]);
 }
 
-static size_t count_entries(int fd, size_t keysz)
-{
-	char key[32], next[32];
-	void *prev = NULL;
-	size_t n = 0;
-
-	while (bpf_map_get_next_key(fd, prev, next) == 0) {
-		memcpy(key, next, keysz);
-		prev = key;
-		n++;
-	}
-	return n;
-}
-
-/* The maps the snapshot holds are counted there: walking the heat map's buckets costs. */
+/*
+ * The maps the snapshot holds are counted there, the two it does not read
+ * at the last sweep (up to 5 s old): walking a map costs a bpf() call per
+ * entry, a tenth of a refresh at 512 vCPUs.
+ */
 size_t collector_map_entries(struct collector *c, const struct snapshot *s)
 {
-	return s->n_vcpus + s->n_vms + s->n_memslots + s->n_heat +
-	       count_entries(bpf_map__fd(c->skel->maps.ring_ts), 8) +
-	       count_entries(bpf_map__fd(c->skel->maps.threads), 4);
+	return s->n_vcpus + s->n_vms + s->n_memslots + s->n_heat + c->ring_ts_entries + c->thread_entries;
 }
 
 void collector_close(struct collector *c)

@@ -14,7 +14,7 @@ struct view_opts {
 	bool show_vcpus;		/* text: a row per vCPU under each VM */
 	double interval_s;		/* the requested refresh interval */
 	const char *hooks;		/* tp_btf or raw_tp */
-	size_t map_entries;		/* entries in the BPF maps at this refresh (its snapshot) */
+	size_t map_entries;		/* entries in the BPF maps (collector_map_entries) */
 	unsigned top_regions;		/* hottest regions shown per VM */
 	bool detail;			/* text: memslots, ioctls and hottest regions per VM */
 };
