@@ -193,7 +193,6 @@ static __noinline struct dt_vcpu *vcpu_create(__u64 ring_addr, bool from_create)
 	v->gfns = (__u64)BPF_CORE_READ(ring, dirty_gfns);
 	/* counted from here: a new ring from its first entry, an older one from now */
 	v->dirty_index = BPF_CORE_READ(ring, dirty_index);
-	v->synced_index = v->dirty_index;
 	v->reset_index = BPF_CORE_READ(ring, reset_index);
 	v->reset_dirty_index = v->dirty_index;
 	v->first_seen_ns = bpf_ktime_get_ns();
@@ -224,9 +223,9 @@ static __always_inline struct dt_vcpu *vcpu_get(__u64 ring)
  * place until the ring wraps, which takes a full ring of pushes after they
  * are reset; KVM's reset only clears their flags. So the vCPU thread catches
  * up now and then: at each batch start (DT_PUSH_BATCH), at a soft-full exit
- * and when KVM_RUN returns, it adds the pushes since synced_index and reads
+ * and when KVM_RUN returns, it adds the pushes since v->dirty_index and reads
  * those entries back for the heat map. Only the vCPU thread syncs (KVM holds
- * vcpu->mutex around all of them), so synced_index has a single writer.
+ * vcpu->mutex around all of them), so v->dirty_index has a single writer.
  */
 struct dt_gfn {			/* struct kvm_dirty_gfn (UAPI) */
 	__u32 flags;
@@ -318,18 +317,18 @@ static __noinline void vcpu_sync(struct dt_vcpu *v, __u32 dirty_index, __u32 res
 
 	if (!v)
 		return;
-	n = dirty_index - v->synced_index;
-	/* behind synced_index: a batch start just counted from (a vCPU first seen there) */
+	n = dirty_index - v->dirty_index;
+	/* behind v->dirty_index: a batch start just counted from (a vCPU first seen there) */
 	if ((__s32)n <= 0)
 		return;
 	if (!trusted && (n > v->ring_size || dirty_index - reset_index > v->ring_size))
 		return;
 	/* entries older than a ring back are overwritten */
-	w.from = n <= v->ring_size ? v->synced_index : dirty_index - v->ring_size;
+	w.from = n <= v->ring_size ? v->dirty_index : dirty_index - v->ring_size;
 	w.to = dirty_index;
 	w.buf = bpf_map_lookup_elem(&gfn_scratch, &zero);
 	/* a ring of 2^k >= 64 entries, so a chunk never wraps */
-	if (n && w.buf && v->gfns && v->ring_size >= DT_PUSH_BATCH &&
+	if (w.buf && v->gfns && v->ring_size >= DT_PUSH_BATCH &&
 	    !(v->ring_size & (v->ring_size - 1)))
 		bpf_loop((w.to - (w.from & ~(DT_PUSH_BATCH - 1)) + DT_PUSH_BATCH - 1) / DT_PUSH_BATCH,
 			 heat_chunk, &w, 0);

@@ -79,10 +79,9 @@ struct dt_vcpu {
 	__s32 vcpu_id;
 	__u32 ring_size;		/* entries */
 	__u32 soft_limit;		/* entries */
-	__u32 dirty_index;		/* ring state as of the last push counted */
+	__u32 dirty_index;		/* pushes counted up to this ring index (vCPU thread only) */
 	__u32 reset_index;		/* ... and of the last reset */
 	__u32 flags;			/* DT_VCPU_* */
-	__u32 synced_index;		/* pushes counted up to this ring index (vCPU thread only) */
 	__u32 reset_dirty_index;	/* dirty_index seen by the last reset (the reaper's thread) */
 	__u32 pad0;
 	__u64 gfns;			/* the ring's entries (kernel address, never shown) */

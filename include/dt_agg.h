@@ -59,7 +59,6 @@ static __always_inline void dt_agg_pushes(struct dt_vcpu *v, __u32 epoch, __u32 
 {
 	v->pushes += n;
 	v->dirty_index = dirty_index;
-	v->synced_index = dirty_index;
 	dt_epoch_max_update(&v->peak_used, epoch, dirty_index - reset_index);
 }
 
