@@ -18,12 +18,13 @@ BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror 
 LIBS_DIRTYTOP := -lbpf -lelf -lz -lncursesw -ljson-c -lyajl -lm
 LIBS_DIRTYGEN := -pthread -ljson-c
 
-# Pure modules: no BPF, no terminal, no /proc; unit tests link them directly.
-MODEL_SRCS := src/hist.c src/model.c src/units.c src/recfile.c src/replay.c src/ringsim.c src/doctor_rules.c
-APP_SRCS := $(filter-out $(MODEL_SRCS),$(wildcard src/*.c))
-MODEL_OBJS := $(patsubst src/%.c,$(OUTPUT)/%.o,$(MODEL_SRCS))
+# src/ in layers (README "Layout"): cmd -> tui, out, kernel, sys -> core -> include.
+# core/ is pure C (no BPF, no terminal, no /proc): the unit tests link it directly.
+CORE_SRCS := $(wildcard src/core/*.c)
+APP_SRCS := $(filter-out $(CORE_SRCS),$(wildcard src/*/*.c))
+CORE_OBJS := $(patsubst src/%.c,$(OUTPUT)/%.o,$(CORE_SRCS))
 APP_OBJS := $(patsubst src/%.c,$(OUTPUT)/%.o,$(APP_SRCS))
-HEADERS := $(wildcard include/*.h src/*.h)
+HEADERS := $(wildcard include/*.h src/*/*.h)
 SKELS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(wildcard bpf/*.bpf.c))
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(wildcard tests/unit/test_*.c))
@@ -33,8 +34,7 @@ FUZZ_CC ?= clang
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined -fno-sanitize=nonnull-attribute -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION \
 	-DREPLAY_MAX_RINGS=512 -DREPLAY_MAX_VMS=64 -DREPLAY_MAX_WINDOWS=500 -DREPLAY_MAX_HEAT=8192 -DHTML_MAX_HEAT_ROWS=8192
-FUZZ_SRCS := src/recfile.c src/replay.c src/model.c src/hist.c src/units.c src/view_json.c src/view_text.c \
-	src/report.c src/report_html.c src/report_perfetto.c
+FUZZ_SRCS := $(CORE_SRCS) src/out/json.c src/out/text.c src/cmd/report.c src/out/html.c src/out/perfetto.c
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 30
 
@@ -54,16 +54,17 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 $(APP_OBJS): $(SKELS)
 
 $(OUTPUT)/%.o: src/%.c $(HEADERS) | $(OUTPUT)
+	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c $< -o $@
 
-$(OUTPUT)/dirtytop: $(APP_OBJS) $(MODEL_OBJS)
+$(OUTPUT)/dirtytop: $(APP_OBJS) $(CORE_OBJS)
 	$(CC) $(CFLAGS) $^ $(LIBS_DIRTYTOP) -o $@
 
 $(OUTPUT)/dirtygen: $(wildcard dirtygen/*.c dirtygen/*.S dirtygen/*.h) | $(OUTPUT)
 	$(CC) $(filter-out -D_GNU_SOURCE,$(CFLAGS)) -o $@ $(filter %.c %.S,$^) $(LIBS_DIRTYGEN)
 
-$(OUTPUT)/tests/%: tests/unit/%.c $(MODEL_OBJS) $(HEADERS) | $(OUTPUT)/tests
-	$(CC) $(CFLAGS) $< $(MODEL_OBJS) -lcmocka -lz -lm -o $@
+$(OUTPUT)/tests/%: tests/unit/%.c $(CORE_OBJS) $(HEADERS) | $(OUTPUT)/tests
+	$(CC) $(CFLAGS) $< $(CORE_OBJS) -lcmocka -lz -lm -o $@
 
 $(OUTPUT)/fuzz/%: tests/fuzz/%.c tests/fuzz/harness.h $(FUZZ_SRCS) $(HEADERS)
 	mkdir -p $(OUTPUT)/fuzz

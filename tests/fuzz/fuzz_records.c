@@ -8,7 +8,7 @@
  * counters, memslots, dirty logs.
  */
 #include "harness.h"
-#include "recfile.h"
+#include "core/recfile.h"
 
 static uint64_t take(const uint8_t **p, const uint8_t *end, unsigned bytes)
 {

@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/mman.h>
-#include "subcommands.h"
+#include "cmd/commands.h"
 
 static int fuzz_memfd = -1;
 

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <cmocka.h>
 #include "dt_agg.h"
-#include "hist.h"
+#include "core/hist.h"
 
 #define US 1000ull
 #define MS 1000000ull

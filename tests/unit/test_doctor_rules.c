@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
-#include "doctor_rules.h"
+#include "core/doctor_rules.h"
 
 struct fixture {
 	struct model m;

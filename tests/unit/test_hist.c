@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <cmocka.h>
-#include "hist.h"
+#include "core/hist.h"
 
 static void test_buckets_cover_values(void **state)
 {

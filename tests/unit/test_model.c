@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <cmocka.h>
-#include "model.h"
+#include "core/model.h"
 
 #define SEC 1000000000ull
 #define VM_KEY 0xffff888000001000ull

@@ -17,7 +17,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <cmocka.h>
-#include "recfile.h"
+#include "core/recfile.h"
 
 struct memfile {
 	char *buf;

@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <cmocka.h>
-#include "replay.h"
+#include "core/replay.h"
 #include "dt_agg.h"
 
 #define MS 1000000ull

@@ -16,7 +16,7 @@
 #include <string.h>
 #include <math.h>
 #include <cmocka.h>
-#include "ringsim.h"
+#include "core/ringsim.h"
 
 #define US 1000ull
 #define MS 1000000ull

@@ -4,7 +4,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
-#include "units.h"
+#include "core/units.h"
 
 static void test_counts_and_rates(void **state)
 {

@@ -1,0 +1,527 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <linux/capability.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "kernel/collector.h"
+#include "dirtytop.skel.h"
+
+#define TRACEFS "/sys/kernel/tracing"
+
+/* Where to look; the environment may point elsewhere (tests of the error paths). */
+static const char *btf_path(void)
+{
+	const char *p = getenv("DIRTYTOP_BTF");
+
+	return p ? p : "/sys/kernel/btf/vmlinux";
+}
+
+static const char *tracefs_override(void)
+{
+	return getenv("DIRTYTOP_TRACEFS");
+}
+
+struct collector {
+	struct dirtytop_bpf *skel;
+	enum hook_mode mode;
+	bool verbose;
+	uint32_t heat_shift;
+	uint64_t swept_ns;		/* last sweep_orphans */
+	size_t ring_ts_entries, thread_entries;	/* counted by it */
+	void *dump_keys, *dump_vals;	/* map_dump's buffers, kept between refreshes */
+	size_t dump_keys_size, dump_vals_size;
+};
+
+static bool g_verbose;
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG || !g_verbose)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+static bool has_caps_for_bpf(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2] = {};
+	const int want[] = { 39 /* CAP_BPF */, 38 /* CAP_PERFMON */ };
+
+	if (geteuid() == 0)
+		return true;
+	if (syscall(SYS_capget, &hdr, data))
+		return false;
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		if (!(data[want[i] / 32].effective & (1u << (want[i] % 32))))
+			return false;
+	return true;
+}
+
+static bool path_exists(const char *p)
+{
+	struct stat st;
+
+	return stat(p, &st) == 0;
+}
+
+/* tp programs need tracefs; mount it where the kernel expects it if nobody did. */
+static int ensure_tracefs(char *err, size_t errlen, bool verbose)
+{
+	if (tracefs_override() || path_exists(TRACEFS "/events") ||
+	    path_exists("/sys/kernel/debug/tracing/events"))
+		return 0;
+	if (mount("nodev", TRACEFS, "tracefs", 0, NULL) == 0) {
+		if (verbose)
+			fprintf(stderr, "dirtytop: mounted tracefs on %s\n", TRACEFS);
+		return 0;
+	}
+	snprintf(err, errlen, "tracefs is not mounted and mounting it on %s failed: %s\n"
+		 "  mount it first: mount -t tracefs nodev %s", TRACEFS, strerror(errno), TRACEFS);
+	return EXIT_KERNEL;
+}
+
+static const char *events_dir(void)
+{
+	static char dir[256];
+
+	if (tracefs_override()) {
+		snprintf(dir, sizeof(dir), "%s/events", tracefs_override());
+		return dir;
+	}
+	return path_exists(TRACEFS "/events") ? TRACEFS "/events" : "/sys/kernel/debug/tracing/events";
+}
+
+static int check_tracepoints(char *err, size_t errlen)
+{
+	static const char *needed[] = {
+		"kvm/kvm_dirty_ring_push", "kvm/kvm_dirty_ring_reset", "kvm/kvm_dirty_ring_exit",
+		"kvm/kvm_userspace_exit", "syscalls/sys_enter_ioctl", "syscalls/sys_exit_ioctl",
+	};
+	char path[512];
+
+	for (size_t i = 0; i < sizeof(needed) / sizeof(needed[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", events_dir(), needed[i]);
+		if (!path_exists(path)) {
+			snprintf(err, errlen, "this kernel has no tracepoint %s (looked for %s)%s", needed[i], path,
+				 strncmp(needed[i], "kvm/", 4) ? "" :
+				 "\n  dirtytop needs Linux >= 5.11 with KVM loaded (modprobe kvm_intel or kvm_amd)");
+			return EXIT_KERNEL;
+		}
+	}
+	return 0;
+}
+
+static void select_hooks(struct dirtytop_bpf *skel, enum hook_mode mode)
+{
+	bool btf = mode == HOOK_BTF;
+
+	bpf_program__set_autoload(skel->progs.push_btf, btf);
+	bpf_program__set_autoload(skel->progs.reset_btf, btf);
+	bpf_program__set_autoload(skel->progs.exit_btf, btf);
+	bpf_program__set_autoload(skel->progs.push_raw, !btf);
+	bpf_program__set_autoload(skel->progs.reset_raw, !btf);
+	bpf_program__set_autoload(skel->progs.exit_raw, !btf);
+}
+
+static struct dirtytop_bpf *open_and_load(enum hook_mode mode, uint32_t heat_shift, int *errout)
+{
+	struct dirtytop_bpf *skel = dirtytop_bpf__open();
+	int e;
+
+	if (!skel) {
+		*errout = -errno;
+		return NULL;
+	}
+	select_hooks(skel, mode);
+	/* epoch tags start at 0: begin at 2 so no zeroed slot looks current */
+	skel->bss->epoch = 2;
+	skel->rodata->heat_shift = heat_shift;
+	e = dirtytop_bpf__load(skel);
+	if (e) {
+		*errout = e;
+		dirtytop_bpf__destroy(skel);
+		return NULL;
+	}
+	return skel;
+}
+
+int parse_hook_mode(const char *s, enum hook_mode *out)
+{
+	if (!strcmp(s, "auto"))
+		*out = HOOK_AUTO;
+	else if (!strcmp(s, "btf"))
+		*out = HOOK_BTF;
+	else if (!strcmp(s, "raw"))
+		*out = HOOK_RAW;
+	else
+		return -1;
+	return 0;
+}
+
+pid_t start_command(char **argv)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		sigset_t none;
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		execvp(argv[0], argv);
+		fprintf(stderr, "dirtytop: cannot run %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	return pid;
+}
+
+int collector_check_kernel(bool verbose, char *err, size_t errlen)
+{
+	int rc;
+
+	if (!has_caps_for_bpf()) {
+		char self[256] = "dirtytop";
+		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+		if (n > 0)
+			self[n] = 0;
+		snprintf(err, errlen, "not enough privilege to load BPF programs: run as root, or with the "
+			 "capabilities CAP_BPF and CAP_PERFMON (Linux >= 5.8):\n  sudo %s\n"
+			 "  or grant them once: sudo setcap cap_bpf,cap_perfmon+ep %s", self, self);
+		return EXIT_PRIVILEGE;
+	}
+	if (!path_exists(btf_path())) {
+		snprintf(err, errlen, "this kernel has no BTF (%s is missing): "
+			 "dirtytop needs a kernel built with CONFIG_DEBUG_INFO_BTF=y", btf_path());
+		return EXIT_KERNEL;
+	}
+	if ((rc = ensure_tracefs(err, errlen, verbose)) || (rc = check_tracepoints(err, errlen)))
+		return rc;
+
+	return 0;
+}
+
+int collector_open(struct collector **out, const struct collect_opts *opts, char *err, size_t errlen)
+{
+	struct collector *c;
+	int e = 0, rc;
+
+	g_verbose = opts->verbose;
+	libbpf_set_print(libbpf_print);
+	if ((rc = collector_check_kernel(opts->verbose, err, errlen)))
+		return rc;
+
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		abort();
+	c->verbose = opts->verbose;
+	/* pages per region: 2 MiB = 512 pages = 2^9 */
+	c->heat_shift = 9 + dt_log2(opts->heat_region_mib > 2 ? opts->heat_region_mib / 2 : 1);
+	if (opts->hooks != HOOK_RAW) {
+		c->mode = HOOK_BTF;
+		c->skel = open_and_load(HOOK_BTF, c->heat_shift, &e);
+		if (!c->skel && opts->verbose)
+			fprintf(stderr, "dirtytop: tp_btf programs did not load (%s)%s\n", strerror(-e),
+				opts->hooks == HOOK_AUTO ? ", falling back to raw_tp" : "");
+	}
+	if (!c->skel && opts->hooks != HOOK_BTF) {
+		c->mode = HOOK_RAW;
+		c->skel = open_and_load(HOOK_RAW, c->heat_shift, &e);
+	}
+	if (!c->skel) {
+		snprintf(err, errlen, "loading the BPF programs failed: %s (run with --verbose for the verifier log)",
+			 strerror(-e));
+		free(c);
+		return e == -EPERM ? EXIT_PRIVILEGE : EXIT_KERNEL;
+	}
+	e = dirtytop_bpf__attach(c->skel);
+	if (e) {
+		snprintf(err, errlen, "attaching the BPF programs failed: %s", strerror(-e));
+		dirtytop_bpf__destroy(c->skel);
+		free(c);
+		return EXIT_KERNEL;
+	}
+	if (opts->verbose)
+		fprintf(stderr, "dirtytop: attached, hook mode %s\n", collector_hook_name(c));
+	*out = c;
+	return 0;
+}
+
+const char *collector_hook_name(const struct collector *c)
+{
+	return c->mode == HOOK_BTF ? "tp_btf" : "raw_tp";
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/* Grow *buf to hold n bytes; false if out of memory. */
+static bool grow(void **buf, size_t *size, size_t n)
+{
+	void *p;
+
+	if (n <= *size)
+		return true;
+	if (!(p = realloc(*buf, n)))
+		return false;
+	*buf = p;
+	*size = n;
+	return true;
+}
+
+typedef void (*map_entry_fn)(void *arg, const void *key, const void *value);
+
+/*
+ * Every entry of a hash map, given to fn. BPF_MAP_LOOKUP_BATCH takes a few
+ * syscalls for the whole map where key by key takes two per entry, which at
+ * 512 vCPUs was most of a refresh; key by key remains where batches fail.
+ */
+static void map_dump(struct collector *c, int fd, size_t ksz, size_t vsz, map_entry_fn fn, void *arg)
+{
+	__u32 n = 256, count, token = 0;
+	bool first = true;
+	char key[64], next[64];
+	void *prev = NULL;
+
+	for (;;) {
+		int err;
+
+		if (!grow(&c->dump_keys, &c->dump_keys_size, n * ksz) ||
+		    !grow(&c->dump_vals, &c->dump_vals_size, n * vsz))
+			return;
+		count = n;
+		err = bpf_map_lookup_batch(fd, first ? NULL : &token, &token, c->dump_keys, c->dump_vals,
+					   &count, NULL);
+		if (err && errno == ENOSPC && !count) {	/* a bucket holds more than n */
+			n *= 2;
+			continue;
+		}
+		for (__u32 i = 0; i < count; i++)
+			fn(arg, (char *)c->dump_keys + i * ksz, (char *)c->dump_vals + i * vsz);
+		if (!err) {
+			first = false;
+			continue;
+		}
+		if (errno == ENOENT || !first || count)
+			return;		/* done (or failed midway: what was read is shown) */
+		break;			/* no batches here */
+	}
+	if (ksz > sizeof(key) || !grow(&c->dump_vals, &c->dump_vals_size, vsz))
+		return;
+	for (; bpf_map_get_next_key(fd, prev, next) == 0; prev = key) {
+		memcpy(key, next, ksz);
+		if (!bpf_map_lookup_elem(fd, key, c->dump_vals))
+			fn(arg, key, c->dump_vals);
+	}
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static bool snapshot_has_vcpu(const struct snapshot *s, const uint64_t *sorted_keys, uint64_t key)
+{
+	return bsearch(&key, sorted_keys, s->n_vcpus, sizeof(key), cmp_u64) != NULL;
+}
+
+#define SWEEP_INTERVAL_NS 5000000000ull
+
+/*
+ * Entries nothing else frees: threads that are gone (the vCPU entry they
+ * named may be long deleted), and reap-latency stamps of rings whose vCPU
+ * entry BPF wiped when a new VM took over the address. Both are rare and
+ * small, so every few seconds is enough; a ring_ts key is checked against
+ * the snapshot just taken (and the map, for a vCPU created since). The
+ * entries kept are counted for collector_map_entries on the way.
+ */
+static void sweep_orphans(struct collector *c, const struct snapshot *s)
+{
+	int tfd = bpf_map__fd(c->skel->maps.threads), rfd = bpf_map__fd(c->skel->maps.ring_ts);
+	int vfd = bpf_map__fd(c->skel->maps.vcpus);
+	__u32 tid, next, *prev = NULL;
+	__u64 ring, rnext, *rprev = NULL;
+	uint64_t *keys;
+	char path[32];
+
+	if (s->ts_ns - c->swept_ns < SWEEP_INTERVAL_NS)
+		return;
+	c->swept_ns = s->ts_ns;
+	if ((keys = malloc((s->n_vcpus + 1) * sizeof(*keys)))) {
+		for (size_t i = 0; i < s->n_vcpus; i++)
+			keys[i] = s->vcpus[i].key;
+		qsort(keys, s->n_vcpus, sizeof(*keys), cmp_u64);
+		c->ring_ts_entries = 0;
+		while (bpf_map_get_next_key(rfd, rprev, &rnext) == 0) {
+			if (!snapshot_has_vcpu(s, keys, rnext) &&
+			    bpf_map_lookup_elem(vfd, &rnext, c->dump_vals) && errno == ENOENT) {
+				bpf_map_delete_elem(rfd, &rnext);
+				continue;	/* go on from the same predecessor */
+			}
+			ring = rnext;
+			rprev = &ring;
+			c->ring_ts_entries++;
+		}
+		free(keys);
+	}
+	c->thread_entries = 0;
+	while (bpf_map_get_next_key(tfd, prev, &next) == 0) {
+		snprintf(path, sizeof(path), "/proc/%u", next);
+		if (!path_exists(path)) {
+			bpf_map_delete_elem(tfd, &next);
+			continue;
+		}
+		tid = next;
+		prev = &tid;
+		c->thread_entries++;
+	}
+}
+
+static void add_vcpu(void *arg, const void *key, const void *value)
+{
+	struct snap_vcpu *sv = snapshot_add_vcpu(arg);
+
+	memcpy(&sv->key, key, sizeof(sv->key));
+	memcpy(&sv->v, value, sizeof(sv->v));
+}
+
+static void add_vm(void *arg, const void *key, const void *value)
+{
+	struct snap_vm *sm = snapshot_add_vm(arg);
+
+	memcpy(&sm->key, key, sizeof(sm->key));
+	memcpy(&sm->v, value, sizeof(sm->v));
+}
+
+static void add_memslot(void *arg, const void *key, const void *value)
+{
+	struct snap_memslot *sm = snapshot_add_memslot(arg);
+
+	memcpy(&sm->key, key, sizeof(sm->key));
+	memcpy(&sm->v, value, sizeof(sm->v));
+}
+
+static void add_heat(void *arg, const void *key, const void *value)
+{
+	struct snap_heat *sh = snapshot_add_heat(arg);
+
+	memcpy(&sh->key, key, sizeof(sh->key));
+	memcpy(&sh->pages, value, sizeof(sh->pages));
+}
+
+int collector_snapshot(struct collector *c, struct snapshot *s)
+{
+	struct dirtytop_bpf *k = c->skel;
+
+	snapshot_reset(s);
+	/* close the interval: BPF now writes the other epoch slot */
+	s->epoch = k->bss->epoch;
+	__atomic_store_n(&k->bss->epoch, s->epoch + 1, __ATOMIC_SEQ_CST);
+	s->ts_ns = now_ns();
+
+	map_dump(c, bpf_map__fd(k->maps.vcpus), sizeof(__u64), sizeof(struct dt_vcpu), add_vcpu, s);
+	map_dump(c, bpf_map__fd(k->maps.vms), sizeof(__u64), sizeof(struct dt_vm), add_vm, s);
+	map_dump(c, bpf_map__fd(k->maps.memslots), sizeof(struct dt_memslot_key), sizeof(struct dt_memslot),
+		 add_memslot, s);
+	map_dump(c, bpf_map__fd(k->maps.heat), sizeof(struct dt_heat_key), sizeof(__u64), add_heat, s);
+	s->heat_shift = c->heat_shift;
+	sweep_orphans(c, s);
+	return 0;
+}
+
+/* The generation to forget for VM key, or false if that VM is not being forgotten. */
+static bool vm_forgotten(const struct key_list *vms, uint64_t key, uint64_t *gen)
+{
+	for (size_t i = 0; i < vms->n; i++)
+		if (vms->keys[i] == key) {
+			*gen = vms->gens[i];
+			return true;
+		}
+	return false;
+}
+
+/*
+ * Delete what the model forgot: entries of exited VMs. Each is deleted only if
+ * it is still the generation the model showed; a VM or vCPU created since at
+ * the same kernel address is left alone (BPF wiped the old one's entries when
+ * it saw the new KVM_CREATE_VM).
+ */
+void collector_forget(struct collector *c, const struct key_list *vms, const struct key_list *vcpus)
+{
+	int vfd = bpf_map__fd(c->skel->maps.vcpus), mfd = bpf_map__fd(c->skel->maps.vms);
+	int sfd = bpf_map__fd(c->skel->maps.memslots), hfd = bpf_map__fd(c->skel->maps.heat);
+	struct dt_memslot_key sk, snext, *sprev = NULL;
+	struct dt_heat_key hk, hnext, *hprev = NULL;
+	struct dt_vcpu v;
+	struct dt_vm vm;
+	uint64_t gen;
+
+	for (size_t i = 0; i < vcpus->n; i++) {
+		if (bpf_map_lookup_elem(vfd, &vcpus->keys[i], &v) || v.first_seen_ns != vcpus->gens[i])
+			continue;
+		if (v.tid)
+			bpf_map_delete_elem(bpf_map__fd(c->skel->maps.threads), &v.tid);
+		bpf_map_delete_elem(vfd, &vcpus->keys[i]);
+		bpf_map_delete_elem(bpf_map__fd(c->skel->maps.ring_ts), &vcpus->keys[i]);
+	}
+	if (!vms->n)
+		return;
+	/* memslots and heat of a forgotten VM, unless a new VM lives at its address */
+	while (bpf_map_get_next_key(sfd, sprev, &snext) == 0) {
+		if (vm_forgotten(vms, snext.vm, &gen) &&
+		    (bpf_map_lookup_elem(mfd, &snext.vm, &vm) || vm.first_seen_ns == gen)) {
+			bpf_map_delete_elem(sfd, &snext);
+			continue;	/* go on from the same predecessor */
+		}
+		sk = snext;
+		sprev = &sk;
+	}
+	while (bpf_map_get_next_key(hfd, hprev, &hnext) == 0) {
+		if (vm_forgotten(vms, hnext.vm, &gen) &&
+		    (bpf_map_lookup_elem(mfd, &hnext.vm, &vm) || vm.first_seen_ns == gen)) {
+			bpf_map_delete_elem(hfd, &hnext);
+			continue;
+		}
+		hk = hnext;
+		hprev = &hk;
+	}
+	for (size_t i = 0; i < vms->n; i++)
+		if (!bpf_map_lookup_elem(mfd, &vms->keys[i], &vm) && vm.first_seen_ns == vms->gens[i])
+			bpf_map_delete_elem(mfd, &vms->keys[i]);
+}
+
+/*
+ * The maps the snapshot holds are counted there, the two it does not read
+ * at the last sweep (up to 5 s old): walking a map costs a bpf() call per
+ * entry, a tenth of a refresh at 512 vCPUs.
+ */
+size_t collector_map_entries(struct collector *c, const struct snapshot *s)
+{
+	return s->n_vcpus + s->n_vms + s->n_memslots + s->n_heat + c->ring_ts_entries + c->thread_entries;
+}
+
+void collector_close(struct collector *c)
+{
+	if (!c)
+		return;
+	dirtytop_bpf__destroy(c->skel);
+	free(c->dump_keys);
+	free(c->dump_vals);
+	free(c);
+}

@@ -1,0 +1,310 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * `dirtytop report --perfetto OUT`: Chrome trace-event JSON, which Perfetto's
+ * UI (ui.perfetto.dev) and chrome://tracing open.
+ *
+ *   process      one per VM ("VM 1: pid 1234 (qemu)"), pid = the recording's VM id
+ *   thread       one track per vCPU ("vCPU 0 (tid 1235)"), and the VMM threads that
+ *                issued KVM ioctls
+ *   counter      "vCPU N ring used": occupancy, sampled at most every span/5000
+ *                and at every reset (before and after), so the sawtooth keeps its peaks
+ *   instant      "soft-full exit" on the vCPU's track
+ *   duration     "full stall" (soft-full exit to the reset that freed the ring) on the
+ *                vCPU's track; every recorded KVM ioctl (KVM_RESET_DIRTY_RINGS with the
+ *                entries it reset, memslot changes, dirty log calls) on its thread
+ * Timestamps are microseconds since the recording started.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "out/report.h"
+
+#define VCPU_TRACK_BASE 10000000u	/* above any Linux tid (pid_max <= 2^22) */
+
+struct ring_state {
+	uint32_t id, vm_id;
+	uint64_t last_emit, last_push_ts;
+	uint32_t last_push_used;
+	bool pending;			/* the last push was not emitted */
+	bool emitted;
+};
+
+struct thread_seen {
+	uint32_t pid, tid;
+};
+
+struct perfetto_report {
+	const struct report_info *ri;
+	FILE *f;
+	bool any;
+	uint64_t sample_ns;
+	struct ring_state *rings;	/* open addressing on id (id + 1 stored, 0 empty) */
+	size_t n_rings, cap_rings;
+	struct thread_seen *threads;
+	size_t n_threads, cap_threads;
+};
+
+static size_t hash32(uint32_t k, size_t cap)
+{
+	uint64_t x = (uint64_t)k * 0x9e3779b97f4a7c15ull;
+
+	return (size_t)(x ^ (x >> 29)) & (cap - 1);
+}
+
+static struct ring_state *ring_state(struct perfetto_report *p, uint32_t id, uint32_t vm_id)
+{
+	size_t i;
+
+	if ((p->n_rings + 1) * 2 > p->cap_rings) {
+		size_t cap = p->cap_rings ? p->cap_rings * 2 : 64;
+		struct ring_state *n = calloc(cap, sizeof(*n));
+
+		if (!n)
+			abort();
+		for (size_t j = 0; j < p->cap_rings; j++) {
+			if (!p->rings[j].id)
+				continue;
+			for (i = hash32(p->rings[j].id, cap); n[i].id; i = (i + 1) & (cap - 1))
+				;
+			n[i] = p->rings[j];
+		}
+		free(p->rings);
+		p->rings = n;
+		p->cap_rings = cap;
+	}
+	for (i = hash32(id + 1, p->cap_rings); p->rings[i].id; i = (i + 1) & (p->cap_rings - 1))
+		if (p->rings[i].id == id + 1)
+			return &p->rings[i];
+	memset(&p->rings[i], 0, sizeof(p->rings[i]));
+	p->rings[i].id = id + 1;
+	p->rings[i].vm_id = vm_id;
+	p->n_rings++;
+	return &p->rings[i];
+}
+
+static void thread_seen(struct perfetto_report *p, uint32_t pid, uint32_t tid)
+{
+	for (size_t i = 0; i < p->n_threads; i++)
+		if (p->threads[i].pid == pid && p->threads[i].tid == tid)
+			return;
+	if (p->n_threads >= 65536)
+		return;
+	if (p->n_threads == p->cap_threads) {
+		p->cap_threads = p->cap_threads ? p->cap_threads * 2 : 16;
+		p->threads = realloc(p->threads, p->cap_threads * sizeof(*p->threads));
+		if (!p->threads)
+			abort();
+	}
+	p->threads[p->n_threads].pid = pid;
+	p->threads[p->n_threads++].tid = tid;
+}
+
+static double us(const struct perfetto_report *p, uint64_t ts)
+{
+	return ts >= p->ri->start_ns ? (double)(ts - p->ri->start_ns) / 1000.0
+				     : -(double)(p->ri->start_ns - ts) / 1000.0;
+}
+
+static void sep(struct perfetto_report *p)
+{
+	fputs(p->any ? ",\n" : "\n", p->f);
+	p->any = true;
+}
+
+static void counter(struct perfetto_report *p, const struct replay_ring *ring, uint64_t ts, uint32_t used)
+{
+	sep(p);
+	fprintf(p->f, "{\"ph\":\"C\",\"name\":\"vCPU %d ring used\",\"pid\":%u,\"ts\":%.3f,\"args\":{\"used\":%u}}",
+		ring->v[REPLAY_ALL].vcpu_id, ring->vm_id, us(p, ts), used);
+}
+
+static const char *ioctl_name(uint32_t cmd)
+{
+	switch (cmd) {
+	case DT_KVM_CREATE_VM: return "KVM_CREATE_VM";
+	case DT_KVM_CREATE_VCPU: return "KVM_CREATE_VCPU";
+	case DT_KVM_ENABLE_CAP: return "KVM_ENABLE_CAP";
+	case DT_KVM_RESET_DIRTY_RINGS: return "KVM_RESET_DIRTY_RINGS";
+	case DT_KVM_GET_DIRTY_LOG: return "KVM_GET_DIRTY_LOG";
+	case DT_KVM_CLEAR_DIRTY_LOG: return "KVM_CLEAR_DIRTY_LOG";
+	case DT_KVM_SET_USER_MEMORY_REGION: return "KVM_SET_USER_MEMORY_REGION";
+	case DT_KVM_SET_USER_MEMORY_REGION2: return "KVM_SET_USER_MEMORY_REGION2";
+	default: return "KVM ioctl";
+	}
+}
+
+/* report --pid: only that process's VMs */
+static bool hidden(const struct perfetto_report *p, struct replay *r, uint32_t vm_id)
+{
+	const struct replay_vm *vm;
+
+	if (!p->ri->filter_tgid)
+		return false;
+	vm = replay_vm_find(r, vm_id);
+	return !vm || vm->v[REPLAY_ALL].tgid != p->ri->filter_tgid;
+}
+
+static void on_event(void *ctx, struct replay *r, const struct rec_event *e, uint8_t kind,
+		     struct replay_ring *ring, struct replay_vm *vm)
+{
+	struct perfetto_report *p = ctx;
+	struct ring_state *rs;
+	uint32_t used = e->dirty_index - e->reset_index, pid;
+
+	if (hidden(p, r, ring ? ring->vm_id : vm ? vm->id : e->id))
+		return;
+	switch (kind) {
+	case REC_PUSH:
+		rs = ring_state(p, ring->id, ring->vm_id);
+		if (!rs->emitted || e->ts - rs->last_emit >= p->sample_ns) {
+			counter(p, ring, e->ts, used);
+			rs->last_emit = e->ts;
+			rs->emitted = true;
+			rs->pending = false;
+		} else {
+			rs->pending = true;
+		}
+		rs->last_push_ts = e->ts;
+		rs->last_push_used = used;
+		break;
+	case REC_RESET:
+		rs = ring_state(p, ring->id, ring->vm_id);
+		if (rs->pending)
+			counter(p, ring, rs->last_push_ts, rs->last_push_used);	/* the peak before the reset */
+		counter(p, ring, e->ts, used);
+		rs->last_emit = e->ts;
+		rs->emitted = true;
+		rs->pending = false;
+		break;
+	case REC_FULL:
+		sep(p);
+		fprintf(p->f, "{\"ph\":\"i\",\"s\":\"t\",\"name\":\"soft-full exit\",\"pid\":%u,\"tid\":%u,\"ts\":%.3f}",
+			ring->vm_id, VCPU_TRACK_BASE + ring->id, us(p, e->ts));
+		break;
+	case REC_IOCTL:
+	case REC_MEMSLOT:
+		pid = vm ? vm->id : e->id;
+		if (e->cmd == DT_KVM_CREATE_VM)
+			pid = e->target;	/* on the new VM's process */
+		thread_seen(p, pid, e->tid);
+		sep(p);
+		fprintf(p->f, "{\"ph\":\"X\",\"name\":\"%s\",\"pid\":%u,\"tid\":%u,\"ts\":%.3f,\"dur\":%.3f,"
+			"\"args\":{\"ret\":%lld", ioctl_name(e->cmd), pid, e->tid, us(p, e->ts - e->latency_ns),
+			(double)e->latency_ns / 1000.0, (long long)e->ret);
+		if (kind == REC_MEMSLOT)
+			fprintf(p->f, ",\"as_id\":%u,\"slot\":%u,\"gpa\":\"0x%llx\",\"size\":%llu,\"flags\":%u",
+				e->slot >> 16, e->slot & 0xffff, (unsigned long long)e->gpa, (unsigned long long)e->size,
+				e->flags);
+		else if (e->cmd == DT_KVM_GET_DIRTY_LOG)
+			fprintf(p->f, ",\"slot\":%u,\"dirty_pages\":%llu", e->slot & 0xffff, (unsigned long long)e->size);
+		else if (e->cmd == DT_KVM_CLEAR_DIRTY_LOG)
+			fprintf(p->f, ",\"slot\":%u,\"first_page\":%llu,\"pages\":%llu", e->slot & 0xffff,
+				(unsigned long long)e->gpa, (unsigned long long)e->size);
+		fprintf(p->f, "}}");
+		break;
+	}
+}
+
+static void on_stall(void *ctx, struct replay *r, struct replay_ring *ring, uint64_t start_ns, uint64_t end_ns)
+{
+	struct perfetto_report *p = ctx;
+
+	if (hidden(p, r, ring->vm_id))
+		return;
+	sep(p);
+	fprintf(p->f, "{\"ph\":\"X\",\"name\":\"full stall\",\"pid\":%u,\"tid\":%u,\"ts\":%.3f,\"dur\":%.3f,"
+		"\"args\":{\"stall_us\":%.3f}}", ring->vm_id, VCPU_TRACK_BASE + ring->id, us(p, start_ns),
+		(double)(end_ns - start_ns) / 1000.0, (double)(end_ns - start_ns) / 1000.0);
+}
+
+struct perfetto_report *perfetto_report_new(const struct report_info *ri, FILE *out)
+{
+	struct perfetto_report *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		abort();
+	p->ri = ri;
+	p->f = out;
+	p->sample_ns = (ri->end_ns - ri->start_ns) / 5000;
+	if (p->sample_ns < 20000)
+		p->sample_ns = 20000;
+	fprintf(out, "{\"displayTimeUnit\":\"ms\",\"traceEvents\":[");
+	return p;
+}
+
+void perfetto_report_observer(struct perfetto_report *p, struct replay_observer *o)
+{
+	o->ctx = p;
+	o->event = on_event;
+	o->stall = on_stall;
+}
+
+static void meta(struct perfetto_report *p, const char *what, uint32_t pid, const uint32_t *tid, const char *name)
+{
+	sep(p);
+	fprintf(p->f, "{\"ph\":\"M\",\"name\":\"%s\",\"pid\":%u,", what, pid);
+	if (tid)
+		fprintf(p->f, "\"tid\":%u,", *tid);
+	fprintf(p->f, "\"args\":{\"name\":");
+	report_json_string(p->f, name);
+	fprintf(p->f, "}}");
+}
+
+static void sort_index(struct perfetto_report *p, const char *what, uint32_t pid, const uint32_t *tid, int idx)
+{
+	sep(p);
+	fprintf(p->f, "{\"ph\":\"M\",\"name\":\"%s\",\"pid\":%u,", what, pid);
+	if (tid)
+		fprintf(p->f, "\"tid\":%u,", *tid);
+	fprintf(p->f, "\"args\":{\"sort_index\":%d}}", idx);
+}
+
+int perfetto_report_finish(struct perfetto_report *p, struct replay *r, const struct model *summary)
+{
+	char name[128];
+
+	for (size_t i = 0; i < replay_n_vms(r); i++) {
+		const struct replay_vm *vm = replay_vm_at(r, i);
+		uint32_t n = report_vm_number(summary, vm->id);
+
+		if (hidden(p, r, vm->id))
+			continue;
+		if (n)
+			snprintf(name, sizeof(name), "VM %u: pid %u (%s)", n, vm->v[REPLAY_ALL].tgid,
+				 vm->comm[0] ? vm->comm : "?");
+		else
+			snprintf(name, sizeof(name), "VM (recording id %u): pid %u (%s)", vm->id, vm->v[REPLAY_ALL].tgid,
+				 vm->comm[0] ? vm->comm : "?");
+		meta(p, "process_name", vm->id, NULL, name);
+		sort_index(p, "process_sort_index", vm->id, NULL, n ? (int)n : 100000 + (int)i);
+	}
+	for (size_t i = 0; i < replay_n_rings(r); i++) {
+		const struct replay_ring *ring = replay_ring_at(r, i);
+		uint32_t tid = VCPU_TRACK_BASE + ring->id;
+
+		if (hidden(p, r, ring->vm_id))
+			continue;
+		snprintf(name, sizeof(name), "vCPU %d (tid %u)", ring->v[REPLAY_ALL].vcpu_id, ring->v[REPLAY_ALL].tid);
+		meta(p, "thread_name", ring->vm_id, &tid, name);
+		sort_index(p, "thread_sort_index", ring->vm_id, &tid, ring->v[REPLAY_ALL].vcpu_id);
+	}
+	for (size_t i = 0; i < p->n_threads; i++) {
+		snprintf(name, sizeof(name), "thread %u (KVM ioctls)", p->threads[i].tid);
+		meta(p, "thread_name", p->threads[i].pid, &p->threads[i].tid, name);
+		sort_index(p, "thread_sort_index", p->threads[i].pid, &p->threads[i].tid, 1000000);
+	}
+	fprintf(p->f, "\n],\"otherData\":{\"tool\":\"dirtytop report\",\"recording\":");
+	report_json_string(p->f, p->ri->path);
+	fprintf(p->f, ",\"kernel\":");
+	report_json_string(p->f, p->ri->h.kernel);
+	fprintf(p->f, ",\"complete\":%s}}\n", p->ri->status == REC_END_CLEAN ? "true" : "false");
+	return ferror(p->f) ? -1 : 0;
+}
+
+void perfetto_report_free(struct perfetto_report *p)
+{
+	if (!p)
+		return;
+	free(p->rings);
+	free(p->threads);
+	free(p);
+}

@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * A minimal QMP client: one command at a time, events skipped. QEMU serves
+ * one client per QMP socket: give QEMU a second -qmp socket for dirtytop
+ * when something else holds the first.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <json-c/json.h>
+#include "sys/qmp.h"
+
+#define QMP_TIMEOUT_MS 5000
+
+struct qmp {
+	int fd;
+	char buf[65536];
+	size_t len;
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The next line QEMU sent, as JSON; NULL on timeout, EOF or garbage. */
+static json_object *read_msg(struct qmp *q, char *err, size_t errlen)
+{
+	int64_t deadline = now_ms() + QMP_TIMEOUT_MS;
+
+	for (;;) {
+		char *nl = memchr(q->buf, '\n', q->len);
+
+		if (nl) {
+			json_object *o;
+
+			*nl = 0;
+			o = json_tokener_parse(q->buf);
+			q->len -= (size_t)(nl + 1 - q->buf);
+			memmove(q->buf, nl + 1, q->len);
+			if (!o) {
+				snprintf(err, errlen, "QMP sent something that is not JSON");
+				return NULL;
+			}
+			return o;
+		}
+		if (q->len >= sizeof(q->buf) - 1) {
+			snprintf(err, errlen, "QMP sent a line longer than %zu bytes", sizeof(q->buf));
+			return NULL;
+		}
+		{
+			struct pollfd p = { .fd = q->fd, .events = POLLIN };
+			int64_t left = deadline - now_ms();
+			ssize_t n;
+
+			if (left <= 0 || poll(&p, 1, (int)left) <= 0) {
+				snprintf(err, errlen, "QMP did not answer within %d ms", QMP_TIMEOUT_MS);
+				return NULL;
+			}
+			n = read(q->fd, q->buf + q->len, sizeof(q->buf) - 1 - q->len);
+			if (n <= 0) {
+				snprintf(err, errlen, "QMP closed the connection%s",
+					 n < 0 ? "" : " (is another client connected? QEMU serves one per socket)");
+				return NULL;
+			}
+			q->len += (size_t)n;
+		}
+	}
+}
+
+/* Run a command; its "return" value (owned by the caller), NULL on error. */
+static json_object *command(struct qmp *q, const char *cmd, char *err, size_t errlen)
+{
+	char line[256];
+	int n = snprintf(line, sizeof(line), "{\"execute\":\"%s\"}\n", cmd);
+
+	if (send(q->fd, line, (size_t)n, MSG_NOSIGNAL) != n) {
+		snprintf(err, errlen, "writing to QMP: %s", strerror(errno));
+		return NULL;
+	}
+	for (;;) {
+		json_object *o = read_msg(q, err, errlen), *v;
+
+		if (!o)
+			return NULL;
+		if (json_object_object_get_ex(o, "return", &v)) {
+			json_object_get(v);
+			json_object_put(o);
+			return v;
+		}
+		if (json_object_object_get_ex(o, "error", &v)) {
+			json_object *d;
+
+			snprintf(err, errlen, "QMP %s: %s", cmd,
+				 json_object_object_get_ex(v, "desc", &d) ? json_object_get_string(d) : "error");
+			json_object_put(o);
+			return NULL;
+		}
+		json_object_put(o);	/* an event */
+	}
+}
+
+struct qmp *qmp_open(const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct qmp *q;
+	json_object *o;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		snprintf(err, errlen, "QMP socket path too long: %s", path);
+		return NULL;
+	}
+	strcpy(sa.sun_path, path);
+	q = calloc(1, sizeof(*q));
+	if (!q)
+		abort();
+	q->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (q->fd < 0 || connect(q->fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		snprintf(err, errlen, "cannot connect to the QMP socket %s: %s", path, strerror(errno));
+		qmp_close(q);
+		return NULL;
+	}
+	o = read_msg(q, err, errlen);	/* the greeting */
+	if (!o || !json_object_object_get_ex(o, "QMP", NULL)) {
+		if (o)
+			snprintf(err, errlen, "%s is not a QMP socket", path);
+		json_object_put(o);
+		qmp_close(q);
+		return NULL;
+	}
+	json_object_put(o);
+	o = command(q, "qmp_capabilities", err, errlen);
+	if (!o) {
+		qmp_close(q);
+		return NULL;
+	}
+	json_object_put(o);
+	return q;
+}
+
+void qmp_close(struct qmp *q)
+{
+	if (!q)
+		return;
+	if (q->fd >= 0)
+		close(q->fd);
+	free(q);
+}
+
+static pid_t tgid_of(long tid)
+{
+	char path[64], line[128];
+	FILE *f;
+	pid_t pid = 0;
+
+	snprintf(path, sizeof(path), "/proc/%ld/status", tid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "Tgid:", 5)) {
+			pid = (pid_t)atol(line + 5);
+			break;
+		}
+	fclose(f);
+	return pid;
+}
+
+int qmp_migration(struct qmp *q, struct qmp_migration *out, char *err, size_t errlen)
+{
+	json_object *o, *v, *ram;
+
+	memset(out, 0, sizeof(*out));
+	o = command(q, "query-migrate", err, errlen);
+	if (!o)
+		return -1;
+	snprintf(out->status, sizeof(out->status), "%s",
+		 json_object_object_get_ex(o, "status", &v) ? json_object_get_string(v) : "none");
+	if (!strcmp(out->status, "active") && json_object_object_get_ex(o, "ram", &ram) &&
+	    json_object_object_get_ex(ram, "mbps", &v))
+		out->mbps = json_object_get_double(v);
+	json_object_put(o);
+	o = command(q, "query-migrate-parameters", err, errlen);
+	if (!o)
+		return -1;
+	if (json_object_object_get_ex(o, "max-bandwidth", &v))
+		out->max_bandwidth = (uint64_t)json_object_get_int64(v);
+	json_object_put(o);
+	o = command(q, "query-cpus-fast", err, errlen);
+	if (o) {
+		for (size_t i = 0; json_object_is_type(o, json_type_array) && i < json_object_array_length(o); i++)
+			if (json_object_object_get_ex(json_object_array_get_idx(o, i), "thread-id", &v) &&
+			    (out->pid = tgid_of(json_object_get_int64(v))))
+				break;
+		json_object_put(o);
+	}
+	out->ok = true;
+	return 0;
+}
