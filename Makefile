@@ -34,7 +34,7 @@ FUZZ_CC ?= clang
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined -fno-sanitize=nonnull-attribute -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION \
 	-DREPLAY_MAX_RINGS=512 -DREPLAY_MAX_VMS=64 -DREPLAY_MAX_WINDOWS=500 -DREPLAY_MAX_HEAT=8192 -DHTML_MAX_HEAT_ROWS=8192
-FUZZ_SRCS := $(CORE_SRCS) src/out/json.c src/out/text.c src/cmd/report.c src/out/html.c src/out/perfetto.c
+FUZZ_SRCS := $(CORE_SRCS) src/out/json.c src/out/json_writer.c src/out/text.c src/cmd/report.c src/out/html.c src/out/perfetto.c
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 30
 

@@ -160,7 +160,7 @@ static void sample_bandwidth(struct doctor *d)
 		uint64_t bytes;
 		bool logging = false;
 
-		if (vm->exited || (d->model.filter_tgid && vm->tgid != d->model.filter_tgid))
+		if (vm->exited || !model_vm_visible(&d->model, vm))
 			continue;
 		for (size_t k = 0; k < vm->n_memslots; k++)
 			logging |= vm->memslots[k].known && (vm->memslots[k].flags & DT_MEM_LOG_DIRTY_PAGES) &&
@@ -416,7 +416,7 @@ static int live(struct doctor *d, const struct collect_opts *co, double duration
 			collector_close(col);
 			return EXIT_RUNTIME;
 		}
-		d->model.filter_tgid = (uint32_t)child;
+		d->model.filter.tgid = (uint32_t)child;
 	}
 	start = mono_ns();
 	deadline = duration > 0 ? start + (uint64_t)(duration * 1e9) : UINT64_MAX;
@@ -599,7 +599,7 @@ int doctor_main(int argc, char **argv)
 		fprintf(stderr, "dirtytop doctor: --bandwidth or --qmp, not both\n");
 		return EXIT_USAGE;
 	}
-	d.model.filter_tgid = (uint32_t)pid;
+	d.model.filter.tgid = (uint32_t)pid;
 	if (path) {
 		d.source = path;
 		ret = from_recording(&d, path);
@@ -612,8 +612,8 @@ int doctor_main(int argc, char **argv)
 	if (!ret && d.qmp_path && !d.qmp_pid && d.qmp_error[0])
 		fprintf(stderr, "dirtytop doctor: no bandwidth from QMP: %s\n", d.qmp_error);
 	if (!ret) {
-		if (d.model.filter_tgid)
-			doc_state_keep_pid(&d.st, d.model.filter_tgid);
+		if (d.model.filter.tgid)
+			doc_state_keep_pid(&d.st, d.model.filter.tgid);
 		assign_bandwidth(&d);
 		doc_evaluate(&d.st, &d.th, &findings);
 		if (d.json)

@@ -93,6 +93,7 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'R' },
 		{}
 	};
+	struct vm_filter filter = { 0 };
 	struct view_opts vo = { .sort = SORT_FILL, .descending = true, .interval_s = 1.0, .top_regions = 10 };
 	struct collect_opts co = { .hooks = HOOK_AUTO };
 	bool batch = false, json = false;
@@ -158,16 +159,12 @@ int main(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			break;
-		case 'p': {
-			long p = strtol(optarg, &end, 10);
-
-			if (*end || p < 1 || p > 0x7fffffff) {
-				fprintf(stderr, "dirtytop: --pid takes a process id, not '%s'\n", optarg);
+		case 'p':
+			if (vm_filter_parse(&filter, optarg)) {
+				fprintf(stderr, "dirtytop: --pid takes %s, not '%s'\n", vm_filter_usage, optarg);
 				return EXIT_USAGE;
 			}
-			vo.filter_tgid = (uint32_t)p;
 			break;
-		}
 		case 's':
 			if (parse_sort(optarg, &vo.sort)) {
 				fprintf(stderr, "dirtytop: --sort takes vm, fill, used, exits, stall or latency, not '%s'\n",
@@ -208,6 +205,7 @@ int main(int argc, char **argv)
 	sigaction(SIGWINCH, &sa, NULL);
 
 	model_init(&model);
+	model.filter = filter;
 	collector_snapshot(col, &snap);	/* baseline: counts before now are not this interval's */
 	model_update(&model, &snap, procinfo_lookup, NULL, NULL, NULL);
 

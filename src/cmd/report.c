@@ -28,6 +28,7 @@
 struct report {
 	struct report_info ri;
 	struct view_opts vo;
+	struct vm_filter filter;	/* --pid */
 	bool json, text, summary_only;
 	struct model wmodel;		/* per window */
 	uint64_t nwin;
@@ -514,16 +515,12 @@ int report_main(int argc, char **argv)
 		case 'V': rp.vo.show_vcpus = true; break;
 		case 'D': rp.vo.detail = true; break;
 		case 'X': salvage = true; break;
-		case 'p': {
-			long p = strtol(optarg, &end, 10);
-
-			if (*end || p < 1 || p > 0x7fffffff) {
-				fprintf(stderr, "dirtytop report: --pid takes a process id, not '%s'\n", optarg);
+		case 'p':
+			if (vm_filter_parse(&rp.filter, optarg)) {
+				fprintf(stderr, "dirtytop report: --pid takes %s, not '%s'\n", vm_filter_usage, optarg);
 				return EXIT_USAGE;
 			}
-			rp.vo.filter_tgid = (uint32_t)p;
 			break;
-		}
 		case 'T': {
 			long n = strtol(optarg, &end, 10);
 
@@ -614,7 +611,7 @@ int report_main(int argc, char **argv)
 		rp.ri.end_ns = rp.ri.start_ns + 366ull * 86400 * 1000000000ull;	/* a year: timestamps are wrong */
 	rp.ri.heat_shift = 9 + dt_log2(heat_mib / 2);
 	rp.vo.hooks = rp.ri.h.hooks;
-	rp.ri.filter_tgid = rp.vo.filter_tgid;
+	rp.ri.filter_tgid = rp.filter.tgid;
 
 	if (html_path) {
 		hf = report_open_output(html_path, err, sizeof(err));
@@ -651,6 +648,7 @@ int report_main(int argc, char **argv)
 		replay_set_observer(r, &o);
 	}
 	model_init(&rp.wmodel);
+	rp.wmodel.filter = rp.filter;
 	if (rp.json)
 		fprintf(rp.out, "{\"windows\":[\n");	/* then "recording" and "summary", at the end */
 	if (rp.text)
@@ -673,6 +671,7 @@ int report_main(int argc, char **argv)
 
 	/* the whole recording: one interval from start to end */
 	model_init(&summary);
+	summary.filter = rp.filter;
 	replay_baseline(r, &snap);
 	model_update(&summary, &snap, NULL, NULL, NULL, NULL);
 	replay_summary(r, &snap);

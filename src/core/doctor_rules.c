@@ -124,7 +124,7 @@ void doc_accumulate(struct doc_state *s, const struct model *m)
 		size_t rw = 0;
 		bool logging = false;
 
-		if (m->filter_tgid && vm->tgid != m->filter_tgid)
+		if (!model_vm_visible(m, vm))
 			continue;
 		d = vm_get(s, vm);
 		d->pid = vm->tgid;

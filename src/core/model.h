@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include "dirtytop.h"
 #include "core/hist.h"
+#include "core/vm_filter.h"
 
 #define DT_PAGE_SIZE 4096
 #define DT_COMM_LEN 16
@@ -177,7 +178,7 @@ struct model {
 	uint32_t next_vm_id;
 	uint64_t prev_ts_ns;
 	double interval_s;
-	uint32_t filter_tgid;		/* 0: all */
+	struct vm_filter filter;	/* the VMs the views, reports and analyses look at */
 };
 
 void model_init(struct model *m);
@@ -207,5 +208,11 @@ const char *slot_op_name(enum dt_slot_op op);
 enum sort_key { SORT_VM, SORT_FILL, SORT_USED, SORT_EXITS, SORT_STALL, SORT_LATENCY, SORT_COUNT };
 const char *sort_key_name(enum sort_key k);
 void model_sort(struct model *m, enum sort_key k, bool descending);
+
+/* The VM is one the filter (-p) selects. */
+static inline bool model_vm_visible(const struct model *m, const struct vm_metrics *vm)
+{
+	return vm_filter_match(&m->filter, vm->tgid);
+}
 
 #endif

@@ -4,10 +4,6 @@
 #include "core/units.h"
 #include "out/views.h"
 
-bool view_vm_visible(const struct vm_metrics *vm, const struct view_opts *o)
-{
-	return !o->filter_tgid || vm->tgid == o->filter_tgid;
-}
 
 static const char *q_or_dash(char *buf, size_t len, const struct quantiles *q, double v)
 {
@@ -78,7 +74,7 @@ void view_text_print(FILE *out, const struct model *m, const struct view_opts *o
 	for (size_t i = 0; i < m->n_vms; i++) {
 		const struct vm_metrics *vm = &m->vms[i];
 
-		if (!view_vm_visible(vm, o))
+		if (!model_vm_visible(m, vm))
 			continue;
 		if (!shown++)
 			fprintf(out, "%-6s %-8s %-16s %-11s %5s %6s %9s %10s %9s %8s %7s\n", "VM", "PID",

@@ -8,7 +8,6 @@
 #include "core/model.h"
 
 struct view_opts {
-	uint32_t filter_tgid;		/* 0: every VM */
 	enum sort_key sort;
 	bool descending;
 	bool show_vcpus;		/* text: a row per vCPU under each VM */
@@ -18,8 +17,6 @@ struct view_opts {
 	unsigned top_regions;		/* hottest regions shown per VM */
 	bool detail;			/* text: memslots, ioctls and hottest regions per VM */
 };
-
-bool view_vm_visible(const struct vm_metrics *vm, const struct view_opts *o);
 
 void view_text_print(FILE *out, const struct model *m, const struct view_opts *o);
 void view_json_print(FILE *out, const struct model *m, const struct view_opts *o);

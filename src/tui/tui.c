@@ -420,7 +420,7 @@ static void build_rows(struct tui *t, const struct model *m)
 	for (size_t i = 0; i < m->n_vms; i++) {
 		const struct vm_metrics *vm = &m->vms[i];
 
-		if (!view_vm_visible(vm, t->o))
+		if (!model_vm_visible(m, vm))
 			continue;
 		add_row(t, i, NO_ROW);
 		if (vm_expanded(t, vm))
@@ -695,7 +695,7 @@ static void draw_header(struct tui *t, const struct model *m, const struct layou
 	for (size_t i = 0; i < m->n_vms; i++) {
 		const struct vm_metrics *vm = &m->vms[i];
 
-		if (!view_vm_visible(vm, o))
+		if (!model_vm_visible(m, vm))
 			continue;
 		shown++;
 		exited += vm->exited;
@@ -724,7 +724,7 @@ static void draw_header(struct tui *t, const struct model *m, const struct layou
 		return;
 
 	x = put_seg(1, 0, A_BOLD, "VMs:");
-	if (o->filter_tgid)
+	if (vm_filter_active(&m->filter))
 		snprintf(line, sizeof(line), " %zu shown of %zu", shown, m->n_vms);
 	else
 		snprintf(line, sizeof(line), " %zu shown", shown);
@@ -743,8 +743,8 @@ static void draw_header(struct tui *t, const struct model *m, const struct layou
 		 sort_descending(o) ? "descending" : "ascending");
 	x = put_seg(2, x, A_NORMAL, line);
 	x = put_seg(2, x, A_BOLD, "Filter:");
-	if (o->filter_tgid) {
-		snprintf(line, sizeof(line), " pid %u", o->filter_tgid);
+	if (vm_filter_active(&m->filter)) {
+		snprintf(line, sizeof(line), " pid %u", m->filter.tgid);
 		x = put_seg(2, x, t->a_warn | A_BOLD, line);
 	} else {
 		x = put_seg(2, x, A_NORMAL, " none (every VM)");
@@ -758,8 +758,8 @@ static void draw_banner(struct tui *t, const struct model *m, const struct layou
 	char buf[2][160];
 	int n = 0, y;
 
-	if (t->o->filter_tgid) {
-		snprintf(buf[0], sizeof(buf[0]), "No VM of PID %u is using KVM dirty tracking", t->o->filter_tgid);
+	if (vm_filter_active(&m->filter)) {
+		snprintf(buf[0], sizeof(buf[0]), "No VM of PID %u is using KVM dirty tracking", m->filter.tgid);
 		lines[n++] = buf[0];
 		if (m->n_vms) {
 			snprintf(buf[1], sizeof(buf[1]), "%zu other VM%s hidden by the filter", m->n_vms,
@@ -1447,19 +1447,13 @@ static void commit_prompt(struct tui *t, struct model *m)
 	for (size_t n = strlen(s); n && s[n - 1] == ' '; n--)
 		s[n - 1] = 0;
 	if (t->prompt == PROMPT_PID) {
-		long p;
-
 		if (!*s) {
-			t->o->filter_tgid = 0;
+			m->filter = (struct vm_filter){ 0 };
 			set_msg(t, false, "Filter cleared: every VM is shown");
+		} else if (!isdigit((unsigned char)*s) || vm_filter_parse(&m->filter, s)) {
+			set_msg(t, true, "'%s' is not a PID: type a process id, or nothing to show every VM", s);
 		} else {
-			p = strtol(s, &end, 10);
-			if (*end || !isdigit((unsigned char)*s) || p < 1 || p > 0x7fffffff) {
-				set_msg(t, true, "'%s' is not a PID: type a process id, or nothing to show every VM", s);
-			} else {
-				t->o->filter_tgid = (uint32_t)p;
-				set_msg(t, false, "Showing only the VMs of PID %ld", p);
-			}
+			set_msg(t, false, "Showing only the VMs of PID %u", m->filter.tgid);
 		}
 	} else if (t->prompt == PROMPT_DELAY) {
 		double v = strtod(s, &end);
@@ -1685,7 +1679,7 @@ static bool handle_key(struct tui *t, struct model *m, int ch)
 		bool any = false, all = true;
 
 		for (size_t i = 0; i < m->n_vms; i++)
-			if (view_vm_visible(&m->vms[i], t->o) && m->vms[i].n_vcpus) {
+			if (model_vm_visible(m, &m->vms[i]) && m->vms[i].n_vcpus) {
 				any = true;
 				if (!vm_expanded(t, &m->vms[i]))
 					all = false;

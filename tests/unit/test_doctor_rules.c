@@ -514,7 +514,7 @@ static void test_pid_filter(void **state)
 	(void)state;
 	healthy(&f, 2, 1000);
 	f.vc[0].fill_rate = 20000;
-	f.m.filter_tgid = 1;	/* another process */
+	f.m.filter.tgid = 1;	/* another process */
 	run(&f, 3, NULL, &out, NULL);
 	assert_int_equal(out.n, 0);
 	doc_findings_free(&out);
