@@ -2,35 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "core/model.h"
-
-#define GROW(arr, n, cap)                                                        \
-	do {                                                                     \
-		if ((n) == (cap)) {                                              \
-			size_t c_ = (cap) ? (cap) * 2 : 16;                      \
-			void *p_ = realloc((arr), c_ * sizeof(*(arr)));          \
-			if (!p_)                                                 \
-				abort();                                         \
-			(arr) = p_;                                              \
-			(cap) = c_;                                              \
-		}                                                                \
-	} while (0)
-
-/* qsort, but an empty (possibly NULL) array is fine: qsort(NULL, 0, ...) is undefined */
-/*
- * Most refreshes find an array in the order of the last one (idle vCPUs
- * keep theirs): checking is a pass of compares, while qsort of 512 vCPU rows
- * of ~4 KiB moves megabytes (about a tenth of a refresh at 512 vCPUs).
- */
-static void sort_array(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
-{
-	const char *p = base;
-
-	for (size_t i = 1; i < n; i++)
-		if (cmp(p + (i - 1) * size, p + i * size) > 0) {
-			qsort(base, n, size, cmp);
-			return;
-		}
-}
+#include "core/util.h"
 
 void snapshot_reset(struct snapshot *s)
 {
@@ -42,25 +14,25 @@ void snapshot_reset(struct snapshot *s)
 
 struct snap_vcpu *snapshot_add_vcpu(struct snapshot *s)
 {
-	GROW(s->vcpus, s->n_vcpus, s->cap_vcpus);
+	DT_GROW(s->vcpus, s->n_vcpus, s->cap_vcpus);
 	return memset(&s->vcpus[s->n_vcpus++], 0, sizeof(struct snap_vcpu));
 }
 
 struct snap_vm *snapshot_add_vm(struct snapshot *s)
 {
-	GROW(s->vms, s->n_vms, s->cap_vms);
+	DT_GROW(s->vms, s->n_vms, s->cap_vms);
 	return memset(&s->vms[s->n_vms++], 0, sizeof(struct snap_vm));
 }
 
 struct snap_memslot *snapshot_add_memslot(struct snapshot *s)
 {
-	GROW(s->memslots, s->n_memslots, s->cap_memslots);
+	DT_GROW(s->memslots, s->n_memslots, s->cap_memslots);
 	return memset(&s->memslots[s->n_memslots++], 0, sizeof(struct snap_memslot));
 }
 
 struct snap_heat *snapshot_add_heat(struct snapshot *s)
 {
-	GROW(s->heat, s->n_heat, s->cap_heat);
+	DT_GROW(s->heat, s->n_heat, s->cap_heat);
 	return memset(&s->heat[s->n_heat++], 0, sizeof(struct snap_heat));
 }
 
@@ -147,7 +119,7 @@ static struct vm_metrics *vm_new(struct model *m, uint64_t key, uint32_t tgid, u
 {
 	struct vm_metrics *vm;
 
-	GROW(m->vms, m->n_vms, m->cap_vms);
+	DT_GROW(m->vms, m->n_vms, m->cap_vms);
 	vm = memset(&m->vms[m->n_vms++], 0, sizeof(*vm));
 	vm->key = key;
 	vm->vm_id = m->next_vm_id++;
@@ -169,7 +141,7 @@ static struct vcpu_metrics *vcpu_new(struct vm_metrics *vm, uint64_t key)
 {
 	struct vcpu_metrics *c;
 
-	GROW(vm->vcpus, vm->n_vcpus, vm->cap_vcpus);
+	DT_GROW(vm->vcpus, vm->n_vcpus, vm->cap_vcpus);
 	c = memset(&vm->vcpus[vm->n_vcpus++], 0, sizeof(*c));
 	c->key = key;
 	return c;
@@ -401,7 +373,7 @@ static struct memslot_metrics *memslot_find(struct vm_metrics *vm, uint32_t slot
 	for (size_t i = 0; i < vm->n_memslots; i++)
 		if (vm->memslots[i].slot == slot)
 			return &vm->memslots[i];
-	GROW(vm->memslots, vm->n_memslots, vm->cap_memslots);
+	DT_GROW(vm->memslots, vm->n_memslots, vm->cap_memslots);
 	memset(&vm->memslots[vm->n_memslots], 0, sizeof(struct memslot_metrics));
 	vm->memslots[vm->n_memslots].slot = slot;
 	return &vm->memslots[vm->n_memslots++];
@@ -445,7 +417,7 @@ static void heat_append(struct vm_metrics *vm, uint32_t slot, uint32_t region, u
 {
 	struct heat_region *h;
 
-	GROW(vm->heat_new, vm->n_heat_new, vm->cap_heat_new);
+	DT_GROW(vm->heat_new, vm->n_heat_new, vm->cap_heat_new);
 	h = memset(&vm->heat_new[vm->n_heat_new++], 0, sizeof(*h));
 	h->slot = slot;
 	h->region = region;
@@ -469,14 +441,14 @@ static void vm_merge_heat(struct vm_metrics *vm, double secs)
 {
 	size_t n = 0, i, j = 0;
 
-	sort_array(vm->heat_new, vm->n_heat_new, sizeof(struct heat_region), cmp_heat_key);
+	dt_sort(vm->heat_new, vm->n_heat_new, sizeof(struct heat_region), cmp_heat_key);
 	for (i = 0; i < vm->n_heat_new; i++) {
 		if (n && !cmp_heat_key(&vm->heat_new[n - 1], &vm->heat_new[i]))
 			vm->heat_new[n - 1].pages += vm->heat_new[i].pages;
 		else
 			vm->heat_new[n++] = vm->heat_new[i];
 	}
-	sort_array(vm->heat, vm->n_heat, sizeof(struct heat_region), cmp_heat_key);
+	dt_sort(vm->heat, vm->n_heat, sizeof(struct heat_region), cmp_heat_key);
 	for (i = 0; i < n; i++) {
 		struct heat_region *h = &vm->heat_new[i];
 
@@ -579,8 +551,8 @@ static void vm_update_slots_and_heat(struct model *m, const struct snapshot *s)
 					}
 				}
 		}
-		sort_array(vm->heat, vm->n_heat, sizeof(struct heat_region), cmp_heat);
-		sort_array(vm->memslots, vm->n_memslots, sizeof(struct memslot_metrics), cmp_memslot);
+		dt_sort(vm->heat, vm->n_heat, sizeof(struct heat_region), cmp_heat);
+		dt_sort(vm->memslots, vm->n_memslots, sizeof(struct memslot_metrics), cmp_memslot);
 	}
 }
 
@@ -838,6 +810,6 @@ void model_sort(struct model *m, enum sort_key k, bool descending)
 	g_sort = k;
 	g_desc = descending && k != SORT_VM;
 	for (size_t i = 0; i < m->n_vms; i++)
-		sort_array(m->vms[i].vcpus, m->vms[i].n_vcpus, sizeof(struct vcpu_metrics), cmp_vcpu);
-	sort_array(m->vms, m->n_vms, sizeof(struct vm_metrics), cmp_vm);
+		dt_sort(m->vms[i].vcpus, m->vms[i].n_vcpus, sizeof(struct vcpu_metrics), cmp_vcpu);
+	dt_sort(m->vms, m->n_vms, sizeof(struct vm_metrics), cmp_vm);
 }

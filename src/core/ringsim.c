@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "core/ringsim.h"
+#include "core/util.h"
 
 #define NS 1000000000.0
 
@@ -28,12 +29,6 @@ static void *xcalloc(size_t n, size_t sz)
 	return p;
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return (x > y) - (x < y);
-}
 
 /* The q-quantile of v[0..n) (sorted in place); 0 when empty. */
 static uint64_t quantile(uint64_t *v, size_t n, double q)
@@ -42,7 +37,7 @@ static uint64_t quantile(uint64_t *v, size_t n, double q)
 
 	if (!n)
 		return 0;
-	qsort(v, n, sizeof(*v), cmp_u64);
+	qsort(v, n, sizeof(*v), dt_cmp_u64);
 	i = (size_t)(q * (double)(n - 1) + 0.5);
 	return v[i < n ? i : n - 1];
 }
