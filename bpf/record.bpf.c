@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * `dirtytop record`, kernel side: stream every dirty ring event through a BPF
- * ring buffer (include/record.h). The push handler runs once per dirtied guest
+ * ring buffer (include/dt_events.h). The push handler runs once per dirtied guest
  * page: one hash lookup, one reserve/submit, a handful of stores. When the
  * ring buffer is full the event is counted, per CPU and per event type, in
  * `counters`; userspace writes those counts into the file.
@@ -11,21 +11,27 @@
  * (vCPU id, thread, ring size, ...) is kept in ring_meta / vm_meta, written
  * before the first event naming the id is submitted.
  *
- * Like bpf/dirtytop.bpf.c, the three dirty ring hooks exist as tp_btf and as
- * raw_tp; userspace loads one set.
+ * The hooks and the ioctl decoding are bpf/lib's, shared with live.bpf.c.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
-#include "dirtytop.h"
-#include "dt_kvm_bpf.h"
-#include "record.h"
-
-char LICENSE[] SEC("license") = "Dual BSD/GPL";
+#include "dt_events.h"
+#include "dt_kvm.h"
 
 #define MAX_RINGS 65536
 #define MAX_VMS 4096
+#define DT_MAX_VCPU_THREADS MAX_RINGS
+
+#include "lib/kvm_layouts.bpf.h"
+#include "lib/hooks.bpf.h"
+#include "lib/ring.bpf.h"
+#include "lib/kvm_ioctl.bpf.h"
+#include "lib/kvm_run.bpf.h"
+#include "lib/bitmap.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* Set by userspace before load. */
 const volatile __u32 events_mask = DT_EVM_ALL;
@@ -79,33 +85,6 @@ struct {
 	__type(value, struct dt_rec_vm_meta);
 } vm_meta SEC(".maps");
 
-/* vCPU thread -> its ring, for kvm_userspace_exit (which names no vCPU). */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, MAX_RINGS);
-	__type(key, __u32);
-	__type(value, __u64);
-} threads SEC(".maps");
-
-/* vCPU threads that took a soft-full exit and have not called KVM_RUN since. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, MAX_RINGS);
-	__type(key, __u32);			/* tid */
-	__type(value, __u64);			/* ring */
-} reentry_pending SEC(".maps");
-
-struct rec_inflight {
-	__u64 start_ns;
-	__u32 cmd;
-	__u32 fd;
-	__u32 slot;
-	__u32 flags;
-	__u64 gpa;
-	__u64 size;
-	__u64 bitmap;		/* GET_DIRTY_LOG: user address of the bitmap (never recorded) */
-};
-
 /* Memslot sizes, for counting the dirty pages of a KVM_GET_DIRTY_LOG bitmap. */
 struct slot_key {
 	__u32 vm_id;
@@ -119,29 +98,6 @@ struct {
 	__type(key, struct slot_key);
 	__type(value, __u64);			/* bytes */
 } slot_sizes SEC(".maps");
-
-struct popcount_state {
-	__u64 bitmap;		/* user address */
-	__u64 bytes;		/* bitmap length */
-	__u64 total;
-	__u32 vm_id;
-	__u32 slot;
-};
-
-/* Per CPU, not on the stack: the verifier then does not track the total through bpf_loop. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct popcount_state);
-} popcount_scratch SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u32);			/* tid */
-	__type(value, struct rec_inflight);
-} inflight SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -190,6 +146,27 @@ static __always_inline void count_untracked(__u32 type)
 		c->untracked[type & (DT_EV_NTYPES - 1)]++;
 }
 
+/*
+ * Room for an event of size bytes in the ring buffer, its header filled
+ * (time now; as_id and slot 0); NULL, counted as lost, when it is full.
+ * Fill the rest and submit().
+ */
+static __always_inline void *ev_reserve(__u32 type, __u32 id, __u32 size)
+{
+	struct dt_ev_hdr *h = bpf_ringbuf_reserve(&rb, size, 0);
+
+	if (!h) {
+		count_lost(type);
+		return NULL;
+	}
+	h->ts = bpf_ktime_get_ns();
+	h->id = id;
+	h->type = type;
+	h->as_id = 0;
+	h->slot = 0;
+	return h;
+}
+
 enum vm_how { VM_LOOKUP, VM_GET, VM_CREATE };
 
 /* The id of the VM at kvm; VM_GET creates it when unknown (a VM older than us). */
@@ -232,22 +209,21 @@ static __noinline __u32 vm_id_get(__u64 kvm, int how, __s32 fd)
 /* Number a ring seen for the first time (or re-created by KVM_CREATE_VCPU). Slow path. */
 static __noinline struct rec_ring *ring_create(__u64 ring_addr, bool from_create)
 {
-	struct kvm_dirty_ring *ring = (void *)ring_addr;
-	struct kvm_vcpu *vcpu;
 	struct dt_rec_ring_meta m = {};
+	struct dt_ring_fields f;
 	struct rec_ring r = {};
 	__u32 id;
 
-	vcpu = (void *)(ring_addr - bpf_core_field_offset(struct kvm_vcpu, dirty_ring));
+	dt_ring_read_fields(ring_addr, &f);
 	id = __sync_fetch_and_add(&next_ring_id, 1) + 1;
 	m.id = id;
-	m.vm_id = vm_id_get((__u64)BPF_CORE_READ(vcpu, kvm), VM_GET, -1);
+	m.vm_id = vm_id_get(f.kvm, VM_GET, -1);
 	m.tgid = bpf_get_current_pid_tgid() >> 32;
-	m.vcpu_id = BPF_CORE_READ(ring, index);
-	m.ring_size = BPF_CORE_READ(ring, size);
-	m.soft_limit = BPF_CORE_READ(ring, soft_limit);
-	m.dirty_index = BPF_CORE_READ(ring, dirty_index);
-	m.reset_index = BPF_CORE_READ(ring, reset_index);
+	m.vcpu_id = f.vcpu_id;
+	m.ring_size = f.size;
+	m.soft_limit = f.soft_limit;
+	m.dirty_index = f.dirty_index;
+	m.reset_index = f.reset_index;
 	m.first_seen_ns = bpf_ktime_get_ns();
 	if (from_create) {
 		m.flags = DT_VCPU_FROM_CREATE;
@@ -282,22 +258,15 @@ static __noinline void set_tid(struct rec_ring *r, __u64 ring, __u32 tid, bool e
 		return;
 	id = r->id;
 	r->tid = tid;
-	bpf_map_update_elem(&threads, &tid, &ring, BPF_ANY);
+	dt_thread_set_ring(tid, ring);
 	m = bpf_map_lookup_elem(&ring_meta, &id);
 	if (m)
 		m->tid = tid;
 	if (!emit)
 		return;
-	e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
-	if (!e) {
-		count_lost(DT_EV_TID);
+	e = ev_reserve(DT_EV_TID, id, sizeof(*e));
+	if (!e)
 		return;
-	}
-	e->h.ts = bpf_ktime_get_ns();
-	e->h.id = id;
-	e->h.type = DT_EV_TID;
-	e->h.as_id = 0;
-	e->h.slot = 0;
 	e->tid = tid;
 	e->arg = 0;
 	submit(e);
@@ -321,14 +290,9 @@ static __always_inline void on_push(__u64 ring, __u32 dirty_index, __u32 reset_i
 		set_tid(r, ring, (__u32)pid_tgid, true);
 	if (!wanted(DT_EV_PUSH))
 		return;
-	e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
-	if (!e) {
-		count_lost(DT_EV_PUSH);
+	e = ev_reserve(DT_EV_PUSH, r->id, sizeof(*e));
+	if (!e)
 		return;
-	}
-	e->h.ts = bpf_ktime_get_ns();
-	e->h.id = r->id;
-	e->h.type = DT_EV_PUSH;
 	e->h.as_id = slot >> 16;
 	e->h.slot = slot;
 	e->dirty_index = dirty_index;
@@ -351,16 +315,9 @@ static __always_inline void on_reset(__u64 ring, __u32 dirty_index, __u32 reset_
 	}
 	if (!wanted(DT_EV_RESET))
 		return;
-	e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
-	if (!e) {
-		count_lost(DT_EV_RESET);
+	e = ev_reserve(DT_EV_RESET, r->id, sizeof(*e));
+	if (!e)
 		return;
-	}
-	e->h.ts = bpf_ktime_get_ns();
-	e->h.id = r->id;
-	e->h.type = DT_EV_RESET;
-	e->h.as_id = 0;
-	e->h.slot = 0;
 	e->dirty_index = dirty_index;
 	e->reset_index = reset_index;
 	submit(e);
@@ -382,68 +339,34 @@ static __always_inline void on_full_exit(__u64 ring)
 	}
 	if (r->tid != tid)
 		set_tid(r, ring, tid, false);
-	bpf_map_update_elem(&reentry_pending, &tid, &ring, BPF_ANY);
+	dt_reentry_arm(tid, ring);
 	if (!wanted(DT_EV_FULL))
 		return;
-	e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
-	if (!e) {
-		count_lost(DT_EV_FULL);
+	e = ev_reserve(DT_EV_FULL, r->id, sizeof(*e));
+	if (!e)
 		return;
-	}
-	e->h.ts = bpf_ktime_get_ns();
-	e->h.id = r->id;
-	e->h.type = DT_EV_FULL;
-	e->h.as_id = 0;
-	e->h.slot = 0;
 	e->tid = tid;
 	e->arg = 0;
 	submit(e);
 }
 
-/* --- tp_btf: typed arguments, direct loads --- */
+/* --- the dirty ring tracepoints, as tp_btf and raw_tp (lib/hooks.bpf.h) --- */
 
-SEC("tp_btf/kvm_dirty_ring_push")
-int BPF_PROG(push_btf, struct kvm_dirty_ring *ring, u32 slot, u64 offset)
+DT_HOOK(kvm_dirty_ring_push, push, struct kvm_dirty_ring *ring, u32 slot, u64 offset)
 {
-	on_push((__u64)ring, ring->dirty_index, ring->reset_index, slot, offset);
+	on_push((__u64)ring, dt_ring_dirty_index(ring, btf), dt_ring_reset_index(ring, btf), slot, offset);
 	return 0;
 }
 
-SEC("tp_btf/kvm_dirty_ring_reset")
-int BPF_PROG(reset_btf, struct kvm_dirty_ring *ring)
+DT_HOOK(kvm_dirty_ring_reset, reset, struct kvm_dirty_ring *ring)
 {
-	on_reset((__u64)ring, ring->dirty_index, ring->reset_index);
+	on_reset((__u64)ring, dt_ring_dirty_index(ring, btf), dt_ring_reset_index(ring, btf));
 	return 0;
 }
 
-SEC("tp_btf/kvm_dirty_ring_exit")
-int BPF_PROG(exit_btf, struct kvm_vcpu *vcpu)
+DT_HOOK(kvm_dirty_ring_exit, exit, struct kvm_vcpu *vcpu)
 {
-	on_full_exit((__u64)&vcpu->dirty_ring);
-	return 0;
-}
-
-/* --- raw_tp: the fallback where tp_btf does not load --- */
-
-SEC("raw_tp/kvm_dirty_ring_push")
-int BPF_PROG(push_raw, struct kvm_dirty_ring *ring, u32 slot, u64 offset)
-{
-	on_push((__u64)ring, BPF_CORE_READ(ring, dirty_index), BPF_CORE_READ(ring, reset_index), slot,
-		offset);
-	return 0;
-}
-
-SEC("raw_tp/kvm_dirty_ring_reset")
-int BPF_PROG(reset_raw, struct kvm_dirty_ring *ring)
-{
-	on_reset((__u64)ring, BPF_CORE_READ(ring, dirty_index), BPF_CORE_READ(ring, reset_index));
-	return 0;
-}
-
-SEC("raw_tp/kvm_dirty_ring_exit")
-int BPF_PROG(exit_raw, struct kvm_vcpu *vcpu)
-{
-	on_full_exit((__u64)vcpu + bpf_core_field_offset(struct kvm_vcpu, dirty_ring));
+	on_full_exit((__u64)dt_vcpu_ring(vcpu));
 	return 0;
 }
 
@@ -459,22 +382,15 @@ int userspace_exit(struct userspace_exit_args *ctx)
 
 	if (!wanted(DT_EV_UEXIT))
 		return 0;
-	ring = bpf_map_lookup_elem(&threads, &tid);
+	ring = dt_thread_ring(tid);
 	if (!ring)
 		return 0;
 	r = bpf_map_lookup_elem(&rings, ring);
 	if (!r || r->tid != tid)
 		return 0;
-	e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
-	if (!e) {
-		count_lost(DT_EV_UEXIT);
+	e = ev_reserve(DT_EV_UEXIT, r->id, sizeof(*e));
+	if (!e)
 		return 0;
-	}
-	e->h.ts = bpf_ktime_get_ns();
-	e->h.id = r->id;
-	e->h.type = DT_EV_UEXIT;
-	e->h.as_id = 0;
-	e->h.slot = 0;
 	e->tid = tid;
 	e->arg = ctx->reason;
 	submit(e);
@@ -483,41 +399,22 @@ int userspace_exit(struct userspace_exit_args *ctx)
 
 /* --- KVM ioctls --- */
 
-struct popcount_ctx {
-	struct popcount_state *st;
-};
-
 /* One 64-byte chunk of a dirty bitmap: 512 pages, one 2 MiB region: count it, record it. */
-static long popcount_chunk(__u32 i, struct popcount_ctx *ctx)
+static long popcount_chunk(__u32 i, struct dt_bitmap_ctx *ctx)
 {
-	struct popcount_state *c = ctx->st;
-	__u64 words[8] = {}, off = (__u64)i * 64, n, count = 0;
+	struct dt_bitmap_walk *w = ctx->w;
+	long count = dt_bitmap_chunk(w, i);
 	struct dt_ev_region *e;
 
-	if (off >= c->bytes)
+	if (count < 0)
 		return 1;
-	n = c->bytes - off;
-	if (n > 64)
-		n = 64;
-	if (n == 0 || bpf_probe_read_user(words, n, (void *)(c->bitmap + off)))
-		return 1;
-	for (int w = 0; w < 8; w++)
-		count += __builtin_popcountll(words[w]);
-	if (!count)
+	if (!count || !wanted(DT_EV_DIRTYLOG))
 		return 0;
-	c->total += count;
-	if (!wanted(DT_EV_DIRTYLOG))
+	e = ev_reserve(DT_EV_DIRTYLOG, (__u32)w->vm, sizeof(*e));
+	if (!e)
 		return 0;
-	e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
-	if (!e) {
-		count_lost(DT_EV_DIRTYLOG);
-		return 0;
-	}
-	e->h.ts = bpf_ktime_get_ns();
-	e->h.id = c->vm_id;
-	e->h.type = DT_EV_DIRTYLOG;
-	e->h.as_id = c->slot >> 16;
-	e->h.slot = c->slot;
+	e->h.as_id = w->slot >> 16;
+	e->h.slot = w->slot;
 	e->region = i;
 	e->pages = count;
 	submit(e);
@@ -526,134 +423,60 @@ static long popcount_chunk(__u32 i, struct popcount_ctx *ctx)
 
 /*
  * The dirty pages of a KVM_GET_DIRTY_LOG bitmap that was just filled, per 2 MiB
- * region and in total (popcount_scratch.total). Global, so it is verified on its
- * own. Returns 0 when counted, -1 when the slot's size is unknown.
+ * region and in total (dt_bitmap_last()->total). Global, so it is verified on
+ * its own. Returns 0 when counted, -1 when the slot's size is unknown.
  */
 __noinline int dirtylog_count(__u32 vm_id, __u32 slot, __u64 bitmap)
 {
 	struct slot_key k = { .vm_id = vm_id, .slot = slot };
-	struct popcount_state *c;
-	struct popcount_ctx ctx;
-	__u32 zero = 0;
-	__u64 *size, pages;
+	struct dt_bitmap_walk *w;
+	__u64 *size;
 
 	size = bpf_map_lookup_elem(&slot_sizes, &k);
 	if (!size || !*size)
 		return -1;
-	c = bpf_map_lookup_elem(&popcount_scratch, &zero);
-	if (!c)
+	w = dt_bitmap_start(bitmap, *size, vm_id, slot);
+	if (!w)
 		return -1;
-	pages = *size >> 12;
-	c->bitmap = bitmap;
-	c->bytes = ((pages + 63) / 64) * 8;
-	c->total = 0;
-	c->vm_id = vm_id;
-	c->slot = slot;
-	ctx.st = c;
-	bpf_loop((__u32)((c->bytes + 63) / 64), popcount_chunk, &ctx, 0);
+	dt_bitmap_walk(w, popcount_chunk);
 	return 0;
 }
 
 SEC("tp/syscalls/sys_enter_ioctl")
 int ioctl_enter(struct sys_enter_ioctl_args *ctx)
 {
-	__u32 cmd = (__u32)ctx->cmd, tid;
+	__u32 cmd = (__u32)ctx->cmd;
+	struct dt_ioctl io = {};
 	__u64 pid_tgid;
-	struct rec_inflight io = {};
-	void *arg = (void *)ctx->arg;
 
-	/* Only KVM ioctls: filter first. */
-	if (((cmd >> 8) & 0xff) != DT_KVMIO)
+	if (!dt_is_kvm_ioctl(cmd))
 		return 0;
 	if (cmd == DT_KVM_RUN) {
-		/* once per return to userspace: one lookup, a hit only after a soft-full exit */
+		__u32 tid = (__u32)bpf_get_current_pid_tgid();
+		__u64 ring = dt_reentry_take(tid);
 		struct dt_ev_tid *e;
 		struct rec_ring *r;
-		__u64 *ringp;
 
-		tid = (__u32)bpf_get_current_pid_tgid();
-		ringp = bpf_map_lookup_elem(&reentry_pending, &tid);
-		if (!ringp)
+		if (!ring)
 			return 0;
-		r = bpf_map_lookup_elem(&rings, ringp);
-		bpf_map_delete_elem(&reentry_pending, &tid);
+		r = bpf_map_lookup_elem(&rings, &ring);
 		if (!r || !wanted(DT_EV_REENTRY))
 			return 0;
-		e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
-		if (!e) {
-			count_lost(DT_EV_REENTRY);
+		e = ev_reserve(DT_EV_REENTRY, r->id, sizeof(*e));
+		if (!e)
 			return 0;
-		}
-		e->h.ts = bpf_ktime_get_ns();
-		e->h.id = r->id;
-		e->h.type = DT_EV_REENTRY;
-		e->h.as_id = 0;
-		e->h.slot = 0;
 		e->tid = tid;
 		e->arg = 0;
 		submit(e);
 		return 0;
 	}
-	switch (cmd) {
-	case DT_KVM_CREATE_VM:
-	case DT_KVM_CREATE_VCPU:
-	case DT_KVM_RESET_DIRTY_RINGS:
-		break;
-	case DT_KVM_ENABLE_CAP: {
-		struct kvm_enable_cap_user cap = {};
-
-		if (bpf_probe_read_user(&cap, sizeof(cap), arg))
-			return 0;
-		if (cap.cap != DT_KVM_CAP_DIRTY_LOG_RING && cap.cap != DT_KVM_CAP_DIRTY_LOG_RING_ACQ_REL)
-			return 0;
-		io.flags = cap.cap;
-		io.gpa = cap.args[0];
-		break;
-	}
-	case DT_KVM_SET_USER_MEMORY_REGION:
-	case DT_KVM_SET_USER_MEMORY_REGION2: {
-		struct kvm_memory_region_user r = {};
-
-		if (bpf_probe_read_user(&r, sizeof(r), arg))
-			return 0;
-		io.slot = r.slot;
-		io.flags = r.flags;
-		io.gpa = r.guest_phys_addr;
-		io.size = r.memory_size;
-		break;
-	}
-	case DT_KVM_GET_DIRTY_LOG: {
-		struct kvm_dirty_log_user l = {};
-
-		if (bpf_probe_read_user(&l, sizeof(l), arg))
-			return 0;
-		io.slot = l.slot;
-		io.bitmap = l.dirty_bitmap;
-		break;
-	}
-	case DT_KVM_CLEAR_DIRTY_LOG: {
-		struct kvm_clear_dirty_log_user c = {};
-
-		if (bpf_probe_read_user(&c, sizeof(c), arg))
-			return 0;
-		io.slot = c.slot;
-		io.gpa = c.first_page;
-		io.size = c.num_pages;
-		break;
-	}
-	default:
+	if (!dt_ioctl_decode(ctx, &io))
 		return 0;
-	}
 	pid_tgid = bpf_get_current_pid_tgid();
 	if (filtered_out(pid_tgid))
 		return 0;
-	io.start_ns = bpf_ktime_get_ns();
-	io.cmd = cmd;
-	io.fd = (__u32)ctx->fd;
-	tid = (__u32)pid_tgid;
-	if (bpf_map_update_elem(&inflight, &tid, &io, BPF_ANY))
-		count_untracked(cmd == DT_KVM_SET_USER_MEMORY_REGION || cmd == DT_KVM_SET_USER_MEMORY_REGION2 ?
-				DT_EV_MEMSLOT : DT_EV_IOCTL);
+	if (dt_ioctl_begin((__u32)pid_tgid, &io))
+		count_untracked(dt_ioctl_is_memslot(cmd) ? DT_EV_MEMSLOT : DT_EV_IOCTL);
 	return 0;
 }
 
@@ -661,12 +484,12 @@ SEC("tp/syscalls/sys_exit_ioctl")
 int ioctl_exit(struct sys_exit_ioctl_args *ctx)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct rec_inflight *io = bpf_map_lookup_elem(&inflight, &tid);
+	struct dt_ioctl *io = dt_ioctl_pending(tid);
 	struct dt_rec_vm_meta *vm;
 	struct dt_ev_ioctl *e;
 	struct rec_ring *r;
 	__s64 ret = ctx->ret;
-	__u32 vm_id = 0, target = 0, type, zero = 0;
+	__u32 vm_id = 0, target = 0, type;
 	__u64 now, priv, dirty = 0;
 	bool counted = false;
 
@@ -685,7 +508,7 @@ int ioctl_exit(struct sys_exit_ioctl_args *ctx)
 		if (ret >= 0) {
 			priv = fd_private_data((__u32)ret);
 			if (priv) {
-				r = ring_create(priv + bpf_core_field_offset(struct kvm_vcpu, dirty_ring), true);
+				r = ring_create(dt_vcpu_ring_addr(priv), true);
 				if (r)
 					target = r->id;
 			}
@@ -697,9 +520,9 @@ int ioctl_exit(struct sys_exit_ioctl_args *ctx)
 			vm = bpf_map_lookup_elem(&vm_meta, &vm_id);
 			if (vm) {
 				vm->flags |= DT_VM_RING;
-				if (io->flags == DT_KVM_CAP_DIRTY_LOG_RING_ACQ_REL)
+				if (io->cap == DT_KVM_CAP_DIRTY_LOG_RING_ACQ_REL)
 					vm->flags |= DT_VM_RING_ACQ_REL;
-				vm->ring_bytes = (__u32)io->gpa;
+				vm->ring_bytes = (__u32)io->cap_arg0;
 			}
 		}
 		break;
@@ -718,7 +541,7 @@ int ioctl_exit(struct sys_exit_ioctl_args *ctx)
 	case DT_KVM_GET_DIRTY_LOG:
 		vm_id = vm_id_get(fd_private_data(io->fd), ret >= 0 ? VM_GET : VM_LOOKUP, (__s32)io->fd);
 		if (ret >= 0 && vm_id && !dirtylog_count(vm_id, io->slot, io->bitmap)) {
-			struct popcount_state *c = bpf_map_lookup_elem(&popcount_scratch, &zero);
+			struct dt_bitmap_walk *c = dt_bitmap_last();
 
 			if (c) {
 				dirty = c->total;
@@ -730,36 +553,45 @@ int ioctl_exit(struct sys_exit_ioctl_args *ctx)
 		vm_id = vm_id_get(fd_private_data(io->fd), ret >= 0 ? VM_GET : VM_LOOKUP, (__s32)io->fd);
 		break;
 	}
-	type = io->cmd == DT_KVM_SET_USER_MEMORY_REGION || io->cmd == DT_KVM_SET_USER_MEMORY_REGION2 ?
-	       DT_EV_MEMSLOT : DT_EV_IOCTL;
+	type = dt_ioctl_is_memslot(io->cmd) ? DT_EV_MEMSLOT : DT_EV_IOCTL;
 	if (!wanted(type))
 		goto out;
-	e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
-	if (!e) {
-		count_lost(type);
+	e = ev_reserve(type, vm_id, sizeof(*e));
+	if (!e)
 		goto out;
-	}
-	e->h.ts = now;
-	e->h.id = vm_id;
-	e->h.type = type;
-	e->h.as_id = 0;
-	e->h.slot = 0;
+	e->h.ts = now;		/* the call's end, as its latency */
 	e->cmd = io->cmd;
 	e->tid = tid;
 	e->ret = ret;
 	e->latency_ns = now - io->start_ns;
 	e->target = target;
 	e->slot = io->slot;
-	e->flags = io->flags;
 	e->pad = 0;
-	e->gpa = io->gpa;
-	e->size = io->size;
-	if (io->cmd == DT_KVM_GET_DIRTY_LOG) {
+	/* the event's fields by command: docs/recording.md */
+	switch (io->cmd) {
+	case DT_KVM_ENABLE_CAP:
+		e->flags = io->cap;
+		e->gpa = io->cap_arg0;
+		e->size = 0;
+		break;
+	case DT_KVM_GET_DIRTY_LOG:
 		e->flags = counted ? DT_EV_DIRTYLOG_COUNTED : 0;
+		e->gpa = 0;
 		e->size = dirty;
+		break;
+	case DT_KVM_CLEAR_DIRTY_LOG:
+		e->flags = 0;
+		e->gpa = io->first_page;
+		e->size = io->num_pages;
+		break;
+	default:	/* memslots: the region; others: 0 */
+		e->flags = io->flags;
+		e->gpa = io->gpa;
+		e->size = io->size;
+		break;
 	}
 	submit(e);
 out:
-	bpf_map_delete_elem(&inflight, &tid);
+	dt_ioctl_end(tid);
 	return 0;
 }

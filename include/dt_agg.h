@@ -8,7 +8,7 @@
 #ifndef DT_AGG_H
 #define DT_AGG_H
 
-#include "dirtytop.h"
+#include "dt_live.h"
 
 #ifndef __always_inline
 #define __always_inline inline __attribute__((always_inline))

@@ -30,7 +30,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "kernel/collector.h"		/* EXIT_* codes and enum hook_mode */
-#include "record.h"
+#include "dt_events.h"
 #include "core/recfile.h"
 #include "cmd/commands.h"
 #include "record.skel.h"
@@ -39,6 +39,15 @@
 #define DEFAULT_BLOCK_EVENTS 65536
 #define MAX_BLOCK_BYTES (8u << 20)
 #define POLL_MS 10
+
+/* read_stats() and on_event() take a BPF event type as the file's record kind */
+#define SAME_NUMBER(a, b) ((int)(a) == (int)(b))
+_Static_assert(SAME_NUMBER(DT_EV_NTYPES, REC_EVENT_KINDS), "one lost counter per kind");
+_Static_assert(SAME_NUMBER(DT_EV_PUSH, REC_PUSH) && SAME_NUMBER(DT_EV_RESET, REC_RESET) &&
+	       SAME_NUMBER(DT_EV_FULL, REC_FULL) && SAME_NUMBER(DT_EV_UEXIT, REC_UEXIT) &&
+	       SAME_NUMBER(DT_EV_IOCTL, REC_IOCTL) && SAME_NUMBER(DT_EV_MEMSLOT, REC_MEMSLOT) &&
+	       SAME_NUMBER(DT_EV_TID, REC_TID) && SAME_NUMBER(DT_EV_DIRTYLOG, REC_DIRTYLOG) &&
+	       SAME_NUMBER(DT_EV_REENTRY, REC_REENTRY), "event types are record kinds");
 
 static volatile sig_atomic_t g_stop, g_child_exited;
 static bool g_verbose;

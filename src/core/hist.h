@@ -5,7 +5,8 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include "dirtytop.h"
+#include "dt_hist_bucket.h"
+#include "dt_live.h"
 
 /* Bucket b holds the values [hist_bucket_low(b), hist_bucket_high(b)). */
 uint64_t hist_bucket_low(uint32_t b);

@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "dirtytop.h"
+#include "dt_live.h"
 #include "core/hist.h"
 #include "core/vm_filter.h"
 

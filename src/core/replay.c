@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * Replay: recorded events -> dt_agg.h -> struct dt_vcpu / dt_vm / dt_memslot -> snapshots.
- * Each event is folded in exactly as bpf/dirtytop.bpf.c folds it live:
+ * Each event is folded in exactly as bpf/live.bpf.c folds it live:
  *   push       dt_agg_push (+ dt_agg_push_stamp at a bucket's first entry); heat of its region
  *   reset      dt_agg_reset
  *   full       dt_agg_full_exit (and the vCPU's thread, as remember_thread)
@@ -455,7 +455,7 @@ static void set_tid(struct replay_ring *ring, uint32_t tid)
 	ring->v[0].tid = ring->v[1].tid = tid;
 }
 
-/* KVM_SET_USER_MEMORY_REGION(2) that succeeded: memslot_op of bpf/dirtytop.bpf.c. */
+/* KVM_SET_USER_MEMORY_REGION(2) that succeeded: memslot_op of bpf/live.bpf.c. */
 static void memslot_op(struct replay *r, struct replay_vm *vm, const struct rec_event *e)
 {
 	struct replay_memslot *old = slot_find(vm, e->slot);

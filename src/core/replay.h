@@ -2,7 +2,7 @@
 /*
  * Replay a recording: fold its events, in file order, into struct dt_vcpu /
  * dt_vm / dt_memslot with the functions of include/dt_agg.h (the ones the
- * live BPF side uses) and the same rules as bpf/dirtytop.bpf.c, and turn the
+ * live BPF side uses) and the same rules as bpf/live.bpf.c, and turn the
  * aggregates into a struct snapshot at the end of every time window, so
  * model.c computes the metrics exactly as for the live view. Pure C: no BPF,
  * no files.
@@ -16,7 +16,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include "dirtytop.h"
+#include "dt_live.h"
 #include "core/model.h"
 #include "core/recfile.h"
 

@@ -14,7 +14,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "kernel/collector.h"
-#include "dirtytop.skel.h"
+#include "live.skel.h"
 
 #define TRACEFS "/sys/kernel/tracing"
 
@@ -32,7 +32,7 @@ static const char *tracefs_override(void)
 }
 
 struct collector {
-	struct dirtytop_bpf *skel;
+	struct live_bpf *skel;
 	enum hook_mode mode;
 	bool verbose;
 	uint32_t heat_shift;
@@ -121,7 +121,7 @@ static int check_tracepoints(char *err, size_t errlen)
 	return 0;
 }
 
-static void select_hooks(struct dirtytop_bpf *skel, enum hook_mode mode)
+static void select_hooks(struct live_bpf *skel, enum hook_mode mode)
 {
 	bool btf = mode == HOOK_BTF;
 
@@ -133,9 +133,9 @@ static void select_hooks(struct dirtytop_bpf *skel, enum hook_mode mode)
 	bpf_program__set_autoload(skel->progs.exit_raw, !btf);
 }
 
-static struct dirtytop_bpf *open_and_load(enum hook_mode mode, uint32_t heat_shift, int *errout)
+static struct live_bpf *open_and_load(enum hook_mode mode, uint32_t heat_shift, int *errout)
 {
-	struct dirtytop_bpf *skel = dirtytop_bpf__open();
+	struct live_bpf *skel = live_bpf__open();
 	int e;
 
 	if (!skel) {
@@ -146,10 +146,10 @@ static struct dirtytop_bpf *open_and_load(enum hook_mode mode, uint32_t heat_shi
 	/* epoch tags start at 0: begin at 2 so no zeroed slot looks current */
 	skel->bss->epoch = 2;
 	skel->rodata->heat_shift = heat_shift;
-	e = dirtytop_bpf__load(skel);
+	e = live_bpf__load(skel);
 	if (e) {
 		*errout = e;
-		dirtytop_bpf__destroy(skel);
+		live_bpf__destroy(skel);
 		return NULL;
 	}
 	return skel;
@@ -243,10 +243,10 @@ int collector_open(struct collector **out, const struct collect_opts *opts, char
 		free(c);
 		return e == -EPERM ? EXIT_PRIVILEGE : EXIT_KERNEL;
 	}
-	e = dirtytop_bpf__attach(c->skel);
+	e = live_bpf__attach(c->skel);
 	if (e) {
 		snprintf(err, errlen, "attaching the BPF programs failed: %s", strerror(-e));
-		dirtytop_bpf__destroy(c->skel);
+		live_bpf__destroy(c->skel);
 		free(c);
 		return EXIT_KERNEL;
 	}
@@ -427,7 +427,7 @@ static void add_heat(void *arg, const void *key, const void *value)
 
 int collector_snapshot(struct collector *c, struct snapshot *s)
 {
-	struct dirtytop_bpf *k = c->skel;
+	struct live_bpf *k = c->skel;
 
 	snapshot_reset(s);
 	/* close the interval: BPF now writes the other epoch slot */
@@ -520,7 +520,7 @@ void collector_close(struct collector *c)
 {
 	if (!c)
 		return;
-	dirtytop_bpf__destroy(c->skel);
+	live_bpf__destroy(c->skel);
 	free(c->dump_keys);
 	free(c->dump_vals);
 	free(c);

@@ -1,26 +1,33 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * dirtytop kernel side: aggregate KVM dirty ring activity in maps.
+ * dirtytop live, kernel side: aggregate KVM dirty ring activity in maps
+ * (include/dt_live.h), folded as include/dt_agg.h says. The hooks and the
+ * ioctl decoding are bpf/lib's, shared with record.bpf.c.
  *
  * The push handler runs once per dirtied guest page, on the hottest path KVM
  * has: in the common case one load and one test; the counting is done once
  * per batch of pushes (see vcpu_sync). Nothing is streamed per event.
- *
- * Each hook exists twice: tp_btf (typed, direct loads) and raw_tp (the
- * fallback, loads through bpf_probe_read_kernel). Userspace loads one set.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
-#include "dirtytop.h"
-#include "dt_kvm_bpf.h"
+#include "dt_live.h"
 #include "dt_agg.h"
-
-char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 #define MAX_VCPUS 8192
 #define MAX_VMS 1024
+#define DT_MAX_VCPU_THREADS MAX_VCPUS
+
+#include "lib/kvm_layouts.bpf.h"
+#include "lib/hooks.bpf.h"
+#include "lib/ring.bpf.h"
+#include "lib/maps.bpf.h"
+#include "lib/kvm_ioctl.bpf.h"
+#include "lib/kvm_run.bpf.h"
+#include "lib/bitmap.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* Written by userspace at every refresh (see struct dt_epoch_max). */
 __u32 epoch = 0;
@@ -68,57 +75,10 @@ struct {
 	__type(value, __u64);		/* pages dirtied */
 } heat SEC(".maps");
 
-/* vCPU thread -> its ring, for kvm_userspace_exit (which names no vCPU). */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, MAX_VCPUS);
-	__type(key, __u32);
-	__type(value, __u64);
-} threads SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u32);		/* tid */
-	__type(value, struct dt_ioctl);
-} inflight SEC(".maps");
-
-/* vCPU threads that took a soft-full exit and have not called KVM_RUN since. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, MAX_VCPUS);
-	__type(key, __u32);		/* tid */
-	__type(value, __u64);		/* ring */
-} reentry_pending SEC(".maps");
-
-/* Zeroed templates: the values are too large for the BPF stack. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct dt_vcpu);
-} zero_vcpu SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct dt_vm);
-} zero_vm SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct dt_ring_ts);
-} zero_ring_ts SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct dt_memslot);
-} zero_memslot SEC(".maps");
+DT_ZERO_TEMPLATE(zero_vcpu, struct dt_vcpu);
+DT_ZERO_TEMPLATE(zero_vm, struct dt_vm);
+DT_ZERO_TEMPLATE(zero_ring_ts, struct dt_ring_ts);
+DT_ZERO_TEMPLATE(zero_memslot, struct dt_memslot);
 
 /* global: verified once, not again at each call site of the heat walk's loop */
 __noinline int heat_add(__u64 vm, __u32 slot, __u32 region, __u64 pages)
@@ -147,7 +107,7 @@ static __always_inline void remember_thread(struct dt_vcpu *v, __u64 ring)
 	if (v->tid == tid)
 		return;
 	v->tid = tid;
-	bpf_map_update_elem(&threads, &tid, &ring, BPF_ANY);
+	dt_thread_set_ring(tid, ring);
 }
 
 /*
@@ -156,16 +116,10 @@ static __always_inline void remember_thread(struct dt_vcpu *v, __u64 ring)
  */
 static __noinline struct dt_vcpu *vcpu_create(__u64 ring_addr, bool from_create)
 {
-	struct kvm_dirty_ring *ring = (void *)ring_addr;
-	struct kvm_vcpu *vcpu;
+	struct dt_ring_fields f;
 	struct dt_vcpu *v;
 	struct dt_ring_ts *rt;
-	__u32 zero = 0, size;
-	void *tmpl;
 
-	tmpl = bpf_map_lookup_elem(&zero_vcpu, &zero);
-	if (!tmpl)
-		return NULL;
 	if (from_create) {
 		/* a dead VM's vCPU left this entry: bury it (see bury_vcpu) */
 		v = bpf_map_lookup_elem(&vcpus, &ring_addr);
@@ -175,25 +129,24 @@ static __noinline struct dt_vcpu *vcpu_create(__u64 ring_addr, bool from_create)
 			bpf_map_update_elem(&vcpus, &grave, v, BPF_ANY);
 		}
 	}
-	if (bpf_map_update_elem(&vcpus, &ring_addr, tmpl,
-				from_create ? BPF_ANY : BPF_NOEXIST) &&
+	/* BPF_NOEXIST failing: another CPU created it first */
+	if (dt_map_init_zero(&vcpus, &ring_addr, &zero_vcpu, from_create ? BPF_ANY : BPF_NOEXIST) &&
 	    !from_create)
 		return bpf_map_lookup_elem(&vcpus, &ring_addr);
 	v = bpf_map_lookup_elem(&vcpus, &ring_addr);
 	if (!v)
 		return NULL;
 
-	vcpu = (void *)(ring_addr - bpf_core_field_offset(struct kvm_vcpu, dirty_ring));
-	v->vm = (__u64)BPF_CORE_READ(vcpu, kvm);
+	dt_ring_read_fields(ring_addr, &f);
+	v->vm = f.kvm;
 	v->tgid = bpf_get_current_pid_tgid() >> 32;
-	v->vcpu_id = BPF_CORE_READ(ring, index);
-	size = BPF_CORE_READ(ring, size);
-	v->ring_size = size;
-	v->soft_limit = BPF_CORE_READ(ring, soft_limit);
-	v->gfns = (__u64)BPF_CORE_READ(ring, dirty_gfns);
+	v->vcpu_id = f.vcpu_id;
+	v->ring_size = f.size;
+	v->soft_limit = f.soft_limit;
+	v->gfns = f.gfns;
 	/* counted from here: a new ring from its first entry, an older one from now */
-	v->dirty_index = BPF_CORE_READ(ring, dirty_index);
-	v->reset_index = BPF_CORE_READ(ring, reset_index);
+	v->dirty_index = f.dirty_index;
+	v->reset_index = f.reset_index;
 	v->reset_dirty_index = v->dirty_index;
 	v->first_seen_ns = bpf_ktime_get_ns();
 	if (from_create) {
@@ -201,11 +154,10 @@ static __noinline struct dt_vcpu *vcpu_create(__u64 ring_addr, bool from_create)
 		v->created_ns = v->first_seen_ns;
 	}
 
-	tmpl = bpf_map_lookup_elem(&zero_ring_ts, &zero);
-	if (tmpl && !bpf_map_update_elem(&ring_ts, &ring_addr, tmpl, BPF_ANY)) {
+	if (!dt_map_init_zero(&ring_ts, &ring_addr, &zero_ring_ts, BPF_ANY)) {
 		rt = bpf_map_lookup_elem(&ring_ts, &ring_addr);
 		if (rt)
-			rt->shift = dt_ring_ts_shift(size);
+			rt->shift = dt_ring_ts_shift(f.size);
 	}
 	return v;
 }
@@ -227,12 +179,6 @@ static __always_inline struct dt_vcpu *vcpu_get(__u64 ring)
  * those entries back for the heat map. Only the vCPU thread syncs (KVM holds
  * vcpu->mutex around all of them), so v->dirty_index has a single writer.
  */
-struct dt_gfn {			/* struct kvm_dirty_gfn (UAPI) */
-	__u32 flags;
-	__u32 slot;
-	__u64 offset;
-};
-
 struct gfn_chunk {
 	struct dt_gfn e[DT_PUSH_BATCH];
 };
@@ -379,63 +325,32 @@ static __always_inline void on_full_exit(__u64 ring, __u32 dirty_index, __u32 re
 	remember_thread(v, ring);
 	vcpu_sync(v, dirty_index, reset_index, true);
 	dt_agg_full_exit(v, bpf_ktime_get_ns());
-	bpf_map_update_elem(&reentry_pending, &tid, &ring, BPF_ANY);
+	dt_reentry_arm(tid, ring);
 }
 
-/* --- tp_btf: typed arguments, direct loads --- */
+/* --- the dirty ring tracepoints, as tp_btf and raw_tp (lib/hooks.bpf.h) --- */
 
 /* Once per dirtied page: a load, a test, and once per batch the work. */
-SEC("tp_btf/kvm_dirty_ring_push")
-int BPF_PROG(push_btf, struct kvm_dirty_ring *ring, u32 slot, u64 offset)
+DT_HOOK(kvm_dirty_ring_push, push, struct kvm_dirty_ring *ring, u32 slot, u64 offset)
 {
-	__u32 dirty_index = ring->dirty_index;
+	__u32 dirty_index = dt_ring_dirty_index(ring, btf);
 
 	if (starts_batch(dirty_index))
-		on_push_batch((__u64)ring, dirty_index, ring->reset_index);
+		on_push_batch((__u64)ring, dirty_index, dt_ring_reset_index(ring, btf));
 	return 0;
 }
 
-SEC("tp_btf/kvm_dirty_ring_reset")
-int BPF_PROG(reset_btf, struct kvm_dirty_ring *ring)
+DT_HOOK(kvm_dirty_ring_reset, reset, struct kvm_dirty_ring *ring)
 {
-	on_reset((__u64)ring, ring->dirty_index, ring->reset_index);
+	on_reset((__u64)ring, dt_ring_dirty_index(ring, btf), dt_ring_reset_index(ring, btf));
 	return 0;
 }
 
-SEC("tp_btf/kvm_dirty_ring_exit")
-int BPF_PROG(exit_btf, struct kvm_vcpu *vcpu)
+DT_HOOK(kvm_dirty_ring_exit, exit, struct kvm_vcpu *vcpu)
 {
-	on_full_exit((__u64)&vcpu->dirty_ring, vcpu->dirty_ring.dirty_index,
-		     vcpu->dirty_ring.reset_index);
-	return 0;
-}
+	struct kvm_dirty_ring *ring = dt_vcpu_ring(vcpu);
 
-/* --- raw_tp: the fallback where tp_btf does not load --- */
-
-SEC("raw_tp/kvm_dirty_ring_push")
-int BPF_PROG(push_raw, struct kvm_dirty_ring *ring, u32 slot, u64 offset)
-{
-	__u32 dirty_index = BPF_CORE_READ(ring, dirty_index);
-
-	if (starts_batch(dirty_index))
-		on_push_batch((__u64)ring, dirty_index, BPF_CORE_READ(ring, reset_index));
-	return 0;
-}
-
-SEC("raw_tp/kvm_dirty_ring_reset")
-int BPF_PROG(reset_raw, struct kvm_dirty_ring *ring)
-{
-	on_reset((__u64)ring, BPF_CORE_READ(ring, dirty_index),
-		 BPF_CORE_READ(ring, reset_index));
-	return 0;
-}
-
-SEC("raw_tp/kvm_dirty_ring_exit")
-int BPF_PROG(exit_raw, struct kvm_vcpu *vcpu)
-{
-	on_full_exit((__u64)vcpu + bpf_core_field_offset(struct kvm_vcpu, dirty_ring),
-		     BPF_CORE_READ(vcpu, dirty_ring.dirty_index),
-		     BPF_CORE_READ(vcpu, dirty_ring.reset_index));
+	on_full_exit((__u64)ring, dt_ring_dirty_index(ring, btf), dt_ring_reset_index(ring, btf));
 	return 0;
 }
 
@@ -445,7 +360,7 @@ SEC("tp/kvm/kvm_userspace_exit")
 int userspace_exit(struct userspace_exit_args *ctx)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	__u64 *ring = bpf_map_lookup_elem(&threads, &tid);
+	__u64 *ring = dt_thread_ring(tid);
 	struct kvm_dirty_ring *r;
 	struct dt_vcpu *v;
 
@@ -456,7 +371,7 @@ int userspace_exit(struct userspace_exit_args *ctx)
 		return 0;
 	v->userspace_exits++;
 	r = (void *)*ring;
-	vcpu_sync(v, BPF_CORE_READ(r, dirty_index), BPF_CORE_READ(r, reset_index), false);
+	vcpu_sync(v, dt_ring_dirty_index(r, false), dt_ring_reset_index(r, false), false);
 	return 0;
 }
 
@@ -512,8 +427,6 @@ static long bury_heat(struct bpf_map *map, struct dt_heat_key *key, __u64 *v, st
 static __noinline struct dt_vm *vm_get(__u64 kvm, bool from_create, __s32 fd)
 {
 	struct dt_vm *vm;
-	__u32 zero = 0;
-	void *tmpl;
 
 	if (!kvm)
 		return NULL;
@@ -529,8 +442,7 @@ static __noinline struct dt_vm *vm_get(__u64 kvm, bool from_create, __s32 fd)
 		bpf_for_each_map_elem(&memslots, bury_memslot, &b, 0);
 		bpf_for_each_map_elem(&heat, bury_heat, &b, 0);
 	}
-	tmpl = bpf_map_lookup_elem(&zero_vm, &zero);
-	if (!tmpl || bpf_map_update_elem(&vms, &kvm, tmpl, BPF_ANY))
+	if (dt_map_init_zero(&vms, &kvm, &zero_vm, BPF_ANY))
 		return NULL;
 	vm = bpf_map_lookup_elem(&vms, &kvm);
 	if (!vm)
@@ -550,79 +462,22 @@ int ioctl_enter(struct sys_enter_ioctl_args *ctx)
 {
 	__u32 cmd = (__u32)ctx->cmd;
 	struct dt_ioctl io = {};
-	__u32 tid;
 
-	/* Only KVM ioctls: filter first. */
-	if (((cmd >> 8) & 0xff) != DT_KVMIO)
+	if (!dt_is_kvm_ioctl(cmd))
 		return 0;
 	if (cmd == DT_KVM_RUN) {
-		/* once per return to userspace: one lookup, a hit only after a soft-full exit */
-		__u32 tid = (__u32)bpf_get_current_pid_tgid();
-		__u64 *ring = bpf_map_lookup_elem(&reentry_pending, &tid);
+		__u64 ring = dt_reentry_take((__u32)bpf_get_current_pid_tgid());
 		struct dt_vcpu *v;
 
 		if (!ring)
 			return 0;
-		v = bpf_map_lookup_elem(&vcpus, ring);
+		v = bpf_map_lookup_elem(&vcpus, &ring);
 		if (v)
 			dt_agg_reentry(v, epoch, bpf_ktime_get_ns());
-		bpf_map_delete_elem(&reentry_pending, &tid);
 		return 0;
 	}
-	switch (cmd) {
-	case DT_KVM_CREATE_VM:
-	case DT_KVM_CREATE_VCPU:
-	case DT_KVM_ENABLE_CAP:
-	case DT_KVM_RESET_DIRTY_RINGS:
-	case DT_KVM_GET_DIRTY_LOG:
-	case DT_KVM_CLEAR_DIRTY_LOG:
-	case DT_KVM_SET_USER_MEMORY_REGION:
-	case DT_KVM_SET_USER_MEMORY_REGION2:
-		break;
-	default:
-		return 0;
-	}
-	io.start_ns = bpf_ktime_get_ns();
-	io.cmd = cmd;
-	io.fd = (__u32)ctx->fd;
-	io.arg = ctx->arg;
-	if (cmd == DT_KVM_ENABLE_CAP) {
-		struct kvm_enable_cap_user cap = {};
-
-		if (bpf_probe_read_user(&cap, sizeof(cap), (void *)ctx->arg))
-			return 0;
-		if (cap.cap != DT_KVM_CAP_DIRTY_LOG_RING &&
-		    cap.cap != DT_KVM_CAP_DIRTY_LOG_RING_ACQ_REL)
-			return 0;
-		io.cap = cap.cap;
-		io.cap_arg0 = cap.args[0];
-	} else if (cmd == DT_KVM_SET_USER_MEMORY_REGION || cmd == DT_KVM_SET_USER_MEMORY_REGION2) {
-		struct kvm_memory_region_user r;
-
-		if (bpf_probe_read_user(&r, sizeof(r), (void *)ctx->arg))
-			return 0;
-		io.slot = r.slot;
-		io.flags = r.flags;
-		io.gpa = r.guest_phys_addr;
-		io.size = r.memory_size;
-	} else if (cmd == DT_KVM_GET_DIRTY_LOG) {
-		struct kvm_dirty_log_user l;
-
-		if (bpf_probe_read_user(&l, sizeof(l), (void *)ctx->arg))
-			return 0;
-		io.slot = l.slot;
-		io.bitmap = l.dirty_bitmap;
-	} else if (cmd == DT_KVM_CLEAR_DIRTY_LOG) {
-		struct kvm_clear_dirty_log_user l;
-
-		if (bpf_probe_read_user(&l, sizeof(l), (void *)ctx->arg))
-			return 0;
-		io.slot = l.slot;
-		io.flags = l.num_pages;
-		io.gpa = l.first_page;
-	}
-	tid = (__u32)bpf_get_current_pid_tgid();
-	bpf_map_update_elem(&inflight, &tid, &io, BPF_ANY);
+	if (dt_ioctl_decode(ctx, &io))
+		dt_ioctl_begin((__u32)bpf_get_current_pid_tgid(), &io);
 	return 0;
 }
 
@@ -630,15 +485,10 @@ static __noinline struct dt_memslot *memslot_get(__u64 kvm, __u32 slot)
 {
 	struct dt_memslot_key k = { .vm = kvm, .slot = slot };
 	struct dt_memslot *ms = bpf_map_lookup_elem(&memslots, &k);
-	__u32 zero = 0;
-	void *tmpl;
 
 	if (ms || !kvm)
 		return ms;
-	tmpl = bpf_map_lookup_elem(&zero_memslot, &zero);
-	if (!tmpl)
-		return NULL;
-	bpf_map_update_elem(&memslots, &k, tmpl, BPF_NOEXIST);
+	dt_map_init_zero(&memslots, &k, &zero_memslot, BPF_NOEXIST);	/* fails if another CPU was first */
 	ms = bpf_map_lookup_elem(&memslots, &k);
 	if (ms && !ms->first_seen_ns)
 		ms->first_seen_ns = bpf_ktime_get_ns();
@@ -699,59 +549,24 @@ __noinline int memslot_op(struct dt_vm *vm, __u64 kvm, struct dt_ioctl *io, __u6
 	return 0;
 }
 
-struct popcount_state {
-	__u64 bitmap;		/* user address */
-	__u64 bytes;		/* bitmap length */
-	__u64 total;
-	__u64 vm;
-	__u32 slot;
-};
-
-/*
- * The popcount state lives in a per-CPU map, not on the stack: the verifier
- * then does not track the running total through every bpf_loop iteration.
- */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct popcount_state);
-} popcount_scratch SEC(".maps");
-
-struct popcount_ctx {
-	struct popcount_state *st;
-};
-
-/* One 64-byte chunk of a dirty bitmap: 512 pages, one 2 MiB region. */
-static long popcount_chunk(__u32 i, struct popcount_ctx *ctx)
+/* One 64-byte chunk of a dirty bitmap: 512 pages, one 2 MiB region, into the heat map. */
+static long popcount_chunk(__u32 i, struct dt_bitmap_ctx *ctx)
 {
-	struct popcount_state *c = ctx->st;
-	__u64 words[8] = {}, off = (__u64)i * 64, n, count = 0;
+	struct dt_bitmap_walk *w = ctx->w;
+	long count = dt_bitmap_chunk(w, i);
 
-	if (off >= c->bytes)
+	if (count < 0)
 		return 1;
-	n = c->bytes - off;
-	if (n > 64)
-		n = 64;
-	if (n == 0 || bpf_probe_read_user(words, n, (void *)(c->bitmap + off)))
-		return 1;
-	for (int w = 0; w < 8; w++)
-		count += __builtin_popcountll(words[w]);
-	if (count) {
-		c->total += count;
-		heat_add(c->vm, c->slot, i >> ((heat_shift - 9) & 31), count);
-	}
+	if (count)
+		heat_add(w->vm, w->slot, i >> ((heat_shift - 9) & 31), count);
 	return 0;
 }
 
 /* A KVM_GET_DIRTY_LOG that succeeded: count the dirty pages in the returned bitmap. Global, as above. */
 __noinline int bitmap_sync(struct dt_vm *vm, __u64 kvm, struct dt_ioctl *io, __u64 latency)
 {
-	struct popcount_state *c;
-	struct popcount_ctx ctx;
+	struct dt_bitmap_walk *w;
 	struct dt_memslot *ms;
-	__u32 zero = 0;
-	__u64 pages;
 
 	if (!vm || !io)
 		return 0;
@@ -766,20 +581,13 @@ __noinline int bitmap_sync(struct dt_vm *vm, __u64 kvm, struct dt_ioctl *io, __u
 		ms->get_unsized++;	/* a slot from before dirtytop: its size is unknown */
 		return 0;
 	}
-	c = bpf_map_lookup_elem(&popcount_scratch, &zero);
-	if (!c)
+	w = dt_bitmap_start(io->bitmap, ms->size, kvm, io->slot);
+	if (!w)
 		return 0;
-	pages = ms->size >> 12;
-	c->bitmap = io->bitmap;
-	c->bytes = ((pages + 63) / 64) * 8;
-	c->total = 0;
-	c->vm = kvm;
-	c->slot = io->slot;
-	ctx.st = c;
-	bpf_loop((__u32)((c->bytes + 63) / 64), popcount_chunk, &ctx, 0);
-	ms->get_dirty_pages += c->total;
-	dt_hist_add(&ms->sync_dirty_pages, epoch, c->total);
-	vm->bitmap_dirty_pages += c->total;
+	dt_bitmap_walk(w, popcount_chunk);
+	ms->get_dirty_pages += w->total;
+	dt_hist_add(&ms->sync_dirty_pages, epoch, w->total);
+	vm->bitmap_dirty_pages += w->total;
 	return 0;
 }
 
@@ -787,7 +595,7 @@ SEC("tp/syscalls/sys_exit_ioctl")
 int ioctl_exit(struct sys_exit_ioctl_args *ctx)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct dt_ioctl *io = bpf_map_lookup_elem(&inflight, &tid);
+	struct dt_ioctl *io = dt_ioctl_pending(tid);
 	__s64 ret = ctx->ret;
 	struct dt_vm *vm;
 	__u64 now, priv;
@@ -805,7 +613,7 @@ int ioctl_exit(struct sys_exit_ioctl_args *ctx)
 	case DT_KVM_CREATE_VCPU:
 		priv = fd_private_data((__u32)ret);
 		if (priv)
-			vcpu_create(priv + bpf_core_field_offset(struct kvm_vcpu, dirty_ring), true);
+			vcpu_create(dt_vcpu_ring_addr(priv), true);
 		break;
 	case DT_KVM_ENABLE_CAP:
 		vm = vm_get(fd_private_data(io->fd), false, (__s32)io->fd);
@@ -846,14 +654,14 @@ int ioctl_exit(struct sys_exit_ioctl_args *ctx)
 			vm->clear_calls++;
 		if (ms) {
 			ms->clear_calls++;
-			ms->clear_pages += io->flags;
+			ms->clear_pages += io->num_pages;
 			dt_hist_add(&ms->clear_latency_ns, epoch, now - io->start_ns);
-			dt_hist_add(&ms->clear_chunk_pages, epoch, io->flags);
+			dt_hist_add(&ms->clear_chunk_pages, epoch, io->num_pages);
 		}
 		break;
 	}
 	}
 out:
-	bpf_map_delete_elem(&inflight, &tid);
+	dt_ioctl_end(tid);
 	return 0;
 }

@@ -1,18 +1,20 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * `dirtytop record`: the events bpf/record.bpf.c streams through its BPF ring
- * buffer, and the metadata it keeps in maps for userspace. Shared by both
- * sides. Kernel addresses never leave the kernel: the BPF side numbers every
- * dirty ring (vCPU) and every struct kvm (VM) with small ids, and events name
- * those ids. The file format (docs/recording.md) is written by src/recfile.c
+ * The record ABI: the events bpf/record.bpf.c streams through its BPF ring
+ * buffer, and the metadata it keeps in maps for userspace (src/record.c).
+ * Shared by both sides. Kernel addresses never leave the kernel: the BPF
+ * side numbers every dirty ring (vCPU) and every struct kvm (VM) with small
+ * ids, and events name those ids. The file format (docs/recording.md) is written by src/recfile.c
  * from these events; it does not depend on this layout.
  */
-#ifndef DT_RECORD_H
-#define DT_RECORD_H
+#ifndef DT_EVENTS_H
+#define DT_EVENTS_H
 
 #ifndef __VMLINUX_H__
 #include <linux/types.h>
 #endif
+
+#include "dt_flags.h"
 
 /* Event types; also the index of the per-type lost counters. */
 enum dt_ev_type {
@@ -27,6 +29,10 @@ enum dt_ev_type {
 	DT_EV_REENTRY = 9,	/* the first KVM_RUN of a vCPU thread after a soft-full exit */
 	DT_EV_NTYPES = 16,	/* room for more; the file's lost counters have as many */
 };
+
+/* the BPF side indexes its counters with type & (DT_EV_NTYPES - 1) */
+_Static_assert(!(DT_EV_NTYPES & (DT_EV_NTYPES - 1)), "DT_EV_NTYPES is a power of two");
+_Static_assert(DT_EV_REENTRY < DT_EV_NTYPES, "every event type has a counter");
 
 /* --events selection (bit = 1 << type). TID events follow PUSH. */
 #define DT_EVM(t) (1u << (t))
@@ -118,4 +124,4 @@ struct dt_rec_counters {
 	__u64 untracked[DT_EV_NTYPES];	/* no id could be given (a map was full) */
 };
 
-#endif /* DT_RECORD_H */
+#endif /* DT_EVENTS_H */

@@ -1,37 +1,19 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * Structures shared by the BPF side (bpf/dirtytop.bpf.c) and userspace.
- * One place only: both sides include this file.
+ * The live ABI: keys and values of the maps bpf/live.bpf.c aggregates into
+ * and userspace (src/collect.c) reads. One place only: both sides include
+ * this file.
  */
-#ifndef DIRTYTOP_H
-#define DIRTYTOP_H
+#ifndef DT_LIVE_H
+#define DT_LIVE_H
 
 #ifndef __VMLINUX_H__
 #include <linux/types.h>
 #endif
 
-/* KVM ioctl numbers (type byte 0xAE), from include/uapi/linux/kvm.h. */
-#define DT_KVMIO			0xAE
-#define DT_KVM_CREATE_VM		0xAE01
-#define DT_KVM_CREATE_VCPU		0xAE41
-#define DT_KVM_RUN			0xAE80
-#define DT_KVM_ENABLE_CAP		0x4068AEA3
-#define DT_KVM_RESET_DIRTY_RINGS	0xAEC7
-#define DT_KVM_GET_DIRTY_LOG		0x4010AE42
-#define DT_KVM_CLEAR_DIRTY_LOG		0xC018AEC0
-#define DT_KVM_SET_USER_MEMORY_REGION	0x4020AE46
-#define DT_KVM_SET_USER_MEMORY_REGION2	0x40A0AE49
-
-#define DT_KVM_CAP_DIRTY_LOG_RING		192
-#define DT_KVM_CAP_DIRTY_LOG_RING_ACQ_REL	223
-#define DT_KVM_EXIT_DIRTY_RING_FULL		31
-
-/*
- * Log-linear histogram: four sub-buckets per power of two, so a bucket is at
- * most 25% wide (a percentile read from it is within 12.5% of the truth).
- * Buckets 0..3 hold the values 0..3; values >= 2^33 land in the last bucket.
- */
-#define DT_HIST_BUCKETS 128
+#include "dt_flags.h"
+#include "dt_hist_bucket.h"
+#include "dt_kvm.h"		/* dt_memslot.flags are KVM_MEM_* */
 
 /*
  * A maximum per refresh interval. Userspace bumps a global epoch at every
@@ -58,7 +40,7 @@ struct dt_hist {
  * The live push handler does its work once per batch of pushes, at the
  * batch's first entry (ring index a multiple of DT_PUSH_BATCH): it counts the
  * entries pushed since and reads their slot/offset back from the ring (see
- * bpf/dirtytop.bpf.c). The vCPU thread's other hooks (soft-full exit, return
+ * bpf/live.bpf.c). The vCPU thread's other hooks (soft-full exit, return
  * of KVM_RUN) catch up too, so counts lag by less than a batch and are exact
  * once KVM_RUN returns. A remembered time bucket is at least a batch.
  */
@@ -120,8 +102,6 @@ struct dt_vcpu {
 	struct dt_hist held_us;
 };
 
-#define DT_VCPU_FROM_CREATE	(1u << 0)	/* seen from KVM_CREATE_VCPU on */
-
 /*
  * Memslot operations, classified the way KVM does (kvm_set_memory_region):
  * size 0 deletes, an unknown slot is created, a new base moves it, new flags
@@ -136,9 +116,6 @@ enum dt_slot_op {
 	DT_SLOT_NOOP,
 	DT_SLOT_OPS,
 };
-
-#define DT_MEM_LOG_DIRTY_PAGES	(1u << 0)
-#define DT_MEM_READONLY		(1u << 1)
 
 /* Per memslot, keyed by (VM, as_id << 16 | slot id). */
 struct dt_memslot_key {
@@ -192,27 +169,6 @@ struct dt_vm {
 	__u64 clear_calls;		/* KVM_CLEAR_DIRTY_LOG */
 };
 
-#define DT_VM_RING		(1u << 0)
-#define DT_VM_BITMAP		(1u << 3)	/* KVM_GET_DIRTY_LOG seen */	/* dirty ring enabled (seen) */
-#define DT_VM_RING_ACQ_REL	(1u << 1)
-#define DT_VM_FROM_CREATE	(1u << 2)
-
-/* An ioctl in flight, per thread, between sys_enter and sys_exit. */
-struct dt_ioctl {
-	__u64 start_ns;
-	__u32 cmd;
-	__u32 fd;
-	__u64 arg;
-	__u64 cap;		/* KVM_ENABLE_CAP: cap and args[0] */
-	__u64 cap_arg0;
-	/* memslot ioctls: the region or bitmap asked for */
-	__u32 slot;
-	__u32 flags;		/* SET_USER_MEMORY_REGION: flags; CLEAR: num_pages */
-	__u64 gpa;		/* SET_USER_MEMORY_REGION: base; CLEAR: first_page */
-	__u64 size;
-	__u64 bitmap;		/* GET_DIRTY_LOG: user address of the bitmap */
-};
-
 /*
  * Map keys are kernel addresses (bit 63 set). What a dead VM left behind when
  * a new VM took its address is moved to a "grave" key: the entry's
@@ -220,29 +176,4 @@ struct dt_ioctl {
  */
 #define DT_IS_GRAVE_KEY(k) (!((k) >> 63))
 
-/* The bucket a value falls in; identical on both sides. */
-static inline __u32 dt_log2(__u64 v)
-{
-	__u32 r = 0;
-
-	if (v >> 32) { v >>= 32; r += 32; }
-	if (v >> 16) { v >>= 16; r += 16; }
-	if (v >> 8) { v >>= 8; r += 8; }
-	if (v >> 4) { v >>= 4; r += 4; }
-	if (v >> 2) { v >>= 2; r += 2; }
-	if (v >> 1) { r += 1; }
-	return r;
-}
-
-static inline __u32 dt_hist_bucket(__u64 v)
-{
-	__u32 p, idx;
-
-	if (v < 4)
-		return (__u32)v;
-	p = dt_log2(v);
-	idx = (p - 1) * 4 + (__u32)((v >> (p - 2)) & 3);
-	return idx < DT_HIST_BUCKETS ? idx : DT_HIST_BUCKETS - 1;
-}
-
-#endif /* DIRTYTOP_H */
+#endif /* DT_LIVE_H */

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * What both BPF objects (dirtytop.bpf.c, record.bpf.c) need to read KVM's
- * tracepoints and ioctls: tracepoint argument layouts, UAPI ioctl argument
- * layouts, and the file behind a descriptor. BPF only; include after vmlinux.h.
+ * The layouts both BPF objects read: tracepoint arguments, UAPI ioctl
+ * arguments and dirty ring entries, and the file behind a descriptor.
+ * BPF only; include after vmlinux.h.
  */
-#ifndef DT_KVM_BPF_H
-#define DT_KVM_BPF_H
+#ifndef DT_KVM_LAYOUTS_BPF_H
+#define DT_KVM_LAYOUTS_BPF_H
 
 /* tracepoint formats (/sys/kernel/tracing/events/.../format) */
 struct userspace_exit_args {
@@ -59,6 +59,13 @@ struct kvm_clear_dirty_log_user {
 	__u64 dirty_bitmap;
 };
 
+/* an entry of a dirty ring: struct kvm_dirty_gfn (UAPI) */
+struct dt_gfn {
+	__u32 flags;
+	__u32 slot;
+	__u64 offset;
+};
+
 /* The private_data of the file behind fd in the current task: struct kvm * or struct kvm_vcpu *. */
 static __always_inline __u64 fd_private_data(__u32 fd)
 {
@@ -74,4 +81,4 @@ static __always_inline __u64 fd_private_data(__u32 fd)
 	return (__u64)BPF_CORE_READ(file, private_data);
 }
 
-#endif /* DT_KVM_BPF_H */
+#endif /* DT_KVM_LAYOUTS_BPF_H */
