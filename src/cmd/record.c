@@ -29,7 +29,9 @@
 #include <sys/wait.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "kernel/collector.h"		/* EXIT_* codes and enum hook_mode */
+#include "cmd/cli.h"
+#include "kernel/loader.h"
+#include "dirtytop.h"
 #include "record.h"
 #include "core/recfile.h"
 #include "cmd/commands.h"
@@ -664,7 +666,7 @@ int record_main(int argc, char **argv)
 			}
 			break;
 		case 'H':
-			if (parse_hook_mode(optarg, &hooks)) {
+			if (cli_parse_hooks(optarg, &hooks)) {
 				fprintf(stderr, "dirtytop record: --hooks takes auto, btf or raw, not '%s'\n", optarg);
 				return EXIT_USAGE;
 			}
@@ -683,7 +685,7 @@ int record_main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 
-	if ((ret = collector_check_kernel(false, err, sizeof(err)))) {
+	if ((ret = loader_check_kernel(false, err, sizeof(err)))) {
 		fprintf(stderr, "dirtytop: %s\n", err);
 		return ret;
 	}
