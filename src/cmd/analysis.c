@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * Shared by `dirtytop tune` and `dirtytop doctor`: the recording's span
- * (first pass, as `dirtytop report` does), a live recording through
- * `dirtytop record`, and the VMM's TCP traffic (sock_diag) for a measured
- * migration bandwidth.
+ * (first pass, as `dirtytop report` does) and a live recording (the
+ * recorder, as `dirtytop record` runs it).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -22,7 +21,8 @@
 #include <netinet/in.h>
 #include "cmd/analysis.h"
 #include "core/exit_status.h"
-#include "cmd/commands.h"
+#include "cmd/record_run.h"
+#include "kernel/loader.h"
 
 uint64_t analysis_lost(const struct rec_stats *s, int kind)
 {
@@ -118,8 +118,13 @@ int analysis_open(const char *path, const struct rec_span *span, FILE **f, struc
 int analysis_record(double secs, uint32_t pid, char **command, char *path, size_t pathlen)
 {
 	const char *dir = getenv("TMPDIR");
-	char *argv[64], dur[32], pidbuf[16];
-	int argc = 0, fd;
+	struct record_args a = {
+		.out = path, .force = true, .quiet = true, .duration = secs, .filter = { .tgid = pid },
+		.ro = RECORD_DEFAULTS,
+	};
+	char err[512];
+	bool started;
+	int fd, ret;
 
 	snprintf(path, pathlen, "%s/dirtytop-XXXXXX", dir && *dir ? dir : "/tmp");
 	fd = mkstemp(path);
@@ -129,28 +134,25 @@ int analysis_record(double secs, uint32_t pid, char **command, char *path, size_
 		return EXIT_RUNTIME;
 	}
 	close(fd);
-	argv[argc++] = "record";
-	argv[argc++] = "-o";
-	argv[argc++] = path;
-	argv[argc++] = "-f";
-	argv[argc++] = "-q";
-	if (secs > 0) {
-		snprintf(dur, sizeof(dur), "%.3f", secs);
-		argv[argc++] = "-d";
-		argv[argc++] = dur;
-	}
-	if (pid) {
-		snprintf(pidbuf, sizeof(pidbuf), "%u", pid);
-		argv[argc++] = "-p";
-		argv[argc++] = pidbuf;
-	}
 	if (command && command[0]) {
-		argv[argc++] = "-c";
-		argv[argc++] = "--";
-		for (int i = 0; command[i] && argc < 63; i++)
-			argv[argc++] = command[i];
+		a.command = command;
+		a.command_only = true;
 	}
-	argv[argc] = NULL;
-	return record_main(argc, argv);
+	a.ro.tgid = pid;
+	a.ro.follow = a.command_only;
+	if ((ret = loader_check_kernel(false, err, sizeof(err)))) {
+		fprintf(stderr, "dirtytop: %s\n", err);
+		return ret;
+	}
+	fd = rec_open_output(path, true, err, sizeof(err));
+	if (fd < 0) {
+		fprintf(stderr, "dirtytop: %s\n", err);
+		return EXIT_RUNTIME;
+	}
+	ret = record_run(&a, fd, &started);
+	if (close(fd) && started && !ret) {
+		fprintf(stderr, "dirtytop: closing %s: %s\n", path, strerror(errno));
+		ret = EXIT_RUNTIME;
+	}
+	return ret;
 }
-

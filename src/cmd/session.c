@@ -89,6 +89,11 @@ void session_release(struct session *s)
 	s->go = -1;
 }
 
+void session_unblock(struct session *s)
+{
+	sigprocmask(SIG_SETMASK, &s->orig, NULL);
+}
+
 bool session_stopping(const struct session *s)
 {
 	(void)s;
@@ -174,7 +179,7 @@ bool session_done(struct session *s, enum session_tick t)
 	       dt_mono_ns() >= s->deadline_ns;
 }
 
-int session_end(struct session *s, int ret)
+void session_end_command(struct session *s)
 {
 	if (s->go >= 0) {
 		close(s->go);	/* EOF: it runs; end it */
@@ -188,6 +193,11 @@ int session_end(struct session *s, int ret)
 			;
 		s->child = -1;
 	}
+}
+
+int session_end(struct session *s, int ret)
+{
+	session_end_command(s);
 	sigprocmask(SIG_SETMASK, &s->orig, NULL);
 	snapshot_free(&s->snap);
 	if (!ret && WIFEXITED(s->child_status) && WEXITSTATUS(s->child_status)) {

@@ -64,6 +64,8 @@ void session_begin(struct session *s, const struct session_opts *o);
  */
 pid_t session_spawn(struct session *s, char **argv, bool hold);
 void session_release(struct session *s);
+/* Let the signals in at any time (a loop that polls with a timeout, not session_wait). */
+void session_unblock(struct session *s);
 /* SIGINT, SIGTERM (or SIGHUP) came. */
 bool session_stopping(const struct session *s);
 /* COMMAND has ended (reaped now or before). */
@@ -88,6 +90,8 @@ void session_refresh(struct session *s);
 /* After a refresh: true if it was the last (LAST, --iterations, --duration). */
 bool session_done(struct session *s, enum session_tick t);
 
+/* End COMMAND if it runs: SIGTERM, or SIGKILL if still held; reaped. */
+void session_end_command(struct session *s);
 /*
  * End COMMAND if it runs (SIGTERM), restore the signal mask, free the
  * snapshot. ret, or when ret is 0 and COMMAND exited with a failure, its
