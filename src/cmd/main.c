@@ -19,10 +19,23 @@ static const struct cmd {
 	{ "doctor", doctor_main, "what is wrong with dirty tracking, and what to do" },
 };
 
+#define N_CMDS (sizeof(cmds) / sizeof(cmds[0]))
+
+/* `dirtytop help`: the commands; each has its own --help */
+static int do_help(void)
+{
+	printf("Usage: dirtytop [COMMAND] [OPTIONS]   (see dirtytop COMMAND --help)\n");
+	for (size_t i = 0; i < N_CMDS; i++)
+		printf("  %-8s %s\n", cmds[i].name, cmds[i].help);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 2 && !strcmp(argv[1], "help"))
+		return do_help();
 	if (argc > 1)
-		for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		for (size_t i = 0; i < N_CMDS; i++)
 			if (!strcmp(argv[1], cmds[i].name))
 				return cmds[i].func(argc - 1, argv + 1);
 	return live_main(argc, argv);
