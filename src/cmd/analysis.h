@@ -35,7 +35,4 @@ uint64_t analysis_lost(const struct rec_stats *s, int kind);
  */
 int analysis_record(double secs, uint32_t pid, char **command, char *path, size_t pathlen);
 
-/* Bytes the process's TCP sockets had acknowledged (its migration stream); -1 if unknown. */
-int analysis_tcp_bytes_acked(pid_t pid, uint64_t *bytes);
-
 #endif

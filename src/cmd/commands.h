@@ -1,10 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
-/* `dirtytop record`, `report`, `tune` and `doctor`: argv starts at the subcommand's name. */
-#ifndef DT_SRC_SUBCOMMANDS_H
-#define DT_SRC_SUBCOMMANDS_H
+/*
+ * The commands main.c dispatches to (its cmds[] table). argv[0] is the
+ * command's name ("record", or "dirtytop" for the default live view); each
+ * parses its own flags, prints its own --help and returns an exit status
+ * (core/exit_status.h). No command calls another's main.
+ */
+#ifndef DT_CMD_COMMANDS_H
+#define DT_CMD_COMMANDS_H
 
 #define DIRTYTOP_VERSION "0.1.0"
 
+int live_main(int argc, char **argv);
 int record_main(int argc, char **argv);
 int report_main(int argc, char **argv);
 int tune_main(int argc, char **argv);

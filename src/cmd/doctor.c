@@ -12,36 +12,23 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <math.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
-#include <sys/wait.h>
-#include <json-c/json.h>
 #include "cmd/analysis.h"
-#include "kernel/collector.h"
-#include "core/doctor_rules.h"
-#include "sys/procinfo.h"
-#include "sys/qmp.h"
-#include "core/replay.h"
+#include "cmd/cli.h"
 #include "cmd/commands.h"
+#include "cmd/session.h"
+#include "core/doctor_rules.h"
+#include "core/replay.h"
 #include "core/units.h"
+#include "kernel/collector.h"
+#include "out/json_writer.h"
+#include "sys/qmp.h"
+#include "sys/sockdiag.h"
 
+#define PROG "dirtytop doctor"
 #define MAX_PIDS 64
-
-static volatile sig_atomic_t g_stop, g_child_exited;
-
-static void on_signal(int sig)
-{
-	if (sig == SIGCHLD)
-		g_child_exited = 1;
-	else
-		g_stop = 1;
-}
 
 /* Measured traffic of one VMM process. */
 struct traffic {
@@ -72,43 +59,6 @@ struct doctor {
 	const char *source;
 };
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/* RATE: bytes/s with an optional K, M, G (powers of 1024), "B" and "/s"; or "NNNmbit" */
-static int parse_rate(const char *s, double *out)
-{
-	char *end;
-	double v = strtod(s, &end), mul = 1;
-
-	if (end == s || !isfinite(v) || v <= 0)
-		return -1;
-	if (!strncasecmp(end, "mbit", 4)) {
-		*out = v * 1e6 / 8;
-		return end[4] && strcmp(end + 4, "/s") ? -1 : 0;
-	}
-	switch (*end) {
-	case 'k': case 'K': mul = 1024; end++; break;
-	case 'm': case 'M': mul = 1024.0 * 1024; end++; break;
-	case 'g': case 'G': mul = 1024.0 * 1024 * 1024; end++; break;
-	}
-	if (*end == 'i')
-		end++;
-	if (*end == 'B' || *end == 'b')
-		end++;
-	if (!strcmp(end, "/s"))
-		end += 2;
-	if (*end)
-		return -1;
-	*out = v * mul;
-	return 0;
-}
-
 static struct traffic *traffic_of(struct doctor *d, uint32_t pid)
 {
 	for (size_t i = 0; i < d->n_traffic; i++)
@@ -120,40 +70,33 @@ static struct traffic *traffic_of(struct doctor *d, uint32_t pid)
 	return &d->traffic[d->n_traffic++];
 }
 
-/* After each live interval: the QMP numbers, or the VMMs' TCP traffic while they log dirty pages. */
-static void sample_bandwidth(struct doctor *d)
+/* QEMU's migration numbers over QMP, once per interval. */
+static void sample_qmp(struct doctor *d)
 {
-	if (d->bandwidth > 0)
-		return;
-	if (d->qmp_path && !d->qmp && !d->qmp_failed) {
-		char err[256];
+	struct qmp_migration mg;
+	char err[256];
 
-		/* COMMAND is the QEMU: its socket comes up after it starts */
-		d->qmp = qmp_open(d->qmp_path, err, sizeof(err));
-		snprintf(d->qmp_error, sizeof(d->qmp_error), "%s", d->qmp ? "" : err);
-	}
-	if (d->qmp) {
-		struct qmp_migration mg;
-		char err[256];
-
-		if (qmp_migration(d->qmp, &mg, err, sizeof(err))) {
-			fprintf(stderr, "dirtytop doctor: %s\n", err);
-			qmp_close(d->qmp);
-			d->qmp = NULL;
-			d->qmp_failed = true;
-			return;
-		}
-		snprintf(d->qmp_status, sizeof(d->qmp_status), "%s", mg.status);
-		if (mg.mbps > 0) {
-			d->qmp_mbps_sum += mg.mbps;
-			d->qmp_active++;
-		}
-		if (mg.max_bandwidth)
-			d->qmp_max_bw = mg.max_bandwidth;
-		if (mg.pid)
-			d->qmp_pid = (uint32_t)mg.pid;
+	if (qmp_migration(d->qmp, &mg, err, sizeof(err))) {
+		fprintf(stderr, "dirtytop doctor: %s\n", err);
+		qmp_close(d->qmp);
+		d->qmp = NULL;
+		d->qmp_failed = true;
 		return;
 	}
+	snprintf(d->qmp_status, sizeof(d->qmp_status), "%s", mg.status);
+	if (mg.mbps > 0) {
+		d->qmp_mbps_sum += mg.mbps;
+		d->qmp_active++;
+	}
+	if (mg.max_bandwidth)
+		d->qmp_max_bw = mg.max_bandwidth;
+	if (mg.pid)
+		d->qmp_pid = (uint32_t)mg.pid;
+}
+
+/* The TCP bytes of each VMM acknowledged in an interval while it logged dirty pages. */
+static void sample_traffic(struct doctor *d)
+{
 	for (size_t i = 0; i < d->model.n_vms; i++) {
 		const struct vm_metrics *vm = &d->model.vms[i];
 		struct traffic *t;
@@ -168,7 +111,7 @@ static void sample_bandwidth(struct doctor *d)
 		/* slots that predate doctor are unknown: syncs or pushes tell a migration too */
 		logging |= vm->bitmap_syncs_s > 0 || vm->fill_rate > 0;
 		t = traffic_of(d, vm->tgid);
-		if (!t || analysis_tcp_bytes_acked((pid_t)vm->tgid, &bytes))
+		if (!t || sockdiag_tcp_bytes_acked((pid_t)vm->tgid, &bytes))
 			continue;
 		if (t->have_prev && logging && bytes > t->prev_bytes) {
 			t->bytes += (double)(bytes - t->prev_bytes);
@@ -177,6 +120,24 @@ static void sample_bandwidth(struct doctor *d)
 		t->prev_bytes = bytes;
 		t->have_prev = true;
 	}
+}
+
+/* After each live interval: the QMP numbers, or the VMMs' TCP traffic while they log dirty pages. */
+static void sample_bandwidth(struct doctor *d)
+{
+	if (d->bandwidth > 0)
+		return;
+	if (d->qmp_path && !d->qmp && !d->qmp_failed) {
+		char err[256];
+
+		/* COMMAND is the QEMU: its socket comes up after it starts */
+		d->qmp = qmp_open(d->qmp_path, err, sizeof(err));
+		snprintf(d->qmp_error, sizeof(d->qmp_error), "%s", d->qmp ? "" : err);
+	}
+	if (d->qmp)
+		sample_qmp(d);
+	else
+		sample_traffic(d);
 }
 
 static void assign_bandwidth(struct doctor *d)
@@ -252,72 +213,100 @@ static void print_text(struct doctor *d, const struct doc_findings *f)
 		       sev[DOC_CRITICAL], sev[DOC_WARNING], sev[DOC_INFO]);
 }
 
+static void vm_json(yajl_gen g, const struct doc_vm *vm)
+{
+	double rate = vm->secs > 0 ? vm->dirty_pages / vm->secs : 0;
+
+	yajl_gen_map_open(g);
+	jw_put_u64(g, "vm_id", vm->vm_id);
+	jw_put_u64(g, "pid", vm->pid);
+	jw_put_string(g, "comm", vm->comm);
+	jw_put_string(g, "tracking", tracking_of(vm->tracking));
+	jw_put_u64(g, "ring_size", vm->ring_size);
+	jw_put_bool(g, "exited", vm->exited);
+	jw_put_double(g, "observed_s", vm->secs);
+	jw_put_double(g, "dirty_rate", rate);
+	jw_put_double(g, "dirty_mib_s", rate * DT_PAGE_SIZE / 1048576.0);
+	if (vm->bandwidth > 0) {
+		jw_put_double(g, "bandwidth_bytes_s", vm->bandwidth);
+		jw_put_string(g, "bandwidth_source", vm->bandwidth_source);
+	} else {
+		jw_put_null(g, "bandwidth_bytes_s");
+		jw_put_null(g, "bandwidth_source");
+	}
+	jw_put_u64(g, "dirty_log_on", vm->dirty_log_on - vm->dirty_log_on0);
+	jw_put_u64(g, "dirty_log_off", vm->dirty_log_off - vm->dirty_log_off0);
+	jw_key(g, "vcpus");
+	yajl_gen_array_open(g);
+	for (size_t k = 0; k < vm->n_vcpus; k++) {
+		const struct doc_vcpu *c = &vm->vcpus[k];
+
+		yajl_gen_map_open(g);
+		jw_put_int(g, "vcpu_id", c->vcpu_id);
+		jw_put_u64(g, "tid", c->tid);
+		jw_put_double(g, "fill_rate", c->secs > 0 ? c->pushes / c->secs : 0);
+		jw_put_double(g, "full_exits_s", c->secs > 0 ? c->full_exits / c->secs : 0);
+		jw_put_double(g, "stall_frac", c->secs > 0 ? c->stall_s / c->secs : 0);
+		jw_put_double(g, "held_frac", c->secs > 0 ? c->held_s / c->secs : 0);
+		yajl_gen_map_close(g);
+	}
+	yajl_gen_array_close(g);
+	yajl_gen_map_close(g);
+}
+
+static void finding_json(yajl_gen g, const struct doc_finding *x)
+{
+	yajl_gen_map_open(g);
+	jw_put_string(g, "id", x->id);
+	jw_put_string(g, "severity", doc_severity_name(x->severity));
+	jw_put_u64(g, "vm_id", x->vm_id);
+	jw_put_u64(g, "pid", x->pid);
+	jw_put_string(g, "comm", x->comm);
+	if (x->vcpu_id >= 0) {
+		jw_put_int(g, "vcpu_id", x->vcpu_id);
+		jw_put_u64(g, "tid", x->tid);
+	} else {
+		jw_put_null(g, "vcpu_id");
+		jw_put_null(g, "tid");
+	}
+	jw_put_string(g, "summary", x->summary);
+	jw_key(g, "evidence");
+	yajl_gen_map_open(g);
+	for (int k = 0; k < x->n_ev; k++)
+		jw_put_double(g, x->ev[k].name, x->ev[k].value);
+	yajl_gen_map_close(g);
+	jw_key(g, "units");
+	yajl_gen_map_open(g);
+	for (int k = 0; k < x->n_ev; k++)
+		jw_put_string(g, x->ev[k].name, x->ev[k].unit);
+	yajl_gen_map_close(g);
+	jw_put_string(g, "action", x->action);
+	yajl_gen_map_close(g);
+}
+
 static void print_json(struct doctor *d, const struct doc_findings *f)
 {
-	json_object *root = json_object_new_object(), *a = json_object_new_array();
+	yajl_gen g = jw_new();
 
-	json_object_object_add(root, "source", json_object_new_string(d->source));
-	json_object_object_add(root, "duration_s", json_object_new_double(d->st.secs));
-	json_object_object_add(root, "intervals", json_object_new_uint64(d->st.intervals));
-	for (size_t i = 0; i < d->st.n_vms; i++) {
-		const struct doc_vm *vm = &d->st.vms[i];
-		json_object *o = json_object_new_object(), *vs = json_object_new_array();
-		double rate = vm->secs > 0 ? vm->dirty_pages / vm->secs : 0;
-
-		json_object_object_add(o, "vm_id", json_object_new_uint64(vm->vm_id));
-		json_object_object_add(o, "pid", json_object_new_uint64(vm->pid));
-		json_object_object_add(o, "comm", json_object_new_string(vm->comm));
-		json_object_object_add(o, "tracking", json_object_new_string(tracking_of(vm->tracking)));
-		json_object_object_add(o, "ring_size", json_object_new_uint64(vm->ring_size));
-		json_object_object_add(o, "exited", json_object_new_boolean(vm->exited));
-		json_object_object_add(o, "observed_s", json_object_new_double(vm->secs));
-		json_object_object_add(o, "dirty_rate", json_object_new_double(rate));
-		json_object_object_add(o, "dirty_mib_s", json_object_new_double(rate * DT_PAGE_SIZE / 1048576.0));
-		json_object_object_add(o, "bandwidth_bytes_s", vm->bandwidth > 0 ? json_object_new_double(vm->bandwidth) : NULL);
-		json_object_object_add(o, "bandwidth_source", vm->bandwidth > 0 ? json_object_new_string(vm->bandwidth_source) : NULL);
-		json_object_object_add(o, "dirty_log_on", json_object_new_uint64(vm->dirty_log_on - vm->dirty_log_on0));
-		json_object_object_add(o, "dirty_log_off", json_object_new_uint64(vm->dirty_log_off - vm->dirty_log_off0));
-		for (size_t k = 0; k < vm->n_vcpus; k++) {
-			const struct doc_vcpu *c = &vm->vcpus[k];
-			json_object *v = json_object_new_object();
-
-			json_object_object_add(v, "vcpu_id", json_object_new_int(c->vcpu_id));
-			json_object_object_add(v, "tid", json_object_new_uint64(c->tid));
-			json_object_object_add(v, "fill_rate", json_object_new_double(c->secs > 0 ? c->pushes / c->secs : 0));
-			json_object_object_add(v, "full_exits_s", json_object_new_double(c->secs > 0 ? c->full_exits / c->secs : 0));
-			json_object_object_add(v, "stall_frac", json_object_new_double(c->secs > 0 ? c->stall_s / c->secs : 0));
-			json_object_object_add(v, "held_frac", json_object_new_double(c->secs > 0 ? c->held_s / c->secs : 0));
-			json_object_array_add(vs, v);
-		}
-		json_object_object_add(o, "vcpus", vs);
-		json_object_array_add(a, o);
-	}
-	json_object_object_add(root, "vms", a);
-	a = json_object_new_array();
-	for (size_t i = 0; i < f->n; i++) {
-		const struct doc_finding *x = &f->v[i];
-		json_object *o = json_object_new_object(), *ev = json_object_new_object(), *un = json_object_new_object();
-
-		json_object_object_add(o, "id", json_object_new_string(x->id));
-		json_object_object_add(o, "severity", json_object_new_string(doc_severity_name(x->severity)));
-		json_object_object_add(o, "vm_id", json_object_new_uint64(x->vm_id));
-		json_object_object_add(o, "pid", json_object_new_uint64(x->pid));
-		json_object_object_add(o, "comm", json_object_new_string(x->comm));
-		json_object_object_add(o, "vcpu_id", x->vcpu_id >= 0 ? json_object_new_int(x->vcpu_id) : NULL);
-		json_object_object_add(o, "tid", x->vcpu_id >= 0 ? json_object_new_uint64(x->tid) : NULL);
-		json_object_object_add(o, "summary", json_object_new_string(x->summary));
-		for (int k = 0; k < x->n_ev; k++) {
-			json_object_object_add(ev, x->ev[k].name, json_object_new_double(x->ev[k].value));
-			json_object_object_add(un, x->ev[k].name, json_object_new_string(x->ev[k].unit));
-		}
-		json_object_object_add(o, "evidence", ev);
-		json_object_object_add(o, "units", un);
-		json_object_object_add(o, "action", json_object_new_string(x->action));
-		json_object_array_add(a, o);
-	}
-	json_object_object_add(root, "findings", a);
-	printf("%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN));
-	json_object_put(root);
+	if (!g)
+		abort();
+	yajl_gen_map_open(g);
+	jw_put_string(g, "source", d->source);
+	jw_put_double(g, "duration_s", d->st.secs);
+	jw_put_u64(g, "intervals", d->st.intervals);
+	jw_key(g, "vms");
+	yajl_gen_array_open(g);
+	for (size_t i = 0; i < d->st.n_vms; i++)
+		vm_json(g, &d->st.vms[i]);
+	yajl_gen_array_close(g);
+	jw_key(g, "findings");
+	yajl_gen_array_open(g);
+	for (size_t i = 0; i < f->n; i++)
+		finding_json(g, &f->v[i]);
+	yajl_gen_array_close(g);
+	yajl_gen_map_close(g);
+	jw_flush(g, stdout, true);
+	yajl_gen_free(g);
 }
 
 /* --- from a recording --- */
@@ -372,16 +361,20 @@ static int from_recording(struct doctor *d, const char *path)
 
 /* --- live --- */
 
-static int live(struct doctor *d, const struct collect_opts *co, double duration, char **command, int *status)
+/* One interval of the live model folded into the rules, and the bandwidth sampled after it. */
+static void fold_interval(struct doctor *d)
+{
+	doc_accumulate(&d->st, &d->model);
+	sample_bandwidth(d);
+}
+
+static int live(struct doctor *d, const struct collect_opts *co, double duration, char **command, int *ret)
 {
 	struct collector *col = NULL;
-	struct snapshot snap = {};
+	struct session s;
+	enum session_tick t;
 	char err[512];
 	int rc;
-	pid_t child = 0;
-	uint64_t start, deadline;
-	sigset_t mask, orig;
-	struct sigaction sa = { .sa_handler = on_signal };
 
 	rc = collector_open(&col, co, err, sizeof(err));
 	if (rc) {
@@ -396,66 +389,26 @@ static int live(struct doctor *d, const struct collect_opts *co, double duration
 			return EXIT_RUNTIME;
 		}
 	}
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGCHLD);
-	sigprocmask(SIG_BLOCK, &mask, &orig);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGCHLD, &sa, NULL);
-
-	collector_snapshot(col, &snap);	/* the baseline */
-	model_update(&d->model, &snap, procinfo_lookup, NULL, NULL, NULL);
-	doc_accumulate(&d->st, &d->model);
-	sample_bandwidth(d);
+	session_begin(&s, &(struct session_opts){ .interval_s = d->interval, .duration_s = duration,
+						   .input_fd = -1 });
+	session_baseline(&s, col, &d->model);
+	fold_interval(d);
 	if (command) {
-		child = start_command(command);
-		if (child < 0) {
+		if (session_spawn(&s, command, false) < 0) {
 			fprintf(stderr, "dirtytop: fork: %s\n", strerror(errno));
+			session_end(&s, EXIT_RUNTIME);
 			collector_close(col);
 			return EXIT_RUNTIME;
 		}
-		d->model.filter.tgid = (uint32_t)child;
+		d->model.filter.tgid = (uint32_t)s.child;
 	}
-	start = mono_ns();
-	deadline = duration > 0 ? start + (uint64_t)(duration * 1e9) : UINT64_MAX;
-	for (uint64_t k = 1; !g_stop; k++) {
-		uint64_t next = start + (uint64_t)((double)k * d->interval * 1e9), now;
-		bool last = false;
-
-		if (next > deadline)
-			next = deadline;
-		while (!g_stop && (now = mono_ns()) < next) {
-			struct timespec left = { (time_t)((next - now) / 1000000000ull), (long)((next - now) % 1000000000ull) };
-
-			ppoll(NULL, 0, &left, &orig);
-			if (g_child_exited && child > 0 && waitpid(child, status, WNOHANG) == child) {
-				child = -1;
-				last = true;
-				break;
-			}
-		}
-		{
-			struct key_list fvms = {}, fvcpus = {};
-
-			collector_snapshot(col, &snap);
-			model_update(&d->model, &snap, procinfo_lookup, NULL, &fvms, &fvcpus);
-			collector_forget(col, &fvms, &fvcpus);
-			key_list_free(&fvms);
-			key_list_free(&fvcpus);
-		}
-		doc_accumulate(&d->st, &d->model);
-		sample_bandwidth(d);
-		if (last || mono_ns() >= deadline)
-			break;
-	}
-	if (child > 0) {
-		kill(child, SIGTERM);
-		waitpid(child, status, 0);
-	}
-	sigprocmask(SIG_SETMASK, &orig, NULL);
-	snapshot_free(&snap);
+	/* a signal ends it too, with the interval so far */
+	do {
+		t = session_wait(&s);
+		session_refresh(&s);
+		fold_interval(d);
+	} while (!session_done(&s, t));
+	*ret = session_end(&s, EXIT_OK);
 	collector_close(col);
 	return EXIT_OK;
 }
@@ -491,20 +444,23 @@ static void usage(FILE *f)
 		"3 kernel feature missing, 4 insufficient privileges.\n");
 }
 
-static int num_arg(const char *name, const char *s, double lo, double hi, double *out)
-{
-	char *end;
-	double v = strtod(s, &end);
+struct doctor_args {
+	const char *path;		/* a recording, or NULL: live */
+	char **command;			/* NULL: none */
+	double duration;
+	struct vm_filter filter;
+	struct collect_opts co;
+};
 
-	if (*end || !isfinite(v) || v < lo || v > hi) {
-		fprintf(stderr, "dirtytop doctor: %s takes a number from %g to %g, not '%s'\n", name, lo, hi, s);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
+/* A threshold of the rules: "FLAG takes a number from LO to HI" */
+#define NUM(flag, lo, hi, out)                                                  \
+	do {                                                                    \
+		if ((rc = cli_number(PROG, flag, optarg, lo, hi, out)))         \
+			return rc;                                              \
+	} while (0)
 
-int doctor_main(int argc, char **argv)
+/* -1: go on; else the exit status (--help, a bad flag or combination) */
+static int parse_args(int argc, char **argv, struct doctor *d, struct doctor_args *a)
 {
 	static const struct option long_opts[] = {
 		{ "duration", required_argument, NULL, 'd' },
@@ -525,111 +481,116 @@ int doctor_main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
-	struct doctor d = { .interval = 1.0 };
-	struct collect_opts co = { .hooks = HOOK_AUTO };
-	struct doc_findings findings = {};
-	const char *path = NULL;
-	char **command;
-	double duration = 0, v, pid = 0;
-	int opt, dd, ret, status = 0;
+	int opt, dd, rc;
+	double v;
 
-	doc_state_init(&d.st);
-	doc_thresholds_default(&d.th);
-	model_init(&d.model);
+	/* options stop at "--": what follows is COMMAND */
 	for (dd = 1; dd < argc && strcmp(argv[dd], "--"); dd++)
 		;
 	optind = 1;
 	while ((opt = getopt_long(dd, argv, "d:i:p:jh", long_opts, NULL)) != -1) {
 		switch (opt) {
-		case 'd': if (num_arg("--duration", optarg, 0.05, 86400, &duration)) return EXIT_USAGE; break;
-		case 'i': if (num_arg("--interval", optarg, 0.05, 3600, &d.interval)) return EXIT_USAGE; break;
-		case 'p': if (num_arg("--pid", optarg, 1, 0x7fffffff, &pid)) return EXIT_USAGE; break;
-		case 'j': d.json = true; break;
-		case 'B':
-			if (parse_rate(optarg, &d.bandwidth)) {
-				fprintf(stderr, "dirtytop doctor: --bandwidth takes bytes/s (e.g. 100M for 100 MiB/s, "
-					"1000mbit), not '%s'\n", optarg);
-				return EXIT_USAGE;
-			}
+		case 'd': NUM("--duration", 0.05, 86400, &a->duration); break;
+		case 'i': NUM("--interval", 0.05, 3600, &d->interval); break;
+		case 'p':
+			if ((rc = cli_pid(PROG, optarg, &a->filter)))
+				return rc;
 			break;
-		case 'Q': d.qmp_path = optarg; break;
-		case 1: if (num_arg("--storm-exits", optarg, 0, 1e9, &d.th.storm_exits_s)) return EXIT_USAGE; break;
-		case 2: if (num_arg("--stall-s", optarg, 0, 1e6, &d.th.stalled_s)) return EXIT_USAGE; break;
-		case 3: if (num_arg("--slow-exits", optarg, 0, 1e9, &d.th.slow_exits_s)) return EXIT_USAGE; break;
+		case 'j': d->json = true; break;
+		case 'B':
+			if (cli_parse_rate(optarg, &d->bandwidth))
+				return cli_usage_error(PROG, "--bandwidth takes bytes/s (e.g. 100M for 100 MiB/s, "
+						       "1000mbit), not '%s'", optarg);
+			break;
+		case 'Q': d->qmp_path = optarg; break;
+		case 1: NUM("--storm-exits", 0, 1e9, &d->th.storm_exits_s); break;
+		case 2: NUM("--stall-s", 0, 1e6, &d->th.stalled_s); break;
+		case 3: NUM("--slow-exits", 0, 1e9, &d->th.slow_exits_s); break;
 		case 4:
-			if (num_arg("--held-pct", optarg, 0, 100, &v)) return EXIT_USAGE;
-			d.th.throttle_held_frac = v / 100;
+			NUM("--held-pct", 0, 100, &v);
+			d->th.throttle_held_frac = v / 100;
 			break;
 		case 5:
-			if (num_arg("--dominant-pct", optarg, 1, 100, &v)) return EXIT_USAGE;
-			d.th.dominant_share = v / 100;
+			NUM("--dominant-pct", 1, 100, &v);
+			d->th.dominant_share = v / 100;
 			break;
 		case 6:
-			if (num_arg("--ioctl-ms", optarg, 0, 1e6, &v)) return EXIT_USAGE;
-			d.th.get_log_ms = d.th.clear_log_ms = v;
+			NUM("--ioctl-ms", 0, 1e6, &v);
+			d->th.get_log_ms = d->th.clear_log_ms = v;
 			break;
-		case 7: if (num_arg("--memslot-ms", optarg, 0, 1e6, &d.th.memslot_ms)) return EXIT_USAGE; break;
-		case 8: if (num_arg("--flapping", optarg, 0, 1e6, &d.th.flapping_cycles)) return EXIT_USAGE; break;
+		case 7: NUM("--memslot-ms", 0, 1e6, &d->th.memslot_ms); break;
+		case 8: NUM("--flapping", 0, 1e6, &d->th.flapping_cycles); break;
 		case 'H':
-			if (parse_hook_mode(optarg, &co.hooks)) {
-				fprintf(stderr, "dirtytop doctor: --hooks takes auto, btf or raw, not '%s'\n", optarg);
-				return EXIT_USAGE;
-			}
+			if ((rc = cli_hooks(PROG, optarg, &a->co.hooks)))
+				return rc;
 			break;
 		case 'h': usage(stdout); return EXIT_OK;
 		default: usage(stderr); return EXIT_USAGE;
 		}
 	}
 	if (optind < dd)
-		path = argv[optind++];
-	if (optind < dd) {
-		fprintf(stderr, "dirtytop doctor: one recording at a time\n");
-		return EXIT_USAGE;
-	}
-	command = dd + 1 < argc ? &argv[dd + 1] : NULL;
-	if (path && (command || duration || d.qmp_path)) {
-		fprintf(stderr, "dirtytop doctor: a recording goes without COMMAND, --duration and --qmp\n");
-		return EXIT_USAGE;
-	}
-	if (command && pid) {
-		fprintf(stderr, "dirtytop doctor: --pid or a COMMAND, not both\n");
-		return EXIT_USAGE;
-	}
-	if (d.qmp_path && d.bandwidth > 0) {
-		fprintf(stderr, "dirtytop doctor: --bandwidth or --qmp, not both\n");
-		return EXIT_USAGE;
-	}
-	d.model.filter.tgid = (uint32_t)pid;
-	if (path) {
-		d.source = path;
-		ret = from_recording(&d, path);
-	} else {
-		if (!command && !duration)
-			duration = 10;
-		d.source = "live";
-		ret = live(&d, &co, duration, command, &status);
-	}
-	if (!ret && d.qmp_path && !d.qmp_pid && d.qmp_error[0])
-		fprintf(stderr, "dirtytop doctor: no bandwidth from QMP: %s\n", d.qmp_error);
-	if (!ret) {
-		if (d.model.filter.tgid)
-			doc_state_keep_pid(&d.st, d.model.filter.tgid);
-		assign_bandwidth(&d);
-		doc_evaluate(&d.st, &d.th, &findings);
-		if (d.json)
-			print_json(&d, &findings);
-		else
-			print_text(&d, &findings);
-		if (fflush(stdout))
-			ret = EXIT_RUNTIME;
-	}
+		a->path = argv[optind++];
+	if (optind < dd)
+		return cli_usage_error(PROG, "one recording at a time");
+	a->command = dd + 1 < argc ? &argv[dd + 1] : NULL;
+	if (a->path && (a->command || a->duration || d->qmp_path))
+		return cli_usage_error(PROG, "a recording goes without COMMAND, --duration and --qmp");
+	if ((rc = cli_pid_or_command(PROG, &a->filter, a->command)))
+		return rc;
+	if (d->qmp_path && d->bandwidth > 0)
+		return cli_usage_error(PROG, "--bandwidth or --qmp, not both");
+	return -1;
+}
+
+/* The findings, on stdout: EXIT_OK, or EXIT_RUNTIME when stdout fails. */
+static int report_findings(struct doctor *d)
+{
+	struct doc_findings findings = {};
+	int ret = EXIT_OK;
+
+	if (d->qmp_path && !d->qmp_pid && d->qmp_error[0])
+		fprintf(stderr, "dirtytop doctor: no bandwidth from QMP: %s\n", d->qmp_error);
+	if (vm_filter_active(&d->model.filter))
+		doc_state_keep_pid(&d->st, d->model.filter.tgid);
+	assign_bandwidth(d);
+	doc_evaluate(&d->st, &d->th, &findings);
+	if (d->json)
+		print_json(d, &findings);
+	else
+		print_text(d, &findings);
+	if (fflush(stdout))
+		ret = EXIT_RUNTIME;
 	doc_findings_free(&findings);
+	return ret;
+}
+
+int doctor_main(int argc, char **argv)
+{
+	struct doctor d = { .interval = 1.0 };
+	struct doctor_args a = { .co = { .hooks = HOOK_AUTO } };
+	int ret, command_ret = 0;
+
+	doc_state_init(&d.st);
+	doc_thresholds_default(&d.th);
+	model_init(&d.model);
+	ret = parse_args(argc, argv, &d, &a);
+	if (ret >= 0)
+		goto out;
+	d.model.filter = a.filter;
+	if (a.path) {
+		d.source = a.path;
+		ret = from_recording(&d, a.path);
+	} else {
+		d.source = "live";
+		ret = live(&d, &a.co, a.command || a.duration ? a.duration : 10, a.command, &command_ret);
+	}
+	if (!ret)
+		ret = report_findings(&d);
+	if (!ret)
+		ret = command_ret;	/* COMMAND's failure (said on stderr) */
+out:
 	doc_state_free(&d.st);
 	model_free(&d.model);
 	qmp_close(d.qmp);
-	if (!ret && command && WIFEXITED(status) && WEXITSTATUS(status)) {
-		fprintf(stderr, "dirtytop: command exited with status %d\n", WEXITSTATUS(status));
-		return WEXITSTATUS(status);
-	}
 	return ret;
 }

@@ -136,7 +136,7 @@ static json_object *model_json(struct report *rp, const struct model *m, uint64_
 
 	if (!mf)
 		abort();
-	view_json_print(mf, m, &rp->vo);
+	view_json_print(mf, m, &rp->vo, &(struct frame_info){ .hooks = rp->ri.h.hooks });
 	fclose(mf);
 	o = json_tokener_parse(buf);
 	free(buf);
@@ -610,7 +610,6 @@ int report_main(int argc, char **argv)
 	if (rp.ri.end_ns - rp.ri.start_ns > 366ull * 86400 * 1000000000ull)
 		rp.ri.end_ns = rp.ri.start_ns + 366ull * 86400 * 1000000000ull;	/* a year: timestamps are wrong */
 	rp.ri.heat_shift = 9 + dt_log2(heat_mib / 2);
-	rp.vo.hooks = rp.ri.h.hooks;
 	rp.ri.filter_tgid = rp.filter.tgid;
 
 	if (html_path) {

@@ -1,35 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <errno.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
-#include <linux/capability.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "core/util.h"
 #include "kernel/collector.h"
+#include "kernel/loader.h"
 #include "live.skel.h"
-
-#define TRACEFS "/sys/kernel/tracing"
-
-/* Where to look; the environment may point elsewhere (tests of the error paths). */
-static const char *btf_path(void)
-{
-	const char *p = getenv("DIRTYTOP_BTF");
-
-	return p ? p : "/sys/kernel/btf/vmlinux";
-}
-
-static const char *tracefs_override(void)
-{
-	return getenv("DIRTYTOP_TRACEFS");
-}
 
 struct collector {
 	struct live_bpf *skel;
@@ -42,31 +24,6 @@ struct collector {
 	size_t dump_keys_size, dump_vals_size;
 };
 
-static bool g_verbose;
-
-static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	if (level == LIBBPF_DEBUG || !g_verbose)
-		return 0;
-	return vfprintf(stderr, fmt, ap);
-}
-
-static bool has_caps_for_bpf(void)
-{
-	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct data[2] = {};
-	const int want[] = { 39 /* CAP_BPF */, 38 /* CAP_PERFMON */ };
-
-	if (geteuid() == 0)
-		return true;
-	if (syscall(SYS_capget, &hdr, data))
-		return false;
-	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
-		if (!(data[want[i] / 32].effective & (1u << (want[i] % 32))))
-			return false;
-	return true;
-}
-
 static bool path_exists(const char *p)
 {
 	struct stat st;
@@ -74,151 +31,35 @@ static bool path_exists(const char *p)
 	return stat(p, &st) == 0;
 }
 
-/* tp programs need tracefs; mount it where the kernel expects it if nobody did. */
-static int ensure_tracefs(char *err, size_t errlen, bool verbose)
+/* loader_load_fn: the live object for one hook mode, into c->skel */
+static int open_and_load(void *ctx, enum hook_mode mode)
 {
-	if (tracefs_override() || path_exists(TRACEFS "/events") ||
-	    path_exists("/sys/kernel/debug/tracing/events"))
-		return 0;
-	if (mount("nodev", TRACEFS, "tracefs", 0, NULL) == 0) {
-		if (verbose)
-			fprintf(stderr, "dirtytop: mounted tracefs on %s\n", TRACEFS);
-		return 0;
-	}
-	snprintf(err, errlen, "tracefs is not mounted and mounting it on %s failed: %s\n"
-		 "  mount it first: mount -t tracefs nodev %s", TRACEFS, strerror(errno), TRACEFS);
-	return EXIT_KERNEL;
-}
-
-static const char *events_dir(void)
-{
-	static char dir[256];
-
-	if (tracefs_override()) {
-		snprintf(dir, sizeof(dir), "%s/events", tracefs_override());
-		return dir;
-	}
-	return path_exists(TRACEFS "/events") ? TRACEFS "/events" : "/sys/kernel/debug/tracing/events";
-}
-
-static int check_tracepoints(char *err, size_t errlen)
-{
-	static const char *needed[] = {
-		"kvm/kvm_dirty_ring_push", "kvm/kvm_dirty_ring_reset", "kvm/kvm_dirty_ring_exit",
-		"kvm/kvm_userspace_exit", "syscalls/sys_enter_ioctl", "syscalls/sys_exit_ioctl",
-	};
-	char path[512];
-
-	for (size_t i = 0; i < sizeof(needed) / sizeof(needed[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", events_dir(), needed[i]);
-		if (!path_exists(path)) {
-			snprintf(err, errlen, "this kernel has no tracepoint %s (looked for %s)%s", needed[i], path,
-				 strncmp(needed[i], "kvm/", 4) ? "" :
-				 "\n  dirtytop needs Linux >= 5.11 with KVM loaded (modprobe kvm_intel or kvm_amd)");
-			return EXIT_KERNEL;
-		}
-	}
-	return 0;
-}
-
-static void select_hooks(struct live_bpf *skel, enum hook_mode mode)
-{
-	bool btf = mode == HOOK_BTF;
-
-	bpf_program__set_autoload(skel->progs.push_btf, btf);
-	bpf_program__set_autoload(skel->progs.reset_btf, btf);
-	bpf_program__set_autoload(skel->progs.exit_btf, btf);
-	bpf_program__set_autoload(skel->progs.push_raw, !btf);
-	bpf_program__set_autoload(skel->progs.reset_raw, !btf);
-	bpf_program__set_autoload(skel->progs.exit_raw, !btf);
-}
-
-static struct live_bpf *open_and_load(enum hook_mode mode, uint32_t heat_shift, int *errout)
-{
+	struct collector *c = ctx;
 	struct live_bpf *skel = live_bpf__open();
 	int e;
 
-	if (!skel) {
-		*errout = -errno;
-		return NULL;
-	}
-	select_hooks(skel, mode);
+	if (!skel)
+		return -errno;
+	loader_select_hooks(&(struct loader_hooks){
+		.btf = { skel->progs.push_btf, skel->progs.reset_btf, skel->progs.exit_btf },
+		.raw = { skel->progs.push_raw, skel->progs.reset_raw, skel->progs.exit_raw },
+	}, mode);
 	/* epoch tags start at 0: begin at 2 so no zeroed slot looks current */
 	skel->bss->epoch = 2;
-	skel->rodata->heat_shift = heat_shift;
+	skel->rodata->heat_shift = c->heat_shift;
 	e = live_bpf__load(skel);
 	if (e) {
-		*errout = e;
 		live_bpf__destroy(skel);
-		return NULL;
+		return e;
 	}
-	return skel;
-}
-
-int parse_hook_mode(const char *s, enum hook_mode *out)
-{
-	if (!strcmp(s, "auto"))
-		*out = HOOK_AUTO;
-	else if (!strcmp(s, "btf"))
-		*out = HOOK_BTF;
-	else if (!strcmp(s, "raw"))
-		*out = HOOK_RAW;
-	else
-		return -1;
-	return 0;
-}
-
-pid_t start_command(char **argv)
-{
-	pid_t pid = fork();
-
-	if (pid == 0) {
-		sigset_t none;
-
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		execvp(argv[0], argv);
-		fprintf(stderr, "dirtytop: cannot run %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	return pid;
-}
-
-int collector_check_kernel(bool verbose, char *err, size_t errlen)
-{
-	int rc;
-
-	if (!has_caps_for_bpf()) {
-		char self[256] = "dirtytop";
-		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-
-		if (n > 0)
-			self[n] = 0;
-		snprintf(err, errlen, "not enough privilege to load BPF programs: run as root, or with the "
-			 "capabilities CAP_BPF and CAP_PERFMON (Linux >= 5.8):\n  sudo %s\n"
-			 "  or grant them once: sudo setcap cap_bpf,cap_perfmon+ep %s", self, self);
-		return EXIT_PRIVILEGE;
-	}
-	if (!path_exists(btf_path())) {
-		snprintf(err, errlen, "this kernel has no BTF (%s is missing): "
-			 "dirtytop needs a kernel built with CONFIG_DEBUG_INFO_BTF=y", btf_path());
-		return EXIT_KERNEL;
-	}
-	if ((rc = ensure_tracefs(err, errlen, verbose)) || (rc = check_tracepoints(err, errlen)))
-		return rc;
-
+	c->skel = skel;
 	return 0;
 }
 
 int collector_open(struct collector **out, const struct collect_opts *opts, char *err, size_t errlen)
 {
 	struct collector *c;
-	int e = 0, rc;
-
-	g_verbose = opts->verbose;
-	libbpf_set_print(libbpf_print);
-	if ((rc = collector_check_kernel(opts->verbose, err, errlen)))
-		return rc;
+	int e, rc;
 
 	c = calloc(1, sizeof(*c));
 	if (!c)
@@ -226,22 +67,10 @@ int collector_open(struct collector **out, const struct collect_opts *opts, char
 	c->verbose = opts->verbose;
 	/* pages per region: 2 MiB = 512 pages = 2^9 */
 	c->heat_shift = 9 + dt_log2(opts->heat_region_mib > 2 ? opts->heat_region_mib / 2 : 1);
-	if (opts->hooks != HOOK_RAW) {
-		c->mode = HOOK_BTF;
-		c->skel = open_and_load(HOOK_BTF, c->heat_shift, &e);
-		if (!c->skel && opts->verbose)
-			fprintf(stderr, "dirtytop: tp_btf programs did not load (%s)%s\n", strerror(-e),
-				opts->hooks == HOOK_AUTO ? ", falling back to raw_tp" : "");
-	}
-	if (!c->skel && opts->hooks != HOOK_BTF) {
-		c->mode = HOOK_RAW;
-		c->skel = open_and_load(HOOK_RAW, c->heat_shift, &e);
-	}
-	if (!c->skel) {
-		snprintf(err, errlen, "loading the BPF programs failed: %s (run with --verbose for the verifier log)",
-			 strerror(-e));
+	rc = loader_load(opts->hooks, opts->verbose, open_and_load, c, &c->mode, err, errlen);
+	if (rc) {
 		free(c);
-		return e == -EPERM ? EXIT_PRIVILEGE : EXIT_KERNEL;
+		return rc;
 	}
 	e = live_bpf__attach(c->skel);
 	if (e) {
@@ -258,15 +87,7 @@ int collector_open(struct collector **out, const struct collect_opts *opts, char
 
 const char *collector_hook_name(const struct collector *c)
 {
-	return c->mode == HOOK_BTF ? "tp_btf" : "raw_tp";
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+	return hook_mode_name(c->mode);
 }
 
 /* Grow *buf to hold n bytes; false if out of memory. */
@@ -329,16 +150,9 @@ static void map_dump(struct collector *c, int fd, size_t ksz, size_t vsz, map_en
 	}
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 static bool snapshot_has_vcpu(const struct snapshot *s, const uint64_t *sorted_keys, uint64_t key)
 {
-	return bsearch(&key, sorted_keys, s->n_vcpus, sizeof(key), cmp_u64) != NULL;
+	return bsearch(&key, sorted_keys, s->n_vcpus, sizeof(key), dt_cmp_u64) != NULL;
 }
 
 #define SWEEP_INTERVAL_NS 5000000000ull
@@ -366,7 +180,7 @@ static void sweep_orphans(struct collector *c, const struct snapshot *s)
 	if ((keys = malloc((s->n_vcpus + 1) * sizeof(*keys)))) {
 		for (size_t i = 0; i < s->n_vcpus; i++)
 			keys[i] = s->vcpus[i].key;
-		qsort(keys, s->n_vcpus, sizeof(*keys), cmp_u64);
+		qsort(keys, s->n_vcpus, sizeof(*keys), dt_cmp_u64);
 		c->ring_ts_entries = 0;
 		while (bpf_map_get_next_key(rfd, rprev, &rnext) == 0) {
 			if (!snapshot_has_vcpu(s, keys, rnext) &&
@@ -433,7 +247,7 @@ int collector_snapshot(struct collector *c, struct snapshot *s)
 	/* close the interval: BPF now writes the other epoch slot */
 	s->epoch = k->bss->epoch;
 	__atomic_store_n(&k->bss->epoch, s->epoch + 1, __ATOMIC_SEQ_CST);
-	s->ts_ns = now_ns();
+	s->ts_ns = dt_mono_ns();
 
 	map_dump(c, bpf_map__fd(k->maps.vcpus), sizeof(__u64), sizeof(struct dt_vcpu), add_vcpu, s);
 	map_dump(c, bpf_map__fd(k->maps.vms), sizeof(__u64), sizeof(struct dt_vm), add_vm, s);

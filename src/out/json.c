@@ -179,7 +179,7 @@ static void vm_json(yajl_gen g, const struct vm_metrics *vm, const struct view_o
 	yajl_gen_map_close(g);
 }
 
-void view_json_print(FILE *out, const struct model *m, const struct view_opts *o)
+void view_json_print(FILE *out, const struct model *m, const struct view_opts *o, const struct frame_info *frame)
 {
 	yajl_gen g = jw_new();
 	struct timespec ts;
@@ -193,8 +193,8 @@ void view_json_print(FILE *out, const struct model *m, const struct view_opts *o
 	jw_put_double(g, "time", (double)ts.tv_sec + ts.tv_nsec / 1e9);
 	jw_put_u64(g, "ts_ns", m->prev_ts_ns);
 	jw_put_double(g, "interval_s", m->interval_s);
-	jw_put_string(g, "hooks", o->hooks ? o->hooks : "");
-	jw_put_u64(g, "map_entries", o->map_entries);
+	jw_put_string(g, "hooks", frame && frame->hooks ? frame->hooks : "");
+	jw_put_u64(g, "map_entries", frame ? frame->map_entries : 0);
 	jw_key(g, "vms");
 	yajl_gen_array_open(g);
 	for (size_t i = 0; i < m->n_vms; i++)

@@ -12,13 +12,18 @@ struct view_opts {
 	bool descending;
 	bool show_vcpus;		/* text: a row per vCPU under each VM */
 	double interval_s;		/* the requested refresh interval */
-	const char *hooks;		/* tp_btf or raw_tp */
-	size_t map_entries;		/* entries in the BPF maps (collector_map_entries) */
 	unsigned top_regions;		/* hottest regions shown per VM */
 	bool detail;			/* text: memslots, ioctls and hottest regions per VM */
 };
 
+/* What a refresh shows besides the model: facts of the kernel side, not options. */
+struct frame_info {
+	const char *hooks;		/* tp_btf or raw_tp; NULL: "" */
+	size_t map_entries;		/* entries in the BPF maps (collector_map_entries) */
+};
+
 void view_text_print(FILE *out, const struct model *m, const struct view_opts *o);
-void view_json_print(FILE *out, const struct model *m, const struct view_opts *o);
+/* frame may be NULL: no hooks, 0 map entries */
+void view_json_print(FILE *out, const struct model *m, const struct view_opts *o, const struct frame_info *frame);
 
 #endif

@@ -13,7 +13,7 @@
 #include <unistd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <json-c/json.h>
+#include <yajl/yajl_tree.h>
 #include "sys/qmp.h"
 
 #define QMP_TIMEOUT_MS 5000
@@ -32,8 +32,29 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The member name of object o, or NULL. */
+static yajl_val member(yajl_val o, const char *name)
+{
+	const char *path[] = { name, NULL };
+
+	return o ? yajl_tree_get(o, path, yajl_t_any) : NULL;
+}
+
+static double number_of(yajl_val v)
+{
+	if (YAJL_IS_INTEGER(v))
+		return (double)YAJL_GET_INTEGER(v);
+	return YAJL_IS_DOUBLE(v) ? YAJL_GET_DOUBLE(v) : 0;
+}
+
+/* A reply's member that is a string, or dflt. */
+static const char *string_of(yajl_val v, const char *dflt)
+{
+	return YAJL_IS_STRING(v) ? YAJL_GET_STRING(v) : dflt;
+}
+
 /* The next line QEMU sent, as JSON; NULL on timeout, EOF or garbage. */
-static json_object *read_msg(struct qmp *q, char *err, size_t errlen)
+static yajl_val read_msg(struct qmp *q, char *err, size_t errlen)
 {
 	int64_t deadline = now_ms() + QMP_TIMEOUT_MS;
 
@@ -41,10 +62,10 @@ static json_object *read_msg(struct qmp *q, char *err, size_t errlen)
 		char *nl = memchr(q->buf, '\n', q->len);
 
 		if (nl) {
-			json_object *o;
+			yajl_val o;
 
 			*nl = 0;
-			o = json_tokener_parse(q->buf);
+			o = yajl_tree_parse(q->buf, NULL, 0);
 			q->len -= (size_t)(nl + 1 - q->buf);
 			memmove(q->buf, nl + 1, q->len);
 			if (!o) {
@@ -77,8 +98,8 @@ static json_object *read_msg(struct qmp *q, char *err, size_t errlen)
 	}
 }
 
-/* Run a command; its "return" value (owned by the caller), NULL on error. */
-static json_object *command(struct qmp *q, const char *cmd, char *err, size_t errlen)
+/* Run a command; the reply (free with yajl_tree_free; its "return" is the value), NULL on error. */
+static yajl_val command(struct qmp *q, const char *cmd, char *err, size_t errlen)
 {
 	char line[256];
 	int n = snprintf(line, sizeof(line), "{\"execute\":\"%s\"}\n", cmd);
@@ -88,24 +109,18 @@ static json_object *command(struct qmp *q, const char *cmd, char *err, size_t er
 		return NULL;
 	}
 	for (;;) {
-		json_object *o = read_msg(q, err, errlen), *v;
+		yajl_val o = read_msg(q, err, errlen), v;
 
 		if (!o)
 			return NULL;
-		if (json_object_object_get_ex(o, "return", &v)) {
-			json_object_get(v);
-			json_object_put(o);
-			return v;
-		}
-		if (json_object_object_get_ex(o, "error", &v)) {
-			json_object *d;
-
-			snprintf(err, errlen, "QMP %s: %s", cmd,
-				 json_object_object_get_ex(v, "desc", &d) ? json_object_get_string(d) : "error");
-			json_object_put(o);
+		if ((v = member(o, "return")))
+			return o;
+		if ((v = member(o, "error"))) {
+			snprintf(err, errlen, "QMP %s: %s", cmd, string_of(member(v, "desc"), "error"));
+			yajl_tree_free(o);
 			return NULL;
 		}
-		json_object_put(o);	/* an event */
+		yajl_tree_free(o);	/* an event */
 	}
 }
 
@@ -113,7 +128,7 @@ struct qmp *qmp_open(const char *path, char *err, size_t errlen)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct qmp *q;
-	json_object *o;
+	yajl_val o;
 
 	if (strlen(path) >= sizeof(sa.sun_path)) {
 		snprintf(err, errlen, "QMP socket path too long: %s", path);
@@ -130,20 +145,20 @@ struct qmp *qmp_open(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	o = read_msg(q, err, errlen);	/* the greeting */
-	if (!o || !json_object_object_get_ex(o, "QMP", NULL)) {
+	if (!o || !member(o, "QMP")) {
 		if (o)
 			snprintf(err, errlen, "%s is not a QMP socket", path);
-		json_object_put(o);
+		yajl_tree_free(o);
 		qmp_close(q);
 		return NULL;
 	}
-	json_object_put(o);
+	yajl_tree_free(o);
 	o = command(q, "qmp_capabilities", err, errlen);
 	if (!o) {
 		qmp_close(q);
 		return NULL;
 	}
-	json_object_put(o);
+	yajl_tree_free(o);
 	return q;
 }
 
@@ -177,31 +192,31 @@ static pid_t tgid_of(long tid)
 
 int qmp_migration(struct qmp *q, struct qmp_migration *out, char *err, size_t errlen)
 {
-	json_object *o, *v, *ram;
+	yajl_val o, r, v;
 
 	memset(out, 0, sizeof(*out));
 	o = command(q, "query-migrate", err, errlen);
 	if (!o)
 		return -1;
-	snprintf(out->status, sizeof(out->status), "%s",
-		 json_object_object_get_ex(o, "status", &v) ? json_object_get_string(v) : "none");
-	if (!strcmp(out->status, "active") && json_object_object_get_ex(o, "ram", &ram) &&
-	    json_object_object_get_ex(ram, "mbps", &v))
-		out->mbps = json_object_get_double(v);
-	json_object_put(o);
+	r = member(o, "return");
+	snprintf(out->status, sizeof(out->status), "%s", string_of(member(r, "status"), "none"));
+	if (!strcmp(out->status, "active") && (v = member(member(r, "ram"), "mbps")))
+		out->mbps = number_of(v);
+	yajl_tree_free(o);
 	o = command(q, "query-migrate-parameters", err, errlen);
 	if (!o)
 		return -1;
-	if (json_object_object_get_ex(o, "max-bandwidth", &v))
-		out->max_bandwidth = (uint64_t)json_object_get_int64(v);
-	json_object_put(o);
+	if ((v = member(member(o, "return"), "max-bandwidth")))
+		out->max_bandwidth = YAJL_IS_INTEGER(v) ? (uint64_t)YAJL_GET_INTEGER(v) : (uint64_t)number_of(v);
+	yajl_tree_free(o);
 	o = command(q, "query-cpus-fast", err, errlen);
 	if (o) {
-		for (size_t i = 0; json_object_is_type(o, json_type_array) && i < json_object_array_length(o); i++)
-			if (json_object_object_get_ex(json_object_array_get_idx(o, i), "thread-id", &v) &&
-			    (out->pid = tgid_of(json_object_get_int64(v))))
+		r = member(o, "return");
+		for (size_t i = 0; YAJL_IS_ARRAY(r) && i < r->u.array.len; i++)
+			if ((v = member(r->u.array.values[i], "thread-id")) &&
+			    (out->pid = tgid_of((long)number_of(v))))
 				break;
-		json_object_put(o);
+		yajl_tree_free(o);
 	}
 	out->ok = true;
 	return 0;

@@ -141,6 +141,7 @@ enum prompt_kind { PROMPT_NONE, PROMPT_PID, PROMPT_DELAY };
 
 struct tui {
 	struct view_opts *o;
+	const struct frame_info *frame;
 	SCREEN *scr;
 	bool paused, help, colors;
 
@@ -717,7 +718,7 @@ static void draw_header(struct tui *t, const struct model *m, const struct layou
 	x = put_seg(0, 0, t->a_title, "dirtytop ");
 	putf(0, x, A_NORMAL, "%s  refresh %s (last %s)  hooks %s  map entries %zu", tbuf,
 	     fmt_interval(a, sizeof(a), o->interval_s), m->interval_s > 0 ? fmt_interval(b, sizeof(b), m->interval_s) : "-",
-	     o->hooks ? o->hooks : "?", o->map_entries);
+	     t->frame->hooks ? t->frame->hooks : "?", t->frame->map_entries);
 	if (t->paused)
 		put(0, COLS > 8 ? COLS - 8 : 0, t->a_paused, " PAUSED ");
 	if (l->hdr_lines < 3)
@@ -1303,13 +1304,14 @@ static void check_size(void);
 
 /* ---- the API ---- */
 
-struct tui *tui_open(struct view_opts *o)
+struct tui *tui_open(struct view_opts *o, const struct frame_info *frame)
 {
 	struct tui *t = calloc(1, sizeof(*t));
 
 	if (!t)
 		return NULL;
 	t->o = o;
+	t->frame = frame;
 	setlocale(LC_CTYPE, "");
 	t->scr = newterm(NULL, stdout, stdin);
 	if (!t->scr) {

@@ -12,7 +12,8 @@
  * tui_input reads the pending keys and returns false when the user quits.
  */
 struct tui;
-struct tui *tui_open(struct view_opts *o);
+/* frame: the hooks and map entries of the refresh drawn; the caller updates it */
+struct tui *tui_open(struct view_opts *o, const struct frame_info *frame);
 void tui_draw(struct tui *t, struct model *m);
 bool tui_input(struct tui *t, struct model *m);
 bool tui_paused(const struct tui *t);
