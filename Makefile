@@ -79,13 +79,13 @@ fuzz-run: fuzz
 # Unit tests (cmocka), then the integration tests that need root, KVM and BPF.
 check: all $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done
-	$(PYTHON) -m pytest -v -rs tests/integration
+	PYTHON=$(PYTHON) tests/run-integration
 
 unit: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done
 
 integration: all
-	$(PYTHON) -m pytest -v -rs tests/integration
+	PYTHON=$(PYTHON) tests/run-integration
 
 bench: all
 	bench/run

@@ -44,6 +44,22 @@ def require_bpf():
         missing("kernel BTF (/sys/kernel/btf/vmlinux)")
 
 
+# Fixtures that run VMs: a test using one (directly or through another fixture) is marked
+# `kvm`, so tests/run-integration can run it where KVM is (this host, or a guest).
+KVM_FIXTURES = {"kvm_bpf", "healthy", "small_recording"}
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "kvm: runs KVM VMs (dirtygen or QEMU)")
+    config.addinivalue_line("markers", "native_kvm: needs hardware virtualization's speed (not emulation's)")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if KVM_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.kvm)
+
+
 @pytest.fixture
 def kvm_bpf():
     """A machine where dirtygen runs VMs and dirtytop attaches."""
