@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 #include "core/hist.h"
+#include "core/idmap.h"
 #include "out/report.h"
 #include "core/units.h"
 
@@ -44,75 +45,22 @@ struct heat_row {
 	uint32_t count[HBINS];
 };
 
-/* open addressing: (a, b, c) -> index + 1 */
-struct key3 {
-	uint32_t a, b, c;
-};
-
-struct idx3 {
-	struct key3 *keys;
-	uint32_t *vals;
-	size_t cap, n;
-};
-
 struct html_report {
 	const struct report_info *ri;
 	uint64_t start, span;
 	struct ring_series **rings;
 	size_t n_rings, cap_rings;
-	struct idx3 ring_idx;
+	struct idmap ring_index;	/* recording id -> index + 1 */
 	struct vm_series **vms;
 	size_t n_vms, cap_vms;
-	struct idx3 vm_idx;
+	struct idmap vm_index;		/* recording id -> index + 1 */
 	struct heat_row **heat;
 	size_t n_heat, cap_heat;
-	struct idx3 heat_idx;
+	struct idmap heat_slot_index;	/* (vm, slot) -> a number + 1 */
+	uint32_t n_heat_slots;
+	struct idmap heat_index;	/* (that number, region) -> index + 1 */
 	bool heat_full;
 };
-
-static size_t h3(const struct key3 *k, size_t cap)
-{
-	uint64_t x = ((uint64_t)k->a * 0x9e3779b97f4a7c15ull) ^ ((uint64_t)k->b << 21) ^ ((uint64_t)k->c * 0xc2b2ae3d27d4eb4full);
-
-	return (size_t)(x ^ (x >> 31)) & (cap - 1);
-}
-
-static uint32_t idx3_get(const struct idx3 *m, const struct key3 *k)
-{
-	if (!m->cap)
-		return 0;
-	for (size_t i = h3(k, m->cap);; i = (i + 1) & (m->cap - 1)) {
-		if (!m->vals[i])
-			return 0;
-		if (!memcmp(&m->keys[i], k, sizeof(*k)))
-			return m->vals[i];
-	}
-}
-
-static void idx3_put(struct idx3 *m, const struct key3 *k, uint32_t v)
-{
-	size_t i;
-
-	if ((m->n + 1) * 2 > m->cap) {
-		struct idx3 n = { .cap = m->cap ? m->cap * 2 : 64 };
-
-		n.keys = calloc(n.cap, sizeof(*n.keys));
-		n.vals = calloc(n.cap, sizeof(*n.vals));
-		if (!n.keys || !n.vals)
-			abort();
-		for (size_t j = 0; j < m->cap; j++)
-			if (m->vals[j])
-				idx3_put(&n, &m->keys[j], m->vals[j]);
-		free(m->keys);
-		free(m->vals);
-		*m = n;
-	}
-	for (i = h3(k, m->cap); m->vals[i]; i = (i + 1) & (m->cap - 1))
-		;
-	m->keys[i] = *k;
-	m->vals[i] = v;
-	m->n++;
-}
 
 #define PUSH_BACK(arr, n, cap, item)                                         \
 	do {                                                                 \
@@ -127,8 +75,7 @@ static void idx3_put(struct idx3 *m, const struct key3 *k, uint32_t v)
 
 static struct ring_series *ring_series(struct html_report *h, uint32_t id, bool create)
 {
-	struct key3 k = { .a = id };
-	uint32_t i = idx3_get(&h->ring_idx, &k);
+	uint32_t i = idmap_get(&h->ring_index, id);
 	struct ring_series *s;
 
 	if (i)
@@ -142,14 +89,13 @@ static struct ring_series *ring_series(struct html_report *h, uint32_t id, bool 
 	for (int b = 0; b < NBINS; b++)
 		s->occ_min[b] = UINT32_MAX;
 	PUSH_BACK(h->rings, h->n_rings, h->cap_rings, s);
-	idx3_put(&h->ring_idx, &k, (uint32_t)h->n_rings);
+	idmap_put(&h->ring_index, id, (uint32_t)h->n_rings);
 	return s;
 }
 
 static struct vm_series *vm_series(struct html_report *h, uint32_t id, bool create)
 {
-	struct key3 k = { .a = id };
-	uint32_t i = idx3_get(&h->vm_idx, &k);
+	uint32_t i = idmap_get(&h->vm_index, id);
 	struct vm_series *s;
 
 	if (i)
@@ -161,7 +107,7 @@ static struct vm_series *vm_series(struct html_report *h, uint32_t id, bool crea
 		abort();
 	s->id = id;
 	PUSH_BACK(h->vms, h->n_vms, h->cap_vms, s);
-	idx3_put(&h->vm_idx, &k, (uint32_t)h->n_vms);
+	idmap_put(&h->vm_index, id, (uint32_t)h->n_vms);
 	return s;
 }
 
@@ -175,10 +121,12 @@ static int bin_of(const struct html_report *h, uint64_t ts, int n)
 
 static void heat_add(struct html_report *h, uint32_t vm, uint32_t slot, uint32_t region, uint64_t ts, uint64_t pages)
 {
-	struct key3 k = { .a = vm, .b = slot, .c = region };
-	uint32_t i = idx3_get(&h->heat_idx, &k);
+	uint64_t slot_key = (uint64_t)vm << 32 | slot;
+	uint32_t slot_no = idmap_get(&h->heat_slot_index, slot_key), i = 0;
 	struct heat_row *row;
 
+	if (slot_no)
+		i = idmap_get(&h->heat_index, (uint64_t)slot_no << 32 | region);
 	if (!i) {
 		if (h->n_heat >= MAX_HEAT_ROWS) {
 			h->heat_full = true;
@@ -191,7 +139,11 @@ static void heat_add(struct html_report *h, uint32_t vm, uint32_t slot, uint32_t
 		row->slot = slot;
 		row->region = region;
 		PUSH_BACK(h->heat, h->n_heat, h->cap_heat, row);
-		idx3_put(&h->heat_idx, &k, (uint32_t)h->n_heat);
+		if (!slot_no) {
+			slot_no = ++h->n_heat_slots;
+			idmap_put(&h->heat_slot_index, slot_key, slot_no);
+		}
+		idmap_put(&h->heat_index, (uint64_t)slot_no << 32 | region, (uint32_t)h->n_heat);
 		i = (uint32_t)h->n_heat;
 	}
 	row = h->heat[i - 1];
@@ -295,12 +247,10 @@ void html_report_free(struct html_report *h)
 	free(h->rings);
 	free(h->vms);
 	free(h->heat);
-	free(h->ring_idx.keys);
-	free(h->ring_idx.vals);
-	free(h->vm_idx.keys);
-	free(h->vm_idx.vals);
-	free(h->heat_idx.keys);
-	free(h->heat_idx.vals);
+	idmap_free(&h->ring_index);
+	idmap_free(&h->vm_index);
+	idmap_free(&h->heat_slot_index);
+	idmap_free(&h->heat_index);
 	free(h);
 }
 

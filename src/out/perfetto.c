@@ -16,6 +16,8 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include "core/idmap.h"
+#include "core/util.h"
 #include "out/report.h"
 
 #define VCPU_TRACK_BASE 10000000u	/* above any Linux tid (pid_max <= 2^22) */
@@ -37,48 +39,23 @@ struct perfetto_report {
 	FILE *f;
 	bool any;
 	uint64_t sample_ns;
-	struct ring_state *rings;	/* open addressing on id (id + 1 stored, 0 empty) */
+	struct ring_state *rings;
 	size_t n_rings, cap_rings;
+	struct idmap ring_index;	/* recording id -> index + 1 */
 	struct thread_seen *threads;
 	size_t n_threads, cap_threads;
 };
 
-static size_t hash32(uint32_t k, size_t cap)
-{
-	uint64_t x = (uint64_t)k * 0x9e3779b97f4a7c15ull;
-
-	return (size_t)(x ^ (x >> 29)) & (cap - 1);
-}
-
 static struct ring_state *ring_state(struct perfetto_report *p, uint32_t id, uint32_t vm_id)
 {
-	size_t i;
+	uint32_t i = idmap_get(&p->ring_index, id);
 
-	if ((p->n_rings + 1) * 2 > p->cap_rings) {
-		size_t cap = p->cap_rings ? p->cap_rings * 2 : 64;
-		struct ring_state *n = calloc(cap, sizeof(*n));
-
-		if (!n)
-			abort();
-		for (size_t j = 0; j < p->cap_rings; j++) {
-			if (!p->rings[j].id)
-				continue;
-			for (i = hash32(p->rings[j].id, cap); n[i].id; i = (i + 1) & (cap - 1))
-				;
-			n[i] = p->rings[j];
-		}
-		free(p->rings);
-		p->rings = n;
-		p->cap_rings = cap;
-	}
-	for (i = hash32(id + 1, p->cap_rings); p->rings[i].id; i = (i + 1) & (p->cap_rings - 1))
-		if (p->rings[i].id == id + 1)
-			return &p->rings[i];
-	memset(&p->rings[i], 0, sizeof(p->rings[i]));
-	p->rings[i].id = id + 1;
-	p->rings[i].vm_id = vm_id;
-	p->n_rings++;
-	return &p->rings[i];
+	if (i)
+		return &p->rings[i - 1];
+	DT_GROW(p->rings, p->n_rings, p->cap_rings);
+	p->rings[p->n_rings++] = (struct ring_state){ .id = id, .vm_id = vm_id };
+	idmap_put(&p->ring_index, id, (uint32_t)p->n_rings);
+	return &p->rings[p->n_rings - 1];
 }
 
 static void thread_seen(struct perfetto_report *p, uint32_t pid, uint32_t tid)
@@ -305,6 +282,7 @@ void perfetto_report_free(struct perfetto_report *p)
 	if (!p)
 		return;
 	free(p->rings);
+	idmap_free(&p->ring_index);
 	free(p->threads);
 	free(p);
 }
