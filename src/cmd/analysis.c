@@ -21,86 +21,27 @@
 #include <linux/tcp.h>
 #include <netinet/in.h>
 #include "cmd/analysis.h"
+#include "core/recording.h"
 #include "core/exit_status.h"
 #include "cmd/commands.h"
 
-uint64_t analysis_lost(const struct rec_stats *s, int kind)
-{
-	if (kind < 0 || kind >= REC_EVENT_KINDS)
-		return 0;
-	return s->lost[kind] + s->untracked[kind] + s->missed[kind];
-}
-
-static int open_file(const char *path, FILE **f, struct rec_reader **rd, char *err, size_t errlen)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat sb;
-
-	if (fd < 0) {
-		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &sb) || !S_ISREG(sb.st_mode)) {
-		snprintf(err, errlen, "%s is not a recording (not a regular file)", path);
-		close(fd);
-		return -1;
-	}
-	*f = fdopen(fd, "rb");
-	if (!*f) {
-		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	if (recr_open(rd, *f, err, errlen) != REC_OK) {
-		fclose(*f);
-		*f = NULL;
-		return -1;
-	}
-	return 0;
-}
-
+/* The recording module (core/recording.h) under the names doctor.c uses. */
 int analysis_span(const char *path, struct rec_span *out, char *err, size_t errlen)
 {
-	struct rec_reader *rd;
-	struct rec_record rec;
-	enum rec_status st;
-	uint64_t stats_ts = 0;
-	FILE *f;
+	struct recording rec;
 
 	memset(out, 0, sizeof(*out));
-	if (open_file(path, &f, &rd, err, errlen))
+	if (recording_scan(path, &rec, err, errlen) != REC_OK)
 		return EXIT_RUNTIME;
-	while ((st = recr_next(rd, &rec)) == REC_OK) {
-		if (rec.kind != REC_STATS)
-			continue;
-		for (int i = 0; i < REC_EVENT_KINDS; i++) {
-			if (rec.stats.lost[i] > out->stats.lost[i])
-				out->stats.lost[i] = rec.stats.lost[i];
-			if (rec.stats.untracked[i] > out->stats.untracked[i])
-				out->stats.untracked[i] = rec.stats.untracked[i];
-			if (rec.stats.missed[i] > out->stats.missed[i])
-				out->stats.missed[i] = rec.stats.missed[i];
-		}
-		if (rec.stats.ts > stats_ts)
-			stats_ts = rec.stats.ts;
-	}
-	out->status = st;
-	snprintf(out->message, sizeof(out->message), "%s", recr_error(rd));
-	out->blocks = recr_blocks(rd);
-	out->h = *recr_header(rd);
-	out->start_ns = out->h.start_mono_ns;
-	if (recr_end(rd))
-		out->end_ns = recr_end(rd)->end_mono_ns;
-	else
-		out->end_ns = recr_last_ts(rd) > stats_ts ? recr_last_ts(rd) : stats_ts;
-	if (out->end_ns < out->start_ns)
-		out->end_ns = out->start_ns;
-	if (out->end_ns - out->start_ns > 366ull * 86400 * 1000000000ull)
-		out->end_ns = out->start_ns + 366ull * 86400 * 1000000000ull;
-	recr_free(rd);
-	fclose(f);
-	if (st != REC_END_CLEAN && st != REC_END_TRUNCATED) {
-		snprintf(err, errlen, "%s: %s", path, out->message);
+	out->h = rec.h;
+	out->start_ns = rec.start_ns;
+	out->end_ns = rec.end_ns;
+	out->blocks = rec.blocks;
+	out->status = rec.status;
+	snprintf(out->message, sizeof(out->message), "%s", rec.message);
+	out->stats = rec.stats;
+	if (!recording_readable(&rec)) {
+		snprintf(err, errlen, "%s: %s", path, rec.message);
 		return EXIT_RUNTIME;
 	}
 	return EXIT_OK;
@@ -109,7 +50,7 @@ int analysis_span(const char *path, struct rec_span *out, char *err, size_t errl
 int analysis_open(const char *path, const struct rec_span *span, FILE **f, struct rec_reader **rd, char *err,
 		  size_t errlen)
 {
-	if (open_file(path, f, rd, err, errlen))
+	if (recording_open(path, f, rd, err, errlen) != REC_OK)
 		return -1;
 	recr_limit_blocks(*rd, span->blocks);
 	return 0;

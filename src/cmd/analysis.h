@@ -19,13 +19,14 @@ struct rec_span {
 	struct rec_stats stats;		/* the largest lost counts */
 };
 
-/* Pass 1 over a recording: is it one, how long, what was lost. EXIT_* code, message in err. */
+/*
+ * Pass 1 over a recording (core/recording.h's recording_scan, kept for doctor.c):
+ * is it one, how long, what was lost. EXIT_* code, message in err.
+ */
 int analysis_span(const char *path, struct rec_span *out, char *err, size_t errlen);
 /* Open it for a pass (recr_limit_blocks to span->blocks). 0, or -1 with a message. */
 int analysis_open(const char *path, const struct rec_span *span, FILE **f, struct rec_reader **rd, char *err,
 		  size_t errlen);
-/* Events of a kind the kernel could not deliver. */
-uint64_t analysis_lost(const struct rec_stats *s, int kind);
 
 /*
  * Record live with `dirtytop record` into a new temporary file: for secs

@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <json-c/json.h>
 #include "cmd/analysis.h"
+#include "core/recording.h"
 #include "core/exit_status.h"
 #include "core/model.h"
 #include "core/replay.h"
@@ -716,12 +717,12 @@ int tune_main(int argc, char **argv)
 	}
 	if (span.status == REC_END_TRUNCATED)
 		fprintf(stderr, "dirtytop tune: warning: %s: %s\n", path, span.message);
-	if (analysis_lost(&span.stats, REC_PUSH) || analysis_lost(&span.stats, REC_RESET) ||
-	    analysis_lost(&span.stats, REC_FULL))
+	if (recording_lost(&span.stats, REC_PUSH) || recording_lost(&span.stats, REC_RESET) ||
+	    recording_lost(&span.stats, REC_FULL))
 		fprintf(stderr, "dirtytop tune: warning: the recording lost %llu pushes, %llu resets and %llu soft-full "
-			"exits: the timeline has gaps\n", (unsigned long long)analysis_lost(&span.stats, REC_PUSH),
-			(unsigned long long)analysis_lost(&span.stats, REC_RESET),
-			(unsigned long long)analysis_lost(&span.stats, REC_FULL));
+			"exits: the timeline has gaps\n", (unsigned long long)recording_lost(&span.stats, REC_PUSH),
+			(unsigned long long)recording_lost(&span.stats, REC_RESET),
+			(unsigned long long)recording_lost(&span.stats, REC_FULL));
 
 	/* pass 2: the timeline, and the whole-recording metrics */
 	r = replay_new(span.start_ns, span.end_ns, 0, 9, NULL, NULL);
@@ -759,7 +760,7 @@ int tune_main(int argc, char **argv)
 			json_object_object_add(tg, "max_stall_frac", json_object_new_double(t.target.max_stall_frac));
 			json_object_object_add(root, "target", tg);
 		}
-		json_object_object_add(root, "lost_pushes", json_object_new_uint64(analysis_lost(&span.stats, REC_PUSH)));
+		json_object_object_add(root, "lost_pushes", json_object_new_uint64(recording_lost(&span.stats, REC_PUSH)));
 	} else {
 		printf("dirtytop tune: %s, %.1f s\n\n", tmp[0] ? "live recording" : path,
 		       (double)(span.end_ns - span.start_ns) / 1e9);
