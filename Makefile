@@ -15,7 +15,7 @@ CFLAGS ?= -O2 -g
 override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude -Isrc -I$(OUTPUT)
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror -I. -Iinclude
 
-LIBS_DIRTYTOP := -lbpf -lelf -lz -lncursesw -ljson-c -lyajl -lm
+LIBS_DIRTYTOP := -lbpf -lelf -lz -lncursesw -lyajl -lm
 LIBS_DIRTYGEN := -pthread -ljson-c
 
 # src/ in layers (README "Layout"): cmd -> tui, out, kernel, sys -> core -> include.
@@ -34,7 +34,8 @@ FUZZ_CC ?= clang
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined -fno-sanitize=nonnull-attribute -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION \
 	-DREPLAY_MAX_RINGS=512 -DREPLAY_MAX_VMS=64 -DREPLAY_MAX_WINDOWS=500 -DREPLAY_MAX_HEAT=8192 -DHTML_MAX_HEAT_ROWS=8192
-FUZZ_SRCS := $(CORE_SRCS) src/out/json.c src/out/json_writer.c src/out/text.c src/cmd/report.c src/out/html.c src/out/perfetto.c
+FUZZ_SRCS := $(CORE_SRCS) src/out/json.c src/out/json_writer.c src/out/text.c src/out/html.c src/out/perfetto.c \
+	src/out/report_common.c src/cmd/report.c
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 30
 
@@ -68,7 +69,7 @@ $(OUTPUT)/tests/%: tests/unit/%.c $(CORE_OBJS) $(HEADERS) | $(OUTPUT)/tests
 
 $(OUTPUT)/fuzz/%: tests/fuzz/%.c tests/fuzz/harness.h $(FUZZ_SRCS) $(HEADERS)
 	mkdir -p $(OUTPUT)/fuzz
-	$(FUZZ_CC) $(FUZZ_CFLAGS) $< $(FUZZ_SRCS) -ljson-c -lyajl -lz -lm -o $@
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $< $(FUZZ_SRCS) -lyajl -lz -lm -o $@
 
 fuzz: $(FUZZ_TARGETS)
 

@@ -15,11 +15,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "cmd/analysis.h"
 #include "cmd/cli.h"
 #include "cmd/commands.h"
 #include "cmd/session.h"
 #include "core/doctor_rules.h"
+#include "core/recording.h"
 #include "core/replay.h"
 #include "core/units.h"
 #include "kernel/collector.h"
@@ -323,18 +323,21 @@ static void on_window(void *ctx, struct replay *r, const struct snapshot *s, uin
 
 static int from_recording(struct doctor *d, const char *path)
 {
-	struct rec_span span;
+	struct recording span;
 	struct rec_reader *rd;
 	struct rec_record rec;
 	struct snapshot snap = {};
 	struct replay *r;
 	char err[700];
 	FILE *f;
-	int ret = analysis_span(path, &span, err, sizeof(err));
 
-	if (ret) {
+	if (recording_scan(path, &span, err, sizeof(err)) != REC_OK) {
 		fprintf(stderr, "dirtytop doctor: %s\n", err);
-		return ret;
+		return EXIT_RUNTIME;
+	}
+	if (!recording_readable(&span)) {
+		fprintf(stderr, "dirtytop doctor: %s: %s\n", path, span.message);
+		return EXIT_RUNTIME;
 	}
 	if (span.status == REC_END_TRUNCATED)
 		fprintf(stderr, "dirtytop doctor: warning: %s: %s\n", path, span.message);
@@ -343,7 +346,7 @@ static int from_recording(struct doctor *d, const char *path)
 	replay_baseline(r, &snap);
 	model_update(&d->model, &snap, NULL, NULL, NULL, NULL);
 	doc_accumulate(&d->st, &d->model);
-	if (analysis_open(path, &span, &f, &rd, err, sizeof(err))) {
+	if (recording_reopen(&span, &f, &rd, err, sizeof(err))) {
 		fprintf(stderr, "dirtytop doctor: %s\n", err);
 		replay_free(r);
 		snapshot_free(&snap);

@@ -311,3 +311,46 @@ int record_main(int argc, char **argv)
 		unlink(a.out);
 	return ret;
 }
+
+/* For tune and doctor: a live run recorded into a new temporary file. */
+int record_to_temp_file(double secs, uint32_t pid, char **command, char *path, size_t pathlen)
+{
+	const char *dir = getenv("TMPDIR");
+	struct record_args a = {
+		.out = path, .force = true, .quiet = true, .duration = secs, .filter = { .tgid = pid },
+		.ro = RECORD_DEFAULTS,
+	};
+	char err[512];
+	bool started;
+	int fd, ret;
+
+	snprintf(path, pathlen, "%s/dirtytop-XXXXXX", dir && *dir ? dir : "/tmp");
+	fd = mkstemp(path);
+	if (fd < 0) {
+		fprintf(stderr, "dirtytop: cannot create a temporary recording in %s: %s\n",
+			dir && *dir ? dir : "/tmp", strerror(errno));
+		return EXIT_RUNTIME;
+	}
+	close(fd);
+	if (command && command[0]) {
+		a.command = command;
+		a.command_only = true;
+	}
+	a.ro.tgid = pid;
+	a.ro.follow = a.command_only;
+	if ((ret = loader_check_kernel(false, err, sizeof(err)))) {
+		fprintf(stderr, "dirtytop: %s\n", err);
+		return ret;
+	}
+	fd = rec_open_output(path, true, err, sizeof(err));
+	if (fd < 0) {
+		fprintf(stderr, "dirtytop: %s\n", err);
+		return EXIT_RUNTIME;
+	}
+	ret = record_run(&a, fd, &started);
+	if (close(fd) && started && !ret) {
+		fprintf(stderr, "dirtytop: closing %s: %s\n", path, strerror(errno));
+		ret = EXIT_RUNTIME;
+	}
+	return ret;
+}

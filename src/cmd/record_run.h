@@ -4,6 +4,8 @@
 #define DT_CMD_RECORD_RUN_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include "dt_events.h"		/* DT_EVM_ALL */
 #include "core/vm_filter.h"
 #include "kernel/recorder.h"
@@ -27,5 +29,12 @@ struct record_args {
  * failed); *started: the file holds a recording (else the caller removes it).
  */
 int record_run(struct record_args *a, int fd, bool *started);
+
+/*
+ * Record live into a new temporary file (its name into path): for secs
+ * seconds (0: until COMMAND ends), only process pid (0: all), or COMMAND
+ * (NULL-terminated, may be NULL) and only its VMs. Returns the exit status.
+ */
+int record_to_temp_file(double secs, uint32_t pid, char **command, char *path, size_t pathlen);
 
 #endif

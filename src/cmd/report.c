@@ -3,165 +3,47 @@
  * `dirtytop report FILE`: the live view's metrics from a recording, over the
  * whole recording and per time window.
  *
- * The file is read twice: a first pass validates it and finds its span (and
- * where it ends, if it was cut), the second replays it (src/replay.c) into
- * snapshots that model.c turns into metrics, printed by the live view's own
- * text and JSON views; --html and --perfetto observe the second pass.
+ * The file is read twice: a first pass (core/recording.c) validates it and
+ * finds its span (and where it ends, if it was cut), the second replays it
+ * (core/replay.c) into snapshots that the model turns into metrics, printed
+ * by the live view's own text and JSON views (out/); --html and --perfetto
+ * (out/html.c, out/perfetto.c) observe the second pass.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
-#include <sys/stat.h>
-#include <json-c/json.h>
-#include "core/exit_status.h"
-#include "out/report.h"
 #include "cmd/commands.h"
+#include "core/exit_status.h"
+#include "core/recording.h"
 #include "core/units.h"
+#include "out/json_writer.h"
+#include "out/report.h"
 #include "out/views.h"
 
 struct report {
-	struct report_info ri;
+	/* options */
+	const char *path, *html_path, *perfetto_path;
+	double window_s;
+	unsigned heat_mib;
+	bool json, text, summary_only, salvage;
 	struct view_opts vo;
 	struct vm_filter filter;	/* --pid */
-	bool json, text, summary_only;
-	struct model wmodel;		/* per window */
-	uint64_t nwin;
+	struct frame_info frame;	/* the recording's hooks; the time of the window shown */
+
+	struct recording rec;		/* what the first pass found */
+	uint64_t window_ns;
 	FILE *out;
+	yajl_gen json_doc;		/* --json: the one document, streamed window by window */
+	struct model window_model;
+	uint64_t n_windows;
+	FILE *html_file, *perfetto_file;
+	struct html_report *html;
+	struct perfetto_report *perfetto;
 };
-
-double report_wall_time(const struct report_info *ri, uint64_t mono_ns)
-{
-	int64_t d = (int64_t)(mono_ns - ri->h.start_mono_ns);
-
-	return ((double)ri->h.start_wall_ns + (double)d) / 1e9;
-}
-
-uint64_t report_lost(const struct rec_stats *s, int kind)
-{
-	if (kind < 0 || kind >= REC_EVENT_KINDS)
-		return 0;
-	return s->lost[kind] + s->untracked[kind] + s->missed[kind];
-}
-
-FILE *report_open_output(const char *path, char *err, size_t errlen)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-	FILE *f;
-
-	if (fd < 0) {
-		if (errno == ELOOP)
-			snprintf(err, errlen, "%s is a symbolic link: refusing to follow it", path);
-		else
-			snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
-		return NULL;
-	}
-	f = fdopen(fd, "w");
-	if (!f) {
-		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
-		close(fd);
-	}
-	return f;
-}
-
-const struct vm_metrics *report_vm_metrics(const struct model *summary, uint32_t rec_vm_id)
-{
-	for (size_t i = 0; summary && i < summary->n_vms; i++)
-		if (summary->vms[i].key == REPLAY_KEY(rec_vm_id))
-			return &summary->vms[i];
-	return NULL;
-}
-
-uint32_t report_vm_number(const struct model *summary, uint32_t rec_vm_id)
-{
-	const struct vm_metrics *vm = report_vm_metrics(summary, rec_vm_id);
-
-	return vm ? vm->vm_id : 0;
-}
-
-const struct vcpu_metrics *report_vcpu_metrics(const struct model *summary, const struct replay_ring *ring)
-{
-	const struct vm_metrics *vm = report_vm_metrics(summary, ring->vm_id);
-
-	for (size_t i = 0; vm && i < vm->n_vcpus; i++)
-		if (vm->vcpus[i].key == REPLAY_KEY(ring->id))
-			return &vm->vcpus[i];
-	return NULL;
-}
-
-void report_json_string(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
-
-void report_html_text(FILE *f, const char *s)
-{
-	for (; *s; s++) {
-		switch (*s) {
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '&': fputs("&amp;", f); break;
-		case '"': fputs("&quot;", f); break;
-		case '\'': fputs("&#39;", f); break;
-		default: fputc(*s, f);
-		}
-	}
-}
-
-/* --- the live views, fed from the replay --- */
-
-/* view_json_print's object for this model, with the recording's clock. */
-static json_object *model_json(struct report *rp, const struct model *m, uint64_t end_ns)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *mf = open_memstream(&buf, &len);
-	json_object *o;
-
-	if (!mf)
-		abort();
-	view_json_print(mf, m, &rp->vo, &(struct frame_info){ .hooks = rp->ri.h.hooks });
-	fclose(mf);
-	o = json_tokener_parse(buf);
-	free(buf);
-	if (!o)
-		abort();
-	json_object_object_add(o, "time", json_object_new_double(report_wall_time(&rp->ri, end_ns)));
-	json_object_object_del(o, "map_entries");
-	return o;
-}
-
-/* view_text_print without its first line (the wall clock of now). */
-static void model_text(struct report *rp, const struct model *m)
-{
-	char *buf = NULL, *nl;
-	size_t len = 0;
-	FILE *mf = open_memstream(&buf, &len);
-
-	if (!mf)
-		abort();
-	view_text_print(mf, m, &rp->vo);
-	fclose(mf);
-	nl = strchr(buf, '\n');
-	fputs(nl ? nl + 1 : buf, rp->out);
-	free(buf);
-}
 
 static void fmt_wall(char *buf, size_t len, double t, bool date)
 {
@@ -172,32 +54,36 @@ static void fmt_wall(char *buf, size_t len, double t, bool date)
 	strftime(buf, len, date ? "%Y-%m-%d %H:%M:%S" : "%H:%M:%S", &tm);
 }
 
+/* --- the live views, fed from the replay --- */
+
 static void on_window(void *ctx, struct replay *r, const struct snapshot *s, uint64_t ws, uint64_t we)
 {
 	struct report *rp = ctx;
+	const struct recording *rec = &rp->rec;
 
-	model_update(&rp->wmodel, s, replay_proc_lookup, r, NULL, NULL);
-	model_sort(&rp->wmodel, rp->vo.sort, rp->vo.descending);
-	rp->nwin++;
+	model_update(&rp->window_model, s, replay_proc_lookup, r, NULL, NULL);
+	model_sort(&rp->window_model, rp->vo.sort, rp->vo.descending);
+	rp->n_windows++;
 	if (rp->summary_only)
 		return;
+	rp->frame.wall_time = recording_wall_time(rec, we);
 	if (rp->json) {
-		json_object *o = model_json(rp, &rp->wmodel, we);
+		yajl_gen g = rp->json_doc;
 
-		json_object_object_add(o, "window", json_object_new_uint64(rp->nwin));
-		json_object_object_add(o, "start_s", json_object_new_double((double)(ws - rp->ri.start_ns) / 1e9));
-		json_object_object_add(o, "end_s", json_object_new_double((double)(we - rp->ri.start_ns) / 1e9));
-		/* streamed: a long recording has many windows */
-		fprintf(rp->out, "%s%s", rp->nwin > 1 ? ",\n" : "",
-			json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-		json_object_put(o);
+		yajl_gen_map_open(g);
+		view_json_fields(g, &rp->window_model, &rp->vo, &rp->frame);
+		jw_put_u64(g, "window", rp->n_windows);
+		jw_put_double(g, "start_s", (double)(ws - rec->start_ns) / 1e9);
+		jw_put_double(g, "end_s", (double)(we - rec->start_ns) / 1e9);
+		yajl_gen_map_close(g);
+		jw_flush(g, rp->out, true);	/* streamed: a long recording has many windows */
 	} else if (rp->text) {
 		char t[32];
 
-		fmt_wall(t, sizeof(t), report_wall_time(&rp->ri, we), false);
-		fprintf(rp->out, "== window %llu: +%.2fs .. +%.2fs (%s)\n", (unsigned long long)rp->nwin,
-			(double)(ws - rp->ri.start_ns) / 1e9, (double)(we - rp->ri.start_ns) / 1e9, t);
-		model_text(rp, &rp->wmodel);
+		fmt_wall(t, sizeof(t), rp->frame.wall_time, false);
+		fprintf(rp->out, "== window %llu: +%.2fs .. +%.2fs (%s)\n", (unsigned long long)rp->n_windows,
+			(double)(ws - rec->start_ns) / 1e9, (double)(we - rec->start_ns) / 1e9, t);
+		view_text_print(rp->out, &rp->window_model, &rp->vo);
 	}
 }
 
@@ -214,129 +100,131 @@ static const char *status_name(enum rec_status st)
 	}
 }
 
-static json_object *kinds_json(const uint64_t *v)
+/* {kind: v[kind]} for every named event kind */
+static void put_kinds(yajl_gen g, const char *key, const uint64_t *v)
 {
-	json_object *o = json_object_new_object();
-
+	jw_key(g, key);
+	yajl_gen_map_open(g);
 	for (int k = 1; k < REC_EVENT_KINDS; k++)
 		if (rec_kind_name((uint8_t)k))
-			json_object_object_add(o, rec_kind_name((uint8_t)k), json_object_new_uint64(v[k]));
-	return o;
+			jw_put_u64(g, rec_kind_name((uint8_t)k), v[k]);
+	yajl_gen_map_close(g);
 }
 
-static json_object *recording_json(struct report *rp, struct replay *r)
+static void recording_json(yajl_gen g, const struct report *rp, struct replay *r)
 {
-	const struct report_info *ri = &rp->ri;
-	const struct rec_stats *st = &ri->stats;
-	json_object *o = json_object_new_object(), *a;
-	uint64_t lost[REC_EVENT_KINDS] = {}, ltot = 0;
+	const struct recording *rec = &rp->rec;
+	const struct rec_stats *st = &rec->stats;
+	uint64_t lost[REC_EVENT_KINDS] = {}, lost_total = 0;
 	char ver[16];
 
 	for (int k = 1; k < REC_EVENT_KINDS; k++) {
-		lost[k] = report_lost(st, k);
-		ltot += lost[k];
+		lost[k] = recording_lost(st, k);
+		lost_total += lost[k];
 	}
-	snprintf(ver, sizeof(ver), "%u.%u", ri->h.major, ri->h.minor);
-	json_object_object_add(o, "file", json_object_new_string(ri->path));
-	json_object_object_add(o, "format_version", json_object_new_string(ver));
-	json_object_object_add(o, "dirtytop_version", json_object_new_string(ri->h.version));
-	json_object_object_add(o, "kernel", json_object_new_string(ri->h.kernel));
-	json_object_object_add(o, "machine", json_object_new_string(ri->h.machine));
-	json_object_object_add(o, "hostname", json_object_new_string(ri->h.hostname));
-	json_object_object_add(o, "boot_id", json_object_new_string(ri->h.boot_id));
-	json_object_object_add(o, "hooks", json_object_new_string(ri->h.hooks));
-	json_object_object_add(o, "command", json_object_new_string(ri->h.cmdline));
-	json_object_object_add(o, "pid_filter", ri->h.pid_filter ? json_object_new_uint64(ri->h.pid_filter) : NULL);
-	a = json_object_new_array();
+	snprintf(ver, sizeof(ver), "%u.%u", rec->h.major, rec->h.minor);
+	yajl_gen_map_open(g);
+	jw_put_string(g, "file", rec->path);
+	jw_put_string(g, "format_version", ver);
+	jw_put_string(g, "dirtytop_version", rec->h.version);
+	jw_put_string(g, "kernel", rec->h.kernel);
+	jw_put_string(g, "machine", rec->h.machine);
+	jw_put_string(g, "hostname", rec->h.hostname);
+	jw_put_string(g, "boot_id", rec->h.boot_id);
+	jw_put_string(g, "hooks", rec->h.hooks);
+	jw_put_string(g, "command", rec->h.cmdline);
+	jw_put_u64_known(g, "pid_filter", rec->h.pid_filter, rec->h.pid_filter);
+	jw_key(g, "events_recorded");
+	yajl_gen_array_open(g);
 	for (int k = 1; k < REC_EVENT_KINDS; k++)
-		if ((ri->h.events_mask & (1u << k)) && rec_kind_name((uint8_t)k))
-			json_object_array_add(a, json_object_new_string(rec_kind_name((uint8_t)k)));
-	json_object_object_add(o, "events_recorded", a);
-	json_object_object_add(o, "ringbuf_bytes", json_object_new_uint64(ri->h.ringbuf_bytes));
-	json_object_object_add(o, "kvm_max_ring_entries", ri->h.kvm_max_ring_bytes ?
-			       json_object_new_uint64(ri->h.kvm_max_ring_bytes / 16) : NULL);
-	a = json_object_new_array();
-	for (size_t i = 0; i < ri->n_ring_sizes; i++) {
-		json_object *rs = json_object_new_object();
-
-		json_object_object_add(rs, "ring_size", json_object_new_uint64(ri->ring_sizes[i]));
-		json_object_object_add(rs, "soft_limit", json_object_new_uint64(ri->soft_limits[i]));
-		json_object_array_add(a, rs);
+		if ((rec->h.events_mask & (1u << k)) && rec_kind_name((uint8_t)k))
+			jw_string(g, rec_kind_name((uint8_t)k));
+	yajl_gen_array_close(g);
+	jw_put_u64(g, "ringbuf_bytes", rec->h.ringbuf_bytes);
+	jw_put_u64_known(g, "kvm_max_ring_entries", rec->h.kvm_max_ring_bytes, rec->h.kvm_max_ring_bytes / 16);
+	jw_key(g, "ring_sizes");
+	yajl_gen_array_open(g);
+	for (size_t i = 0; i < rec->n_ring_sizes; i++) {
+		yajl_gen_map_open(g);
+		jw_put_u64(g, "ring_size", rec->ring_sizes[i]);
+		jw_put_u64(g, "soft_limit", rec->soft_limits[i]);
+		yajl_gen_map_close(g);
 	}
-	json_object_object_add(o, "ring_sizes", a);
-	json_object_object_add(o, "start_time", json_object_new_double((double)ri->h.start_wall_ns / 1e9));
-	json_object_object_add(o, "start_ns", json_object_new_uint64(ri->start_ns));
-	json_object_object_add(o, "end_ns", json_object_new_uint64(ri->end_ns));
-	json_object_object_add(o, "duration_s", json_object_new_double((double)(ri->end_ns - ri->start_ns) / 1e9));
-	json_object_object_add(o, "window_s", json_object_new_double((double)ri->window_ns / 1e9));
-	json_object_object_add(o, "status", json_object_new_string(status_name(ri->status)));
-	json_object_object_add(o, "complete", json_object_new_boolean(ri->status == REC_END_CLEAN));
-	json_object_object_add(o, "truncated", json_object_new_boolean(ri->status != REC_END_CLEAN));
-	json_object_object_add(o, "message", ri->message[0] ? json_object_new_string(ri->message) : NULL);
-	json_object_object_add(o, "blocks", json_object_new_uint64(ri->blocks));
-	json_object_object_add(o, "bytes", json_object_new_uint64(ri->bytes));
-	json_object_object_add(o, "events", json_object_new_uint64(ri->counts[0]));
-	json_object_object_add(o, "events_by_kind", kinds_json(ri->counts));
-	json_object_object_add(o, "lost", kinds_json(lost));
-	json_object_object_add(o, "lost_total", json_object_new_uint64(ltot));
-	json_object_object_add(o, "lost_ringbuf_full", kinds_json(st->lost));
-	json_object_object_add(o, "lost_untracked", kinds_json(st->untracked));
-	json_object_object_add(o, "lost_missed", kinds_json(st->missed));
-	json_object_object_add(o, "dropped_by_report", json_object_new_uint64(replay_dropped(r)));
-	return o;
+	yajl_gen_array_close(g);
+	jw_put_double(g, "start_time", (double)rec->h.start_wall_ns / 1e9);
+	jw_put_u64(g, "start_ns", rec->start_ns);
+	jw_put_u64(g, "end_ns", rec->end_ns);
+	jw_put_double(g, "duration_s", (double)(rec->end_ns - rec->start_ns) / 1e9);
+	jw_put_double(g, "window_s", (double)rp->window_ns / 1e9);
+	jw_put_string(g, "status", status_name(rec->status));
+	jw_put_bool(g, "complete", rec->status == REC_END_CLEAN);
+	jw_put_bool(g, "truncated", rec->status != REC_END_CLEAN);
+	jw_key(g, "message");
+	jw_string_or_null(g, rec->message[0] ? rec->message : NULL);
+	jw_put_u64(g, "blocks", rec->blocks);
+	jw_put_u64(g, "bytes", rec->bytes);
+	jw_put_u64(g, "events", rec->counts[0]);
+	put_kinds(g, "events_by_kind", rec->counts);
+	put_kinds(g, "lost", lost);
+	jw_put_u64(g, "lost_total", lost_total);
+	put_kinds(g, "lost_ringbuf_full", st->lost);
+	put_kinds(g, "lost_untracked", st->untracked);
+	put_kinds(g, "lost_missed", st->missed);
+	jw_put_u64(g, "dropped_by_report", replay_dropped(r));
+	yajl_gen_map_close(g);
 }
 
-static void print_warnings(FILE *o, const struct report_info *ri, bool always)
+static void print_warnings(FILE *o, const struct recording *rec, bool always)
 {
-	const struct rec_stats *st = &ri->stats;
+	const struct rec_stats *st = &rec->stats;
 	uint64_t ltot = 0;
 
 	for (int k = 1; k < REC_EVENT_KINDS; k++)
-		ltot += report_lost(st, k);
+		ltot += recording_lost(st, k);
 	if (!ltot) {
 		if (always)
 			fprintf(o, "  lost events: none\n");
 	} else {
 		fprintf(o, "  LOST EVENTS: %llu the kernel could not deliver:", (unsigned long long)ltot);
 		for (int k = 1; k < REC_EVENT_KINDS; k++)
-			if (report_lost(st, k))
+			if (recording_lost(st, k))
 				fprintf(o, " %s %llu", rec_kind_name((uint8_t)k) ? rec_kind_name((uint8_t)k) : "?",
-					(unsigned long long)report_lost(st, k));
+					(unsigned long long)recording_lost(st, k));
 		fprintf(o, " (the counts miss them)\n");
 	}
-	if (ri->status != REC_END_CLEAN)
-		fprintf(o, "  TRUNCATED: %s\n", ri->message);
+	if (rec->status != REC_END_CLEAN)
+		fprintf(o, "  TRUNCATED: %s\n", rec->message);
 }
 
 static void recording_text(struct report *rp)
 {
-	const struct report_info *ri = &rp->ri;
+	const struct recording *rec = &rp->rec;
 	char t[32];
 	FILE *o = rp->out;
 
-	fmt_wall(t, sizeof(t), (double)ri->h.start_wall_ns / 1e9, true);
-	fprintf(o, "dirtytop report: %s\n", ri->path);
-	fprintf(o, "  recorded by dirtytop %s (format %u.%u) on %s, Linux %s %s, hooks %s\n", ri->h.version,
-		ri->h.major, ri->h.minor, ri->h.hostname, ri->h.kernel, ri->h.machine, ri->h.hooks);
-	fprintf(o, "  from %s for %.2f s%s%s%s; ring buffer %llu KiB", t, (double)(ri->end_ns - ri->start_ns) / 1e9,
-		ri->h.cmdline[0] ? ", command: " : "", ri->h.cmdline, ri->h.pid_filter ? " (one process)" : "",
-		(unsigned long long)(ri->h.ringbuf_bytes >> 10));
-	if (ri->h.kvm_max_ring_bytes)
-		fprintf(o, "; KVM's largest ring %u entries", ri->h.kvm_max_ring_bytes / 16);
+	fmt_wall(t, sizeof(t), (double)rec->h.start_wall_ns / 1e9, true);
+	fprintf(o, "dirtytop report: %s\n", rec->path);
+	fprintf(o, "  recorded by dirtytop %s (format %u.%u) on %s, Linux %s %s, hooks %s\n", rec->h.version,
+		rec->h.major, rec->h.minor, rec->h.hostname, rec->h.kernel, rec->h.machine, rec->h.hooks);
+	fprintf(o, "  from %s for %.2f s%s%s%s; ring buffer %llu KiB", t, (double)(rec->end_ns - rec->start_ns) / 1e9,
+		rec->h.cmdline[0] ? ", command: " : "", rec->h.cmdline, rec->h.pid_filter ? " (one process)" : "",
+		(unsigned long long)(rec->h.ringbuf_bytes >> 10));
+	if (rec->h.kvm_max_ring_bytes)
+		fprintf(o, "; KVM's largest ring %u entries", rec->h.kvm_max_ring_bytes / 16);
 	fputc('\n', o);
-	if (ri->n_ring_sizes) {
+	if (rec->n_ring_sizes) {
 		fprintf(o, "  ring sizes:");
-		for (size_t i = 0; i < ri->n_ring_sizes; i++)
-			fprintf(o, " %u (soft limit %u)", ri->ring_sizes[i], ri->soft_limits[i]);
+		for (size_t i = 0; i < rec->n_ring_sizes; i++)
+			fprintf(o, " %u (soft limit %u)", rec->ring_sizes[i], rec->soft_limits[i]);
 		fputc('\n', o);
 	}
-	fprintf(o, "  %llu events in %llu blocks, %llu bytes:", (unsigned long long)ri->counts[0],
-		(unsigned long long)ri->blocks, (unsigned long long)ri->bytes);
+	fprintf(o, "  %llu events in %llu blocks, %llu bytes:", (unsigned long long)rec->counts[0],
+		(unsigned long long)rec->blocks, (unsigned long long)rec->bytes);
 	for (int k = 1; k < REC_EVENT_KINDS; k++)
-		if (rec_kind_name((uint8_t)k) && ri->counts[k])
-			fprintf(o, " %s %llu", rec_kind_name((uint8_t)k), (unsigned long long)ri->counts[k]);
+		if (rec_kind_name((uint8_t)k) && rec->counts[k])
+			fprintf(o, " %s %llu", rec_kind_name((uint8_t)k), (unsigned long long)rec->counts[k]);
 	fputc('\n', o);
-	print_warnings(o, ri, true);
+	print_warnings(o, rec, true);
 	fputc('\n', o);
 }
 
@@ -364,76 +252,6 @@ static void fan_stall(void *ctx, struct replay *r, struct replay_ring *ring, uin
 			f->o[i].stall(f->o[i].ctx, r, ring, start_ns, end_ns);
 }
 
-/* --- reading --- */
-
-struct pass1 {
-	enum rec_status status;
-	char message[600];
-	uint64_t blocks, events, bytes, last_ts, stats_ts;
-	bool have_end;
-	struct rec_end end;
-};
-
-static void pass1_record(struct report_info *ri, struct pass1 *p1, const struct rec_record *rec)
-{
-	if (rec_is_event(rec->kind)) {
-		ri->counts[0]++;
-		ri->counts[rec->kind]++;
-		return;
-	}
-	if (rec->kind == REC_STATS) {
-		for (int i = 0; i < REC_EVENT_KINDS; i++) {
-			/* cumulative: the largest seen */
-			if (rec->stats.lost[i] > ri->stats.lost[i])
-				ri->stats.lost[i] = rec->stats.lost[i];
-			if (rec->stats.untracked[i] > ri->stats.untracked[i])
-				ri->stats.untracked[i] = rec->stats.untracked[i];
-			if (rec->stats.missed[i] > ri->stats.missed[i])
-				ri->stats.missed[i] = rec->stats.missed[i];
-		}
-		if (rec->stats.ts > p1->stats_ts)
-			p1->stats_ts = rec->stats.ts;
-	} else if (rec->kind == REC_RING_INFO && rec->ring.ring_size) {
-		size_t j;
-
-		for (j = 0; j < ri->n_ring_sizes && ri->ring_sizes[j] != rec->ring.ring_size; j++)
-			;
-		if (j == ri->n_ring_sizes && j < sizeof(ri->ring_sizes) / sizeof(ri->ring_sizes[0])) {
-			ri->ring_sizes[j] = rec->ring.ring_size;
-			ri->soft_limits[j] = rec->ring.soft_limit;
-			ri->n_ring_sizes++;
-		}
-	}
-}
-
-static int open_recording(const char *path, FILE **f, struct rec_reader **rd, char *err, size_t errlen)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC), st;
-	struct stat sb;
-
-	if (fd < 0) {
-		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
-		return REC_ERR_IO;
-	}
-	if (fstat(fd, &sb) || S_ISDIR(sb.st_mode)) {
-		snprintf(err, errlen, "%s is a directory, not a recording", path);
-		close(fd);
-		return REC_ERR_FOREIGN;
-	}
-	*f = fdopen(fd, "rb");
-	if (!*f) {
-		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
-		close(fd);
-		return REC_ERR_IO;
-	}
-	st = recr_open(rd, *f, err, errlen);
-	if (st != REC_OK) {
-		fclose(*f);
-		*f = NULL;
-	}
-	return st;
-}
-
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -459,7 +277,10 @@ static void usage(FILE *f)
 		"corrupt, I/O error) or an output cannot be written, 2 bad usage.\n");
 }
 
-int report_main(int argc, char **argv)
+/* --- setup: options, the first pass, the output files --- */
+
+/* The options into rp; -1 to go on, else the exit status. */
+static int parse_args(struct report *rp, int argc, char **argv)
 {
 	static const struct option long_opts[] = {
 		{ "window", required_argument, NULL, 'd' },
@@ -477,46 +298,31 @@ int report_main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
-	struct report rp = { .vo = { .sort = SORT_VM, .interval_s = 1.0, .top_regions = 10 } };
-	const char *html_path = NULL, *pf_path = NULL, *path;
-	double window = 1.0;
-	bool salvage = false;
-	unsigned heat_mib = 2;
-	struct pass1 p1 = {};
-	struct rec_reader *rd = NULL;
-	struct rec_record rec;
-	struct replay *r;
-	struct html_report *hr = NULL;
-	struct perfetto_report *pr = NULL;
-	FILE *f = NULL, *hf = NULL, *pf = NULL;
-	struct snapshot snap = {};
-	struct model summary;
-	struct fanout fan = {};
-	char err[600], *end;
-	int opt, ret = EXIT_OK;
-	enum rec_status st;
+	char *end;
+	int opt;
 
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "d:jtSp:VDh", long_opts, NULL)) != -1) {
 		switch (opt) {
 		case 'd':
-			window = strtod(optarg, &end);
-			if (*end || !isfinite(window) || window < 0 || (window > 0 && window < 0.001) || window > 1e7) {
+			rp->window_s = strtod(optarg, &end);
+			if (*end || !isfinite(rp->window_s) || rp->window_s < 0 ||
+			    (rp->window_s > 0 && rp->window_s < 0.001) || rp->window_s > 1e7) {
 				fprintf(stderr, "dirtytop report: --window takes seconds (0, or 0.001 and more), not '%s'\n",
 					optarg);
 				return EXIT_USAGE;
 			}
 			break;
-		case 'j': rp.json = true; break;
-		case 't': rp.text = true; break;
-		case 'S': rp.summary_only = true; break;
-		case 'H': html_path = optarg; break;
-		case 'P': pf_path = optarg; break;
-		case 'V': rp.vo.show_vcpus = true; break;
-		case 'D': rp.vo.detail = true; break;
-		case 'X': salvage = true; break;
+		case 'j': rp->json = true; break;
+		case 't': rp->text = true; break;
+		case 'S': rp->summary_only = true; break;
+		case 'H': rp->html_path = optarg; break;
+		case 'P': rp->perfetto_path = optarg; break;
+		case 'V': rp->vo.show_vcpus = true; break;
+		case 'D': rp->vo.detail = true; break;
+		case 'X': rp->salvage = true; break;
 		case 'p':
-			if (vm_filter_parse(&rp.filter, optarg)) {
+			if (vm_filter_parse(&rp->filter, optarg)) {
 				fprintf(stderr, "dirtytop report: --pid takes %s, not '%s'\n", vm_filter_usage, optarg);
 				return EXIT_USAGE;
 			}
@@ -528,7 +334,7 @@ int report_main(int argc, char **argv)
 				fprintf(stderr, "dirtytop report: --top takes a count from 0 to 100000, not '%s'\n", optarg);
 				return EXIT_USAGE;
 			}
-			rp.vo.top_regions = (unsigned)n;
+			rp->vo.top_regions = (unsigned)n;
 			break;
 		}
 		case 'G': {
@@ -539,7 +345,7 @@ int report_main(int argc, char **argv)
 					"1048576, not '%s'\n", optarg);
 				return EXIT_USAGE;
 			}
-			heat_mib = (unsigned)n;
+			rp->heat_mib = (unsigned)n;
 			break;
 		}
 		case 'h': usage(stdout); return EXIT_OK;
@@ -552,155 +358,205 @@ int report_main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	path = argv[optind];
-	if (!rp.json && !html_path && !pf_path)
-		rp.text = true;
-	if (rp.json && rp.text) {
+	rp->path = argv[optind];
+	if (!rp->json && !rp->html_path && !rp->perfetto_path)
+		rp->text = true;
+	if (rp->json && rp->text) {
 		fprintf(stderr, "dirtytop report: --json and --text are both for stdout: choose one\n");
 		return EXIT_USAGE;
 	}
-	rp.out = stdout;
+	return -1;
+}
 
-	/* pass 1: is it a recording, is it whole, what span */
-	st = open_recording(path, &f, &rd, err, sizeof(err));
-	if (st != REC_OK) {
-		fprintf(stderr, "dirtytop: %s: %s\n", path, err);
+/* Pass 1: is it a recording, is it whole, what span. -1 to go on, else the exit status. */
+static int first_pass(struct report *rp)
+{
+	struct recording *rec = &rp->rec;
+	char err[600];
+
+	if (recording_scan(rp->path, rec, err, sizeof(err)) != REC_OK) {
+		fprintf(stderr, "dirtytop: %s: %s\n", rp->path, err);
 		return EXIT_RUNTIME;
 	}
-	while ((st = recr_next(rd, &rec)) == REC_OK)
-		pass1_record(&rp.ri, &p1, &rec);
-	p1.status = st;
-	snprintf(p1.message, sizeof(p1.message), "%s", recr_error(rd));
-	p1.blocks = recr_blocks(rd);
-	p1.events = recr_events(rd);
-	p1.bytes = recr_offset(rd);
-	p1.last_ts = recr_last_ts(rd);
-	if (recr_end(rd)) {
-		p1.have_end = true;
-		p1.end = *recr_end(rd);
-	}
-	rp.ri.h = *recr_header(rd);
-	recr_free(rd);
-	fclose(f);
-	if (st != REC_END_CLEAN && st != REC_END_TRUNCATED) {
-		if (!salvage) {
-			fprintf(stderr, "dirtytop: %s: %s\n", path, p1.message);
-			if (st == REC_ERR_CORRUPT && p1.blocks)
+	if (!recording_readable(rec)) {
+		if (!rp->salvage) {
+			fprintf(stderr, "dirtytop: %s: %s\n", rp->path, rec->message);
+			if (rec->status == REC_ERR_CORRUPT && rec->blocks)
 				fprintf(stderr, "dirtytop: the %llu blocks before it are intact: --salvage reports them\n",
-					(unsigned long long)p1.blocks);
+					(unsigned long long)rec->blocks);
 			return EXIT_RUNTIME;
 		}
-		fprintf(stderr, "dirtytop: %s: %s; reporting the %llu blocks before it (--salvage)\n", path,
-			p1.message, (unsigned long long)p1.blocks);
-	} else if (st == REC_END_TRUNCATED) {
-		fprintf(stderr, "dirtytop: warning: %s: %s\n", path, p1.message);
+		fprintf(stderr, "dirtytop: %s: %s; reporting the %llu blocks before it (--salvage)\n", rp->path,
+			rec->message, (unsigned long long)rec->blocks);
+	} else if (rec->status == REC_END_TRUNCATED) {
+		fprintf(stderr, "dirtytop: warning: %s: %s\n", rp->path, rec->message);
 	}
+	rp->frame.hooks = rec->h.hooks;
+	return -1;
+}
 
-	rp.ri.path = path;
-	rp.ri.status = st;
-	if (st != REC_END_CLEAN)
-		snprintf(rp.ri.message, sizeof(rp.ri.message), "%s", p1.message);
-	rp.ri.blocks = p1.blocks;
-	rp.ri.events = p1.events;
-	rp.ri.bytes = p1.bytes;
-	rp.ri.start_ns = rp.ri.h.start_mono_ns;
-	rp.ri.end_ns = p1.have_end ? p1.end.end_mono_ns : p1.last_ts > p1.stats_ts ? p1.last_ts : p1.stats_ts;
-	if (rp.ri.end_ns < rp.ri.start_ns)
-		rp.ri.end_ns = rp.ri.start_ns;
-	if (rp.ri.end_ns - rp.ri.start_ns > 366ull * 86400 * 1000000000ull)
-		rp.ri.end_ns = rp.ri.start_ns + 366ull * 86400 * 1000000000ull;	/* a year: timestamps are wrong */
-	rp.ri.heat_shift = 9 + dt_log2(heat_mib / 2);
-	rp.ri.filter_tgid = rp.filter.tgid;
+/* Create --html and --perfetto's files. 0, or -1 (said why). */
+static int open_outputs(struct report *rp)
+{
+	char err[600];
 
-	if (html_path) {
-		hf = report_open_output(html_path, err, sizeof(err));
-		if (!hf) {
-			fprintf(stderr, "dirtytop: %s\n", err);
-			return EXIT_RUNTIME;
-		}
+	if (rp->html_path && !(rp->html_file = report_open_output(rp->html_path, err, sizeof(err)))) {
+		fprintf(stderr, "dirtytop: %s\n", err);
+		return -1;
 	}
-	if (pf_path) {
-		pf = report_open_output(pf_path, err, sizeof(err));
-		if (!pf) {
-			fprintf(stderr, "dirtytop: %s\n", err);
-			if (hf)
-				fclose(hf);
-			return EXIT_RUNTIME;
-		}
+	if (rp->perfetto_path && !(rp->perfetto_file = report_open_output(rp->perfetto_path, err, sizeof(err)))) {
+		fprintf(stderr, "dirtytop: %s\n", err);
+		return -1;
 	}
+	return 0;
+}
 
-	/* pass 2: replay */
-	r = replay_new(rp.ri.start_ns, rp.ri.end_ns, (uint64_t)(window * 1e9), rp.ri.heat_shift, on_window, &rp);
-	rp.ri.window_ns = replay_window_ns(r);
-	rp.vo.interval_s = (double)rp.ri.window_ns / 1e9;
-	if (hf) {
-		hr = html_report_new(&rp.ri);
-		html_report_observer(hr, &fan.o[0]);
-	}
-	if (pf) {
-		pr = perfetto_report_new(&rp.ri, pf);
-		perfetto_report_observer(pr, &fan.o[1]);
-	}
-	if (hf || pf) {
-		struct replay_observer o = { .ctx = &fan, .event = fan_event, .stall = fan_stall };
-
-		replay_set_observer(r, &o);
-	}
-	model_init(&rp.wmodel);
-	rp.wmodel.filter = rp.filter;
-	if (rp.json)
-		fprintf(rp.out, "{\"windows\":[\n");	/* then "recording" and "summary", at the end */
-	if (rp.text)
-		recording_text(&rp);
-
-	replay_baseline(r, &snap);
-	model_update(&rp.wmodel, &snap, NULL, NULL, NULL, NULL);
-	st = open_recording(path, &f, &rd, err, sizeof(err));
-	if (st != REC_OK) {
-		fprintf(stderr, "dirtytop: %s: %s\n", path, err);
+/* Close --html and --perfetto's files; the first error becomes the exit status. */
+static int close_outputs(struct report *rp, int ret)
+{
+	if (rp->html_file && fclose(rp->html_file) && !ret) {
+		fprintf(stderr, "dirtytop: writing %s failed: %s\n", rp->html_path, strerror(errno));
 		ret = EXIT_RUNTIME;
-		goto out;
 	}
-	recr_limit_blocks(rd, p1.blocks);
+	if (rp->perfetto_file && fclose(rp->perfetto_file) && !ret) {
+		fprintf(stderr, "dirtytop: writing %s failed: %s\n", rp->perfetto_path, strerror(errno));
+		ret = EXIT_RUNTIME;
+	}
+	return ret;
+}
+
+/* --- pass 2: the replay, and what it prints --- */
+
+/* --html and --perfetto watch the replay. */
+static void attach_observers(struct report *rp, struct replay *r, struct fanout *fan)
+{
+	struct replay_observer o = { .ctx = fan, .event = fan_event, .stall = fan_stall };
+
+	if (rp->html_file) {
+		rp->html = html_report_new(&rp->rec, 9 + dt_log2(rp->heat_mib / 2));
+		html_report_observer(rp->html, &fan->o[0]);
+	}
+	if (rp->perfetto_file) {
+		rp->perfetto = perfetto_report_new(&rp->rec, &rp->filter, rp->perfetto_file);
+		perfetto_report_observer(rp->perfetto, &fan->o[1]);
+	}
+	if (rp->html || rp->perfetto)
+		replay_set_observer(r, &o);
+}
+
+/* Replay the blocks the first pass read; each window ends in on_window. 0, or -1 (said why). */
+static int replay_file(struct report *rp, struct replay *r)
+{
+	struct rec_reader *rd;
+	struct rec_record rec;
+	char err[600];
+	FILE *f;
+
+	if (recording_reopen(&rp->rec, &f, &rd, err, sizeof(err))) {
+		fprintf(stderr, "dirtytop: %s: %s\n", rp->path, err);
+		return -1;
+	}
 	while (recr_next(rd, &rec) == REC_OK)
 		replay_apply(r, &rec);
 	recr_free(rd);
 	fclose(f);
 	replay_finish(r);
+	return 0;
+}
 
-	/* the whole recording: one interval from start to end */
-	model_init(&summary);
-	summary.filter = rp.filter;
-	replay_baseline(r, &snap);
-	model_update(&summary, &snap, NULL, NULL, NULL, NULL);
-	replay_summary(r, &snap);
-	model_update(&summary, &snap, replay_proc_lookup, r, NULL, NULL);
-	model_sort(&summary, SORT_VM, false);
+/* The whole recording: one interval from start to end. */
+static void summarize(struct report *rp, struct replay *r, struct model *summary, struct snapshot *snap)
+{
+	model_init(summary);
+	summary->filter = rp->filter;
+	replay_baseline(r, snap);
+	model_update(summary, snap, NULL, NULL, NULL, NULL);
+	replay_summary(r, snap);
+	model_update(summary, snap, replay_proc_lookup, r, NULL, NULL);
+	model_sort(summary, SORT_VM, false);
+}
 
-	if (rp.json) {
-		json_object *rec = recording_json(&rp, r), *s = model_json(&rp, &summary, rp.ri.end_ns);
+static void print_summary(struct report *rp, struct replay *r, const struct model *summary)
+{
+	const struct recording *rec = &rp->rec;
 
-		fprintf(rp.out, "\n],\n\"recording\":%s,\n\"summary\":%s}\n",
-			json_object_to_json_string_ext(rec, JSON_C_TO_STRING_PLAIN),
-			json_object_to_json_string_ext(s, JSON_C_TO_STRING_PLAIN));
-		json_object_put(rec);
-		json_object_put(s);
-	} else if (rp.text) {
-		bool v = rp.vo.show_vcpus;
+	rp->frame.wall_time = recording_wall_time(rec, rec->end_ns);
+	if (rp->json) {
+		yajl_gen g = rp->json_doc;
 
-		fprintf(rp.out, "== whole recording: %.2f s\n", (double)(rp.ri.end_ns - rp.ri.start_ns) / 1e9);
-		rp.vo.show_vcpus = true;
-		rp.vo.interval_s = (double)(rp.ri.end_ns - rp.ri.start_ns) / 1e9;
-		model_text(&rp, &summary);
-		rp.vo.show_vcpus = v;
-		print_warnings(rp.out, &rp.ri, false);
+		yajl_gen_array_close(g);
+		jw_key(g, "recording");
+		recording_json(g, rp, r);
+		jw_key(g, "summary");
+		yajl_gen_map_open(g);
+		view_json_fields(g, summary, &rp->vo, &rp->frame);
+		yajl_gen_map_close(g);
+		yajl_gen_map_close(g);
+		jw_flush(g, rp->out, true);
+	} else if (rp->text) {
+		struct view_opts vo = rp->vo;
+
+		fprintf(rp->out, "== whole recording: %.2f s\n", (double)(rec->end_ns - rec->start_ns) / 1e9);
+		vo.show_vcpus = true;
+		vo.interval_s = (double)(rec->end_ns - rec->start_ns) / 1e9;
+		view_text_print(rp->out, summary, &vo);
+		print_warnings(rp->out, rec, false);
 	}
-	if (hr && html_report_write(hr, r, &summary, hf)) {
-		fprintf(stderr, "dirtytop: writing %s failed\n", html_path);
+}
+
+int report_main(int argc, char **argv)
+{
+	struct report rp = {
+		.window_s = 1.0, .heat_mib = 2,
+		.vo = { .sort = SORT_VM, .interval_s = 1.0, .top_regions = 10,
+			.no_clock_line = true },
+		.out = stdout,
+	};
+	struct snapshot snap = {};
+	struct fanout fan = {};
+	struct model summary;
+	struct replay *r;
+	int ret;
+
+	if ((ret = parse_args(&rp, argc, argv)) >= 0 || (ret = first_pass(&rp)) >= 0)
+		return ret;
+	if (open_outputs(&rp))
+		return close_outputs(&rp, EXIT_RUNTIME);
+	r = replay_new(rp.rec.start_ns, rp.rec.end_ns, (uint64_t)(rp.window_s * 1e9), 9 + dt_log2(rp.heat_mib / 2),
+		       on_window, &rp);
+	rp.window_ns = replay_window_ns(r);
+	rp.vo.interval_s = (double)rp.window_ns / 1e9;
+	attach_observers(&rp, r, &fan);
+	model_init(&rp.window_model);
+	rp.window_model.filter = rp.filter;
+	if (rp.json) {
+		/* "windows" first, streamed; "recording" and "summary" at the end */
+		rp.json_doc = jw_new();
+		if (!rp.json_doc)
+			abort();
+		yajl_gen_map_open(rp.json_doc);
+		jw_key(rp.json_doc, "windows");
+		yajl_gen_array_open(rp.json_doc);
+		jw_flush(rp.json_doc, rp.out, true);
+	}
+	if (rp.text)
+		recording_text(&rp);
+
+	replay_baseline(r, &snap);
+	model_update(&rp.window_model, &snap, NULL, NULL, NULL, NULL);
+	if (replay_file(&rp, r)) {
+		ret = EXIT_RUNTIME;
+		goto out;
+	}
+	summarize(&rp, r, &summary, &snap);
+	print_summary(&rp, r, &summary);
+	ret = EXIT_OK;
+	if (rp.html && html_report_write(rp.html, r, &summary, rp.html_file)) {
+		fprintf(stderr, "dirtytop: writing %s failed\n", rp.html_path);
 		ret = EXIT_RUNTIME;
 	}
-	if (pr && perfetto_report_finish(pr, r, &summary)) {
-		fprintf(stderr, "dirtytop: writing %s failed\n", pf_path);
+	if (rp.perfetto && perfetto_report_finish(rp.perfetto, r, &summary)) {
+		fprintf(stderr, "dirtytop: writing %s failed\n", rp.perfetto_path);
 		ret = EXIT_RUNTIME;
 	}
 	if (fflush(stdout)) {
@@ -709,17 +565,12 @@ int report_main(int argc, char **argv)
 	}
 	model_free(&summary);
 out:
-	if (hf && fclose(hf) && !ret) {
-		fprintf(stderr, "dirtytop: writing %s failed: %s\n", html_path, strerror(errno));
-		ret = EXIT_RUNTIME;
-	}
-	if (pf && fclose(pf) && !ret) {
-		fprintf(stderr, "dirtytop: writing %s failed: %s\n", pf_path, strerror(errno));
-		ret = EXIT_RUNTIME;
-	}
-	html_report_free(hr);
-	perfetto_report_free(pr);
-	model_free(&rp.wmodel);
+	ret = close_outputs(&rp, ret);
+	html_report_free(rp.html);
+	perfetto_report_free(rp.perfetto);
+	if (rp.json_doc)
+		yajl_gen_free(rp.json_doc);
+	model_free(&rp.window_model);
 	snapshot_free(&snap);
 	replay_free(r);
 	return ret;

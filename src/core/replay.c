@@ -20,6 +20,8 @@
 #include <string.h>
 #include "core/replay.h"	/* first: dt_agg.h expects bool */
 #include "dt_agg.h"
+#include "core/idmap.h"
+#include "core/util.h"
 
 #ifndef REPLAY_MAX_RINGS
 #define REPLAY_MAX_RINGS 65536
@@ -33,62 +35,6 @@
 #define REPLAY_MAX_SLOTS 8192
 #define EPOCH_ALL 2u			/* the whole-recording aggregates never change epoch */
 
-/* id -> index + 1 (0: empty), open addressing */
-struct idmap {
-	uint32_t *keys, *vals;
-	size_t cap, n;
-};
-
-static size_t idhash(uint64_t k, size_t cap)
-{
-	k *= 0x9e3779b97f4a7c15ull;
-	return (size_t)(k ^ (k >> 29)) & (cap - 1);
-}
-
-static uint32_t idmap_get(const struct idmap *m, uint32_t k)
-{
-	if (!m->cap)
-		return 0;
-	for (size_t i = idhash(k, m->cap);; i = (i + 1) & (m->cap - 1)) {
-		if (!m->vals[i])
-			return 0;
-		if (m->keys[i] == k)
-			return m->vals[i];
-	}
-}
-
-static void idmap_put(struct idmap *m, uint32_t k, uint32_t v);
-
-static void idmap_grow(struct idmap *m)
-{
-	struct idmap n = { .cap = m->cap ? m->cap * 2 : 64 };
-
-	n.keys = calloc(n.cap, sizeof(*n.keys));
-	n.vals = calloc(n.cap, sizeof(*n.vals));
-	if (!n.keys || !n.vals)
-		abort();
-	for (size_t i = 0; i < m->cap; i++)
-		if (m->vals[i])
-			idmap_put(&n, m->keys[i], m->vals[i]);
-	free(m->keys);
-	free(m->vals);
-	*m = n;
-}
-
-static void idmap_put(struct idmap *m, uint32_t k, uint32_t v)
-{
-	size_t i;
-
-	if ((m->n + 1) * 2 > m->cap)
-		idmap_grow(m);
-	for (i = idhash(k, m->cap); m->vals[i] && m->keys[i] != k; i = (i + 1) & (m->cap - 1))
-		;
-	if (!m->vals[i])
-		m->n++;
-	m->keys[i] = k;
-	m->vals[i] = v;
-}
-
 struct replay {
 	uint64_t start_ns, end_ns, window_ns;
 	uint64_t win_start, win_end;
@@ -101,10 +47,10 @@ struct replay {
 
 	struct replay_ring **rings;
 	size_t n_rings, cap_rings;
-	struct idmap ring_ids;
+	struct idmap ring_ids;		/* recording id -> index + 1 */
 	struct replay_vm **vms;
 	size_t n_vms, cap_vms;
-	struct idmap vm_ids;
+	struct idmap vm_ids;		/* recording id -> index + 1 */
 	bool *vm_in_map;		/* per VM: the live side would have a vms map entry */
 
 	uint64_t count[REC_LAST_EVENT + 1];
@@ -270,7 +216,7 @@ static void heat_add(struct replay *r, struct replay_vm *vm, uint32_t slot, uint
 		}
 		heat_grow(vm);
 	}
-	for (i = idhash((uint64_t)slot << 32 | region, vm->cap_heat);; i = (i + 1) & (vm->cap_heat - 1)) {
+	for (i = dt_hash_slot((uint64_t)slot << 32 | region, vm->cap_heat);; i = (i + 1) & (vm->cap_heat - 1)) {
 		struct replay_heat *h = &vm->heat[i];
 
 		if (!h->pages) {
@@ -299,7 +245,7 @@ static void heat_grow(struct replay_vm *vm)
 
 		if (!h->pages)
 			continue;
-		for (size_t j = idhash((uint64_t)h->slot << 32 | h->region, n.cap_heat);;
+		for (size_t j = dt_hash_slot((uint64_t)h->slot << 32 | h->region, n.cap_heat);;
 		     j = (j + 1) & (n.cap_heat - 1))
 			if (!n.heat[j].pages) {
 				n.heat[j] = *h;
@@ -761,10 +707,8 @@ void replay_free(struct replay *r)
 	free(r->rings);
 	free(r->vms);
 	free(r->vm_in_map);
-	free(r->ring_ids.keys);
-	free(r->ring_ids.vals);
-	free(r->vm_ids.keys);
-	free(r->vm_ids.vals);
+	idmap_free(&r->ring_ids);
+	idmap_free(&r->vm_ids);
 	snapshot_free(&r->snap);
 	free(r);
 }

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 #include "core/hist.h"
+#include "core/idmap.h"
 #include "out/report.h"
 #include "core/units.h"
 
@@ -44,74 +45,37 @@ struct heat_row {
 	uint32_t count[HBINS];
 };
 
-/* open addressing: (a, b, c) -> index + 1 */
-struct key3 {
-	uint32_t a, b, c;
-};
-
-struct idx3 {
-	struct key3 *keys;
-	uint32_t *vals;
-	size_t cap, n;
-};
-
 struct html_report {
-	const struct report_info *ri;
+	const struct recording *rec;
+	uint32_t heat_shift;		/* log2 of a heat region in 4 KiB pages */
 	uint64_t start, span;
 	struct ring_series **rings;
 	size_t n_rings, cap_rings;
-	struct idx3 ring_idx;
+	struct idmap ring_index;	/* recording id -> index + 1 */
 	struct vm_series **vms;
 	size_t n_vms, cap_vms;
-	struct idx3 vm_idx;
+	struct idmap vm_index;		/* recording id -> index + 1 */
 	struct heat_row **heat;
 	size_t n_heat, cap_heat;
-	struct idx3 heat_idx;
+	struct idmap heat_slot_index;	/* (vm, slot) -> a number + 1 */
+	uint32_t n_heat_slots;
+	struct idmap heat_index;	/* (that number, region) -> index + 1 */
 	bool heat_full;
 };
 
-static size_t h3(const struct key3 *k, size_t cap)
+/* Text for an HTML element or attribute value. */
+static void html_text(FILE *f, const char *s)
 {
-	uint64_t x = ((uint64_t)k->a * 0x9e3779b97f4a7c15ull) ^ ((uint64_t)k->b << 21) ^ ((uint64_t)k->c * 0xc2b2ae3d27d4eb4full);
-
-	return (size_t)(x ^ (x >> 31)) & (cap - 1);
-}
-
-static uint32_t idx3_get(const struct idx3 *m, const struct key3 *k)
-{
-	if (!m->cap)
-		return 0;
-	for (size_t i = h3(k, m->cap);; i = (i + 1) & (m->cap - 1)) {
-		if (!m->vals[i])
-			return 0;
-		if (!memcmp(&m->keys[i], k, sizeof(*k)))
-			return m->vals[i];
+	for (; *s; s++) {
+		switch (*s) {
+		case '<': fputs("&lt;", f); break;
+		case '>': fputs("&gt;", f); break;
+		case '&': fputs("&amp;", f); break;
+		case '"': fputs("&quot;", f); break;
+		case '\'': fputs("&#39;", f); break;
+		default: fputc(*s, f);
+		}
 	}
-}
-
-static void idx3_put(struct idx3 *m, const struct key3 *k, uint32_t v)
-{
-	size_t i;
-
-	if ((m->n + 1) * 2 > m->cap) {
-		struct idx3 n = { .cap = m->cap ? m->cap * 2 : 64 };
-
-		n.keys = calloc(n.cap, sizeof(*n.keys));
-		n.vals = calloc(n.cap, sizeof(*n.vals));
-		if (!n.keys || !n.vals)
-			abort();
-		for (size_t j = 0; j < m->cap; j++)
-			if (m->vals[j])
-				idx3_put(&n, &m->keys[j], m->vals[j]);
-		free(m->keys);
-		free(m->vals);
-		*m = n;
-	}
-	for (i = h3(k, m->cap); m->vals[i]; i = (i + 1) & (m->cap - 1))
-		;
-	m->keys[i] = *k;
-	m->vals[i] = v;
-	m->n++;
 }
 
 #define PUSH_BACK(arr, n, cap, item)                                         \
@@ -127,8 +91,7 @@ static void idx3_put(struct idx3 *m, const struct key3 *k, uint32_t v)
 
 static struct ring_series *ring_series(struct html_report *h, uint32_t id, bool create)
 {
-	struct key3 k = { .a = id };
-	uint32_t i = idx3_get(&h->ring_idx, &k);
+	uint32_t i = idmap_get(&h->ring_index, id);
 	struct ring_series *s;
 
 	if (i)
@@ -142,14 +105,13 @@ static struct ring_series *ring_series(struct html_report *h, uint32_t id, bool 
 	for (int b = 0; b < NBINS; b++)
 		s->occ_min[b] = UINT32_MAX;
 	PUSH_BACK(h->rings, h->n_rings, h->cap_rings, s);
-	idx3_put(&h->ring_idx, &k, (uint32_t)h->n_rings);
+	idmap_put(&h->ring_index, id, (uint32_t)h->n_rings);
 	return s;
 }
 
 static struct vm_series *vm_series(struct html_report *h, uint32_t id, bool create)
 {
-	struct key3 k = { .a = id };
-	uint32_t i = idx3_get(&h->vm_idx, &k);
+	uint32_t i = idmap_get(&h->vm_index, id);
 	struct vm_series *s;
 
 	if (i)
@@ -161,7 +123,7 @@ static struct vm_series *vm_series(struct html_report *h, uint32_t id, bool crea
 		abort();
 	s->id = id;
 	PUSH_BACK(h->vms, h->n_vms, h->cap_vms, s);
-	idx3_put(&h->vm_idx, &k, (uint32_t)h->n_vms);
+	idmap_put(&h->vm_index, id, (uint32_t)h->n_vms);
 	return s;
 }
 
@@ -175,10 +137,12 @@ static int bin_of(const struct html_report *h, uint64_t ts, int n)
 
 static void heat_add(struct html_report *h, uint32_t vm, uint32_t slot, uint32_t region, uint64_t ts, uint64_t pages)
 {
-	struct key3 k = { .a = vm, .b = slot, .c = region };
-	uint32_t i = idx3_get(&h->heat_idx, &k);
+	uint64_t slot_key = (uint64_t)vm << 32 | slot;
+	uint32_t slot_no = idmap_get(&h->heat_slot_index, slot_key), i = 0;
 	struct heat_row *row;
 
+	if (slot_no)
+		i = idmap_get(&h->heat_index, (uint64_t)slot_no << 32 | region);
 	if (!i) {
 		if (h->n_heat >= MAX_HEAT_ROWS) {
 			h->heat_full = true;
@@ -191,7 +155,11 @@ static void heat_add(struct html_report *h, uint32_t vm, uint32_t slot, uint32_t
 		row->slot = slot;
 		row->region = region;
 		PUSH_BACK(h->heat, h->n_heat, h->cap_heat, row);
-		idx3_put(&h->heat_idx, &k, (uint32_t)h->n_heat);
+		if (!slot_no) {
+			slot_no = ++h->n_heat_slots;
+			idmap_put(&h->heat_slot_index, slot_key, slot_no);
+		}
+		idmap_put(&h->heat_index, (uint64_t)slot_no << 32 | region, (uint32_t)h->n_heat);
 		i = (uint32_t)h->n_heat;
 	}
 	row = h->heat[i - 1];
@@ -220,7 +188,7 @@ static void on_event(void *ctx, struct replay *r, const struct rec_event *e, uin
 		s = ring_series(h, ring->id, true);
 		occ(s, b, e->dirty_index - e->reset_index);
 		s->pushes[b]++;
-		heat_add(h, ring->vm_id, e->slot, (uint32_t)(e->offset >> h->ri->heat_shift), e->ts, 1);
+		heat_add(h, ring->vm_id, e->slot, (uint32_t)(e->offset >> h->heat_shift), e->ts, 1);
 		break;
 	case REC_RESET:
 		occ(ring_series(h, ring->id, true), b, e->dirty_index - e->reset_index);
@@ -234,7 +202,7 @@ static void on_event(void *ctx, struct replay *r, const struct rec_event *e, uin
 		break;
 	case REC_DIRTYLOG:
 		if (vm)
-			heat_add(h, vm->id, e->slot, (uint32_t)(e->offset >> (h->ri->heat_shift - 9)), e->ts, e->size);
+			heat_add(h, vm->id, e->slot, (uint32_t)(e->offset >> (h->heat_shift - 9)), e->ts, e->size);
 		break;
 	}
 }
@@ -263,15 +231,16 @@ static void on_stall(void *ctx, struct replay *r, struct replay_ring *ring, uint
 	add_stall(h, ring_series(h, ring->id, true), start_ns, end_ns);
 }
 
-struct html_report *html_report_new(const struct report_info *ri)
+struct html_report *html_report_new(const struct recording *rec, uint32_t heat_shift)
 {
 	struct html_report *h = calloc(1, sizeof(*h));
 
 	if (!h)
 		abort();
-	h->ri = ri;
-	h->start = ri->start_ns;
-	h->span = ri->end_ns > ri->start_ns ? ri->end_ns - ri->start_ns : 1;
+	h->rec = rec;
+	h->heat_shift = heat_shift;
+	h->start = rec->start_ns;
+	h->span = rec->end_ns > rec->start_ns ? rec->end_ns - rec->start_ns : 1;
 	return h;
 }
 
@@ -295,12 +264,10 @@ void html_report_free(struct html_report *h)
 	free(h->rings);
 	free(h->vms);
 	free(h->heat);
-	free(h->ring_idx.keys);
-	free(h->ring_idx.vals);
-	free(h->vm_idx.keys);
-	free(h->vm_idx.vals);
-	free(h->heat_idx.keys);
-	free(h->heat_idx.vals);
+	idmap_free(&h->ring_index);
+	idmap_free(&h->vm_index);
+	idmap_free(&h->heat_slot_index);
+	idmap_free(&h->heat_index);
 	free(h);
 }
 
@@ -368,12 +335,12 @@ static void plot_begin(struct plot *p, FILE *f, const char *id, int W, int H, co
 	p->y1 = y1 > y0 ? y1 : y0 + 1;
 	fprintf(f, "<svg id=\"%s\" class=\"plot\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
 		"viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"", id, W, H, W, H);
-	report_html_text(f, title);
+	html_text(f, title);
 	fprintf(f, "\"><title>");
-	report_html_text(f, title);
+	html_text(f, title);
 	fprintf(f, "</title><rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"#ffffff\"/>", W, H);
 	fprintf(f, "<text x=\"%d\" y=\"18\" class=\"t\">", p->ml);
-	report_html_text(f, title);
+	html_text(f, title);
 	fprintf(f, "</text>");
 	/* frame, grid, ticks */
 	fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"#fbfbfb\" stroke=\"#999\"/>", p->ml, p->mt,
@@ -397,11 +364,11 @@ static void plot_begin(struct plot *p, FILE *f, const char *id, int W, int H, co
 		}
 	}
 	fprintf(f, "<text x=\"%d\" y=\"%d\" class=\"xl\">", p->ml + (W - p->ml - p->mr) / 2, H - 4);
-	report_html_text(f, xlabel);
+	html_text(f, xlabel);
 	fprintf(f, "</text><text x=\"14\" y=\"%d\" class=\"yl\" transform=\"rotate(-90 14 %d)\">", p->mt + (H - p->mt - p->mb) / 2,
 		p->mt + (H - p->mt - p->mb) / 2);
 
-	report_html_text(f, ylabel);
+	html_text(f, ylabel);
 	fprintf(f, "</text>");
 }
 
@@ -677,7 +644,7 @@ static void plot_heatmap(FILE *f, struct html_report *h, const char *id, struct 
 			 const struct replay_vm *vm)
 {
 	uint32_t rlo = rows[0]->region, rhi = rows[n - 1]->region, group, drawn;
-	uint64_t region_bytes = 1ull << (h->ri->heat_shift + 12), maxv = 1;
+	uint64_t region_bytes = 1ull << (h->heat_shift + 12), maxv = 1;
 	const struct replay_memslot *ms = NULL;
 	double span_s = (double)h->span / 1e9, cw, rh;
 	uint64_t *grid;
@@ -755,56 +722,56 @@ static const char *css =
 	"svg .lim{font-size:11px;text-anchor:end;fill:#d62728}svg .lg{font-size:12px;font-weight:bold}"
 	"svg .nodata{font-size:14px;text-anchor:middle;fill:#888}";
 
-static void facts_table(FILE *f, const struct report_info *ri, struct replay *r)
+static void facts_table(FILE *f, const struct recording *rec, struct replay *r)
 {
 	char t[40], a[32];
-	time_t s = (time_t)(ri->h.start_wall_ns / 1000000000ull);
+	time_t s = (time_t)(rec->h.start_wall_ns / 1000000000ull);
 	struct tm tm;
 	uint64_t lost = 0;
 
 	localtime_r(&s, &tm);
 	strftime(t, sizeof(t), "%Y-%m-%d %H:%M:%S", &tm);
 	fprintf(f, "<table id=\"recording\"><tr><th class=\"l\">file</th><td class=\"l\">");
-	report_html_text(f, ri->path);
+	html_text(f, rec->path);
 	fprintf(f, "</td></tr><tr><th class=\"l\">recorded</th><td class=\"l\">%s for %.2f s on ", t,
-		(double)(ri->end_ns - ri->start_ns) / 1e9);
-	report_html_text(f, ri->h.hostname);
+		(double)(rec->end_ns - rec->start_ns) / 1e9);
+	html_text(f, rec->h.hostname);
 	fprintf(f, ", Linux ");
-	report_html_text(f, ri->h.kernel);
-	fprintf(f, " %s, hooks %s, dirtytop ", ri->h.machine, ri->h.hooks);
-	report_html_text(f, ri->h.version);
-	fprintf(f, " (format %u.%u)</td></tr>", ri->h.major, ri->h.minor);
-	if (ri->h.cmdline[0]) {
+	html_text(f, rec->h.kernel);
+	fprintf(f, " %s, hooks %s, dirtytop ", rec->h.machine, rec->h.hooks);
+	html_text(f, rec->h.version);
+	fprintf(f, " (format %u.%u)</td></tr>", rec->h.major, rec->h.minor);
+	if (rec->h.cmdline[0]) {
 		fprintf(f, "<tr><th class=\"l\">command</th><td class=\"l\">");
-		report_html_text(f, ri->h.cmdline);
+		html_text(f, rec->h.cmdline);
 		fprintf(f, "</td></tr>");
 	}
 	fprintf(f, "<tr><th class=\"l\">events</th><td class=\"l\">%llu in %llu blocks (%s bytes):",
-		(unsigned long long)ri->counts[0], (unsigned long long)ri->blocks, fmt_count(a, sizeof(a), (double)ri->bytes));
+		(unsigned long long)rec->counts[0], (unsigned long long)rec->blocks, fmt_count(a, sizeof(a), (double)rec->bytes));
 	for (int k = 1; k < REC_EVENT_KINDS; k++)
-		if (rec_kind_name((uint8_t)k) && ri->counts[k])
-			fprintf(f, " %s %llu", rec_kind_name((uint8_t)k), (unsigned long long)ri->counts[k]);
+		if (rec_kind_name((uint8_t)k) && rec->counts[k])
+			fprintf(f, " %s %llu", rec_kind_name((uint8_t)k), (unsigned long long)rec->counts[k]);
 	fprintf(f, "</td></tr><tr><th class=\"l\">ring buffer</th><td class=\"l\">%llu KiB</td></tr>",
-		(unsigned long long)(ri->h.ringbuf_bytes >> 10));
+		(unsigned long long)(rec->h.ringbuf_bytes >> 10));
 	for (int k = 1; k < REC_EVENT_KINDS; k++)
-		lost += report_lost(&ri->stats, k);
+		lost += recording_lost(&rec->stats, k);
 	fprintf(f, "<tr><th class=\"l\">lost events</th><td class=\"l\">");
 	if (!lost) {
 		fprintf(f, "<span class=\"ok\">none</span>");
 	} else {
 		for (int k = 1; k < REC_EVENT_KINDS; k++)
-			if (report_lost(&ri->stats, k))
+			if (recording_lost(&rec->stats, k))
 				fprintf(f, "%s %llu ", rec_kind_name((uint8_t)k) ? rec_kind_name((uint8_t)k) : "?",
-					(unsigned long long)report_lost(&ri->stats, k));
+					(unsigned long long)recording_lost(&rec->stats, k));
 	}
 	fprintf(f, "</td></tr></table>\n");
 	if (lost)
 		fprintf(f, "<div class=\"warn\" id=\"lost\">The kernel could not deliver %llu events (the BPF ring buffer "
 			"was full): the counts and plots below miss them. Record with a larger --ringbuf-size.</div>\n",
 			(unsigned long long)lost);
-	if (ri->status != REC_END_CLEAN) {
+	if (rec->status != REC_END_CLEAN) {
 		fprintf(f, "<div class=\"warn\" id=\"truncated\">");
-		report_html_text(f, ri->message);
+		html_text(f, rec->message);
 		fprintf(f, "</div>\n");
 	}
 	if (replay_dropped(r))
@@ -846,9 +813,9 @@ int html_report_write(struct html_report *h, struct replay *r, const struct mode
 		abort();
 	qsort(h->heat, h->n_heat, sizeof(*h->heat), cmp_heat_rows);
 	fprintf(f, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>dirtytop report: ");
-	report_html_text(f, h->ri->path);
+	html_text(f, h->rec->path);
 	fprintf(f, "</title><style>%s</style></head><body>\n<h1>dirtytop report</h1>\n", css);
-	facts_table(f, h->ri, r);
+	facts_table(f, h->rec, r);
 
 	for (size_t vi = 0; vi < summary->n_vms; vi++) {
 		const struct vm_metrics *vmm = &summary->vms[vi];
@@ -856,14 +823,14 @@ int html_report_write(struct html_report *h, struct replay *r, const struct mode
 		struct replay_vm *vm = replay_vm_find(r, rec_id);
 		size_t n = 0;
 
-		if (h->ri->filter_tgid && vmm->tgid != h->ri->filter_tgid)
+		if (!model_vm_visible(summary, vmm))
 			continue;
 		for (size_t i = 0; i < replay_n_rings(r); i++)
 			if (replay_ring_at(r, i)->vm_id == rec_id)
 				rings[n++] = replay_ring_at(r, i);
 		qsort(rings, n, sizeof(*rings), cmp_rings);
 		fprintf(f, "<section class=\"vm\" id=\"vm%u\"><h2>VM %u: pid %u (", vmm->vm_id, vmm->vm_id, vmm->tgid);
-		report_html_text(f, vmm->comm[0] ? vmm->comm : "?");
+		html_text(f, vmm->comm[0] ? vmm->comm : "?");
 		fprintf(f, "), %zu vCPUs, %s tracking", vmm->n_vcpus, tracking_name(vmm->tracking));
 		if (vmm->ring_size)
 			fprintf(f, ", ring %u entries (soft limit %u)", vmm->ring_size, vmm->soft_limit);

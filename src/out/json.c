@@ -179,28 +179,40 @@ static void vm_json(yajl_gen g, const struct vm_metrics *vm, const struct view_o
 	yajl_gen_map_close(g);
 }
 
-void view_json_print(FILE *out, const struct model *m, const struct view_opts *o, const struct frame_info *frame)
+void view_json_fields(yajl_gen g, const struct model *m, const struct view_opts *o, const struct frame_info *frame)
 {
-	yajl_gen g = jw_new();
-	struct timespec ts;
+	double now = frame ? frame->wall_time : 0;
 
-	if (!g) {
-		fprintf(stderr, "dirtytop: out of memory for the JSON view\n");
-		return;
+	if (!now) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		now = (double)ts.tv_sec + ts.tv_nsec / 1e9;
 	}
-	clock_gettime(CLOCK_REALTIME, &ts);
-	yajl_gen_map_open(g);
-	jw_put_double(g, "time", (double)ts.tv_sec + ts.tv_nsec / 1e9);
+	jw_put_double(g, "time", now);
 	jw_put_u64(g, "ts_ns", m->prev_ts_ns);
 	jw_put_double(g, "interval_s", m->interval_s);
 	jw_put_string(g, "hooks", frame && frame->hooks ? frame->hooks : "");
-	jw_put_u64(g, "map_entries", frame ? frame->map_entries : 0);
+	if (frame && frame->has_map_entries)
+		jw_put_u64(g, "map_entries", frame->map_entries);
 	jw_key(g, "vms");
 	yajl_gen_array_open(g);
 	for (size_t i = 0; i < m->n_vms; i++)
 		if (model_vm_visible(m, &m->vms[i]))
 			vm_json(g, &m->vms[i], o);
 	yajl_gen_array_close(g);
+}
+
+void view_json_print(FILE *out, const struct model *m, const struct view_opts *o, const struct frame_info *frame)
+{
+	yajl_gen g = jw_new();
+
+	if (!g) {
+		fprintf(stderr, "dirtytop: out of memory for the JSON view\n");
+		return;
+	}
+	yajl_gen_map_open(g);
+	view_json_fields(g, m, o, frame);
 	yajl_gen_map_close(g);
 	jw_flush(g, out, true);
 	fflush(out);

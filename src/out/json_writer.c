@@ -69,6 +69,18 @@ void jw_double(yajl_gen g, double v)
 	put_number(g, buf);
 }
 
+void jw_fixed(yajl_gen g, double v, int decimals)
+{
+	char buf[64];
+
+	if (!isfinite(v)) {
+		yajl_gen_null(g);
+		return;
+	}
+	snprintf(buf, sizeof(buf), "%.*f", decimals, v);
+	put_number(g, buf);
+}
+
 void jw_string(yajl_gen g, const char *s)
 {
 	yajl_gen_string(g, (const unsigned char *)s, strlen(s));
@@ -112,6 +124,12 @@ void jw_put_double(yajl_gen g, const char *k, double v)
 {
 	jw_key(g, k);
 	jw_double(g, v);
+}
+
+void jw_put_fixed(yajl_gen g, const char *k, double v, int decimals)
+{
+	jw_key(g, k);
+	jw_fixed(g, v, decimals);
 }
 
 void jw_put_bool(yajl_gen g, const char *k, bool v)

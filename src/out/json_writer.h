@@ -25,6 +25,8 @@ void jw_u64(yajl_gen g, uint64_t v);
 void jw_int(yajl_gen g, long long v);
 /* integral values as "N.0", others "%.17g" (exact round trip), not finite: null */
 void jw_double(yajl_gen g, double v);
+/* v with this many decimals ("%.*f": Perfetto's microseconds), not finite: null */
+void jw_fixed(yajl_gen g, double v, int decimals);
 void jw_string(yajl_gen g, const char *s);
 void jw_string_or_null(yajl_gen g, const char *s);	/* NULL: null */
 
@@ -34,6 +36,7 @@ void jw_put_u64(yajl_gen g, const char *k, uint64_t v);
 void jw_put_u64_known(yajl_gen g, const char *k, bool known, uint64_t v);	/* null unless known */
 void jw_put_int(yajl_gen g, const char *k, long long v);
 void jw_put_double(yajl_gen g, const char *k, double v);
+void jw_put_fixed(yajl_gen g, const char *k, double v, int decimals);
 void jw_put_bool(yajl_gen g, const char *k, bool v);
 void jw_put_string(yajl_gen g, const char *k, const char *s);
 void jw_put_null(yajl_gen g, const char *k);

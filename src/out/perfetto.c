@@ -16,6 +16,9 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include "core/idmap.h"
+#include "core/util.h"
+#include "out/json_writer.h"
 #include "out/report.h"
 
 #define VCPU_TRACK_BASE 10000000u	/* above any Linux tid (pid_max <= 2^22) */
@@ -33,52 +36,28 @@ struct thread_seen {
 };
 
 struct perfetto_report {
-	const struct report_info *ri;
+	const struct recording *rec;
+	const struct vm_filter *filter;	/* report --pid */
 	FILE *f;
-	bool any;
+	yajl_gen g;			/* the whole document; flushed after each event, one a line */
 	uint64_t sample_ns;
-	struct ring_state *rings;	/* open addressing on id (id + 1 stored, 0 empty) */
+	struct ring_state *rings;
 	size_t n_rings, cap_rings;
+	struct idmap ring_index;	/* recording id -> index + 1 */
 	struct thread_seen *threads;
 	size_t n_threads, cap_threads;
 };
 
-static size_t hash32(uint32_t k, size_t cap)
-{
-	uint64_t x = (uint64_t)k * 0x9e3779b97f4a7c15ull;
-
-	return (size_t)(x ^ (x >> 29)) & (cap - 1);
-}
-
 static struct ring_state *ring_state(struct perfetto_report *p, uint32_t id, uint32_t vm_id)
 {
-	size_t i;
+	uint32_t i = idmap_get(&p->ring_index, id);
 
-	if ((p->n_rings + 1) * 2 > p->cap_rings) {
-		size_t cap = p->cap_rings ? p->cap_rings * 2 : 64;
-		struct ring_state *n = calloc(cap, sizeof(*n));
-
-		if (!n)
-			abort();
-		for (size_t j = 0; j < p->cap_rings; j++) {
-			if (!p->rings[j].id)
-				continue;
-			for (i = hash32(p->rings[j].id, cap); n[i].id; i = (i + 1) & (cap - 1))
-				;
-			n[i] = p->rings[j];
-		}
-		free(p->rings);
-		p->rings = n;
-		p->cap_rings = cap;
-	}
-	for (i = hash32(id + 1, p->cap_rings); p->rings[i].id; i = (i + 1) & (p->cap_rings - 1))
-		if (p->rings[i].id == id + 1)
-			return &p->rings[i];
-	memset(&p->rings[i], 0, sizeof(p->rings[i]));
-	p->rings[i].id = id + 1;
-	p->rings[i].vm_id = vm_id;
-	p->n_rings++;
-	return &p->rings[i];
+	if (i)
+		return &p->rings[i - 1];
+	DT_GROW(p->rings, p->n_rings, p->cap_rings);
+	p->rings[p->n_rings++] = (struct ring_state){ .id = id, .vm_id = vm_id };
+	idmap_put(&p->ring_index, id, (uint32_t)p->n_rings);
+	return &p->rings[p->n_rings - 1];
 }
 
 static void thread_seen(struct perfetto_report *p, uint32_t pid, uint32_t tid)
@@ -100,21 +79,38 @@ static void thread_seen(struct perfetto_report *p, uint32_t pid, uint32_t tid)
 
 static double us(const struct perfetto_report *p, uint64_t ts)
 {
-	return ts >= p->ri->start_ns ? (double)(ts - p->ri->start_ns) / 1000.0
-				     : -(double)(p->ri->start_ns - ts) / 1000.0;
+	return ts >= p->rec->start_ns ? (double)(ts - p->rec->start_ns) / 1000.0
+				     : -(double)(p->rec->start_ns - ts) / 1000.0;
 }
 
-static void sep(struct perfetto_report *p)
+/* One trace event written: out to the file, so a long recording is streamed. */
+static void event_end(struct perfetto_report *p)
 {
-	fputs(p->any ? ",\n" : "\n", p->f);
-	p->any = true;
+	yajl_gen_map_close(p->g);
+	jw_flush(p->g, p->f, true);
+}
+
+static void event_begin(struct perfetto_report *p, const char *ph, const char *name, uint32_t pid)
+{
+	yajl_gen_map_open(p->g);
+	jw_put_string(p->g, "ph", ph);
+	if (name)
+		jw_put_string(p->g, "name", name);
+	jw_put_u64(p->g, "pid", pid);
 }
 
 static void counter(struct perfetto_report *p, const struct replay_ring *ring, uint64_t ts, uint32_t used)
 {
-	sep(p);
-	fprintf(p->f, "{\"ph\":\"C\",\"name\":\"vCPU %d ring used\",\"pid\":%u,\"ts\":%.3f,\"args\":{\"used\":%u}}",
-		ring->v[REPLAY_ALL].vcpu_id, ring->vm_id, us(p, ts), used);
+	char name[48];
+
+	snprintf(name, sizeof(name), "vCPU %d ring used", ring->v[REPLAY_ALL].vcpu_id);
+	event_begin(p, "C", name, ring->vm_id);
+	jw_put_fixed(p->g, "ts", us(p, ts), 3);
+	jw_key(p->g, "args");
+	yajl_gen_map_open(p->g);
+	jw_put_u64(p->g, "used", used);
+	yajl_gen_map_close(p->g);
+	event_end(p);
 }
 
 static const char *ioctl_name(uint32_t cmd)
@@ -137,10 +133,10 @@ static bool hidden(const struct perfetto_report *p, struct replay *r, uint32_t v
 {
 	const struct replay_vm *vm;
 
-	if (!p->ri->filter_tgid)
+	if (!vm_filter_active(p->filter))
 		return false;
 	vm = replay_vm_find(r, vm_id);
-	return !vm || vm->v[REPLAY_ALL].tgid != p->ri->filter_tgid;
+	return !vm || !vm_filter_match(p->filter, vm->v[REPLAY_ALL].tgid);
 }
 
 static void on_event(void *ctx, struct replay *r, const struct rec_event *e, uint8_t kind,
@@ -176,9 +172,14 @@ static void on_event(void *ctx, struct replay *r, const struct rec_event *e, uin
 		rs->pending = false;
 		break;
 	case REC_FULL:
-		sep(p);
-		fprintf(p->f, "{\"ph\":\"i\",\"s\":\"t\",\"name\":\"soft-full exit\",\"pid\":%u,\"tid\":%u,\"ts\":%.3f}",
-			ring->vm_id, VCPU_TRACK_BASE + ring->id, us(p, e->ts));
+		yajl_gen_map_open(p->g);
+		jw_put_string(p->g, "ph", "i");
+		jw_put_string(p->g, "s", "t");
+		jw_put_string(p->g, "name", "soft-full exit");
+		jw_put_u64(p->g, "pid", ring->vm_id);
+		jw_put_u64(p->g, "tid", VCPU_TRACK_BASE + ring->id);
+		jw_put_fixed(p->g, "ts", us(p, e->ts), 3);
+		event_end(p);
 		break;
 	case REC_IOCTL:
 	case REC_MEMSLOT:
@@ -186,20 +187,32 @@ static void on_event(void *ctx, struct replay *r, const struct rec_event *e, uin
 		if (e->cmd == DT_KVM_CREATE_VM)
 			pid = e->target;	/* on the new VM's process */
 		thread_seen(p, pid, e->tid);
-		sep(p);
-		fprintf(p->f, "{\"ph\":\"X\",\"name\":\"%s\",\"pid\":%u,\"tid\":%u,\"ts\":%.3f,\"dur\":%.3f,"
-			"\"args\":{\"ret\":%lld", ioctl_name(e->cmd), pid, e->tid, us(p, e->ts - e->latency_ns),
-			(double)e->latency_ns / 1000.0, (long long)e->ret);
-		if (kind == REC_MEMSLOT)
-			fprintf(p->f, ",\"as_id\":%u,\"slot\":%u,\"gpa\":\"0x%llx\",\"size\":%llu,\"flags\":%u",
-				e->slot >> 16, e->slot & 0xffff, (unsigned long long)e->gpa, (unsigned long long)e->size,
-				e->flags);
-		else if (e->cmd == DT_KVM_GET_DIRTY_LOG)
-			fprintf(p->f, ",\"slot\":%u,\"dirty_pages\":%llu", e->slot & 0xffff, (unsigned long long)e->size);
-		else if (e->cmd == DT_KVM_CLEAR_DIRTY_LOG)
-			fprintf(p->f, ",\"slot\":%u,\"first_page\":%llu,\"pages\":%llu", e->slot & 0xffff,
-				(unsigned long long)e->gpa, (unsigned long long)e->size);
-		fprintf(p->f, "}}");
+		event_begin(p, "X", ioctl_name(e->cmd), pid);
+		jw_put_u64(p->g, "tid", e->tid);
+		jw_put_fixed(p->g, "ts", us(p, e->ts - e->latency_ns), 3);
+		jw_put_fixed(p->g, "dur", (double)e->latency_ns / 1000.0, 3);
+		jw_key(p->g, "args");
+		yajl_gen_map_open(p->g);
+		jw_put_int(p->g, "ret", (long long)e->ret);
+		if (kind == REC_MEMSLOT) {
+			char gpa[24];
+
+			snprintf(gpa, sizeof(gpa), "0x%llx", (unsigned long long)e->gpa);
+			jw_put_u64(p->g, "as_id", e->slot >> 16);
+			jw_put_u64(p->g, "slot", e->slot & 0xffff);
+			jw_put_string(p->g, "gpa", gpa);
+			jw_put_u64(p->g, "size", e->size);
+			jw_put_u64(p->g, "flags", e->flags);
+		} else if (e->cmd == DT_KVM_GET_DIRTY_LOG) {
+			jw_put_u64(p->g, "slot", e->slot & 0xffff);
+			jw_put_u64(p->g, "dirty_pages", e->size);
+		} else if (e->cmd == DT_KVM_CLEAR_DIRTY_LOG) {
+			jw_put_u64(p->g, "slot", e->slot & 0xffff);
+			jw_put_u64(p->g, "first_page", e->gpa);
+			jw_put_u64(p->g, "pages", e->size);
+		}
+		yajl_gen_map_close(p->g);
+		event_end(p);
 		break;
 	}
 }
@@ -210,24 +223,37 @@ static void on_stall(void *ctx, struct replay *r, struct replay_ring *ring, uint
 
 	if (hidden(p, r, ring->vm_id))
 		return;
-	sep(p);
-	fprintf(p->f, "{\"ph\":\"X\",\"name\":\"full stall\",\"pid\":%u,\"tid\":%u,\"ts\":%.3f,\"dur\":%.3f,"
-		"\"args\":{\"stall_us\":%.3f}}", ring->vm_id, VCPU_TRACK_BASE + ring->id, us(p, start_ns),
-		(double)(end_ns - start_ns) / 1000.0, (double)(end_ns - start_ns) / 1000.0);
+	event_begin(p, "X", "full stall", ring->vm_id);
+	jw_put_u64(p->g, "tid", VCPU_TRACK_BASE + ring->id);
+	jw_put_fixed(p->g, "ts", us(p, start_ns), 3);
+	jw_put_fixed(p->g, "dur", (double)(end_ns - start_ns) / 1000.0, 3);
+	jw_key(p->g, "args");
+	yajl_gen_map_open(p->g);
+	jw_put_fixed(p->g, "stall_us", (double)(end_ns - start_ns) / 1000.0, 3);
+	yajl_gen_map_close(p->g);
+	event_end(p);
 }
 
-struct perfetto_report *perfetto_report_new(const struct report_info *ri, FILE *out)
+struct perfetto_report *perfetto_report_new(const struct recording *rec, const struct vm_filter *filter, FILE *out)
 {
 	struct perfetto_report *p = calloc(1, sizeof(*p));
 
 	if (!p)
 		abort();
-	p->ri = ri;
+	p->rec = rec;
+	p->filter = filter;
 	p->f = out;
-	p->sample_ns = (ri->end_ns - ri->start_ns) / 5000;
+	p->sample_ns = (rec->end_ns - rec->start_ns) / 5000;
 	if (p->sample_ns < 20000)
 		p->sample_ns = 20000;
-	fprintf(out, "{\"displayTimeUnit\":\"ms\",\"traceEvents\":[");
+	p->g = jw_new();
+	if (!p->g)
+		abort();
+	yajl_gen_map_open(p->g);
+	jw_put_string(p->g, "displayTimeUnit", "ms");
+	jw_key(p->g, "traceEvents");
+	yajl_gen_array_open(p->g);
+	jw_flush(p->g, out, true);
 	return p;
 }
 
@@ -238,24 +264,21 @@ void perfetto_report_observer(struct perfetto_report *p, struct replay_observer 
 	o->stall = on_stall;
 }
 
-static void meta(struct perfetto_report *p, const char *what, uint32_t pid, const uint32_t *tid, const char *name)
+/* Metadata: a track's name or its sort index (args {key: a string or a number}). */
+static void meta(struct perfetto_report *p, const char *what, uint32_t pid, const uint32_t *tid, const char *name,
+		 int sort_index)
 {
-	sep(p);
-	fprintf(p->f, "{\"ph\":\"M\",\"name\":\"%s\",\"pid\":%u,", what, pid);
+	event_begin(p, "M", what, pid);
 	if (tid)
-		fprintf(p->f, "\"tid\":%u,", *tid);
-	fprintf(p->f, "\"args\":{\"name\":");
-	report_json_string(p->f, name);
-	fprintf(p->f, "}}");
-}
-
-static void sort_index(struct perfetto_report *p, const char *what, uint32_t pid, const uint32_t *tid, int idx)
-{
-	sep(p);
-	fprintf(p->f, "{\"ph\":\"M\",\"name\":\"%s\",\"pid\":%u,", what, pid);
-	if (tid)
-		fprintf(p->f, "\"tid\":%u,", *tid);
-	fprintf(p->f, "\"args\":{\"sort_index\":%d}}", idx);
+		jw_put_u64(p->g, "tid", *tid);
+	jw_key(p->g, "args");
+	yajl_gen_map_open(p->g);
+	if (name)
+		jw_put_string(p->g, "name", name);
+	else
+		jw_put_int(p->g, "sort_index", sort_index);
+	yajl_gen_map_close(p->g);
+	event_end(p);
 }
 
 int perfetto_report_finish(struct perfetto_report *p, struct replay *r, const struct model *summary)
@@ -274,8 +297,8 @@ int perfetto_report_finish(struct perfetto_report *p, struct replay *r, const st
 		else
 			snprintf(name, sizeof(name), "VM (recording id %u): pid %u (%s)", vm->id, vm->v[REPLAY_ALL].tgid,
 				 vm->comm[0] ? vm->comm : "?");
-		meta(p, "process_name", vm->id, NULL, name);
-		sort_index(p, "process_sort_index", vm->id, NULL, n ? (int)n : 100000 + (int)i);
+		meta(p, "process_name", vm->id, NULL, name, 0);
+		meta(p, "process_sort_index", vm->id, NULL, NULL, n ? (int)n : 100000 + (int)i);
 	}
 	for (size_t i = 0; i < replay_n_rings(r); i++) {
 		const struct replay_ring *ring = replay_ring_at(r, i);
@@ -284,19 +307,25 @@ int perfetto_report_finish(struct perfetto_report *p, struct replay *r, const st
 		if (hidden(p, r, ring->vm_id))
 			continue;
 		snprintf(name, sizeof(name), "vCPU %d (tid %u)", ring->v[REPLAY_ALL].vcpu_id, ring->v[REPLAY_ALL].tid);
-		meta(p, "thread_name", ring->vm_id, &tid, name);
-		sort_index(p, "thread_sort_index", ring->vm_id, &tid, ring->v[REPLAY_ALL].vcpu_id);
+		meta(p, "thread_name", ring->vm_id, &tid, name, 0);
+		meta(p, "thread_sort_index", ring->vm_id, &tid, NULL, ring->v[REPLAY_ALL].vcpu_id);
 	}
 	for (size_t i = 0; i < p->n_threads; i++) {
 		snprintf(name, sizeof(name), "thread %u (KVM ioctls)", p->threads[i].tid);
-		meta(p, "thread_name", p->threads[i].pid, &p->threads[i].tid, name);
-		sort_index(p, "thread_sort_index", p->threads[i].pid, &p->threads[i].tid, 1000000);
+		meta(p, "thread_name", p->threads[i].pid, &p->threads[i].tid, name, 0);
+		meta(p, "thread_sort_index", p->threads[i].pid, &p->threads[i].tid, NULL, 1000000);
 	}
-	fprintf(p->f, "\n],\"otherData\":{\"tool\":\"dirtytop report\",\"recording\":");
-	report_json_string(p->f, p->ri->path);
-	fprintf(p->f, ",\"kernel\":");
-	report_json_string(p->f, p->ri->h.kernel);
-	fprintf(p->f, ",\"complete\":%s}}\n", p->ri->status == REC_END_CLEAN ? "true" : "false");
+	yajl_gen_array_close(p->g);
+	jw_key(p->g, "otherData");
+	yajl_gen_map_open(p->g);
+	jw_put_string(p->g, "tool", "dirtytop report");
+	jw_put_string(p->g, "recording", p->rec->path);
+	jw_put_string(p->g, "kernel", p->rec->h.kernel);
+	jw_put_bool(p->g, "complete", p->rec->status == REC_END_CLEAN);
+	yajl_gen_map_close(p->g);
+	yajl_gen_map_close(p->g);
+	if (jw_flush(p->g, p->f, true))
+		return -1;
 	return ferror(p->f) ? -1 : 0;
 }
 
@@ -304,7 +333,10 @@ void perfetto_report_free(struct perfetto_report *p)
 {
 	if (!p)
 		return;
+	if (p->g)
+		yajl_gen_free(p->g);
 	free(p->rings);
+	idmap_free(&p->ring_index);
 	free(p->threads);
 	free(p);
 }

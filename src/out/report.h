@@ -1,37 +1,19 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
-/* `dirtytop report`: what the outputs (text, JSON, HTML, Perfetto) share. */
-#ifndef DT_SRC_REPORT_H
-#define DT_SRC_REPORT_H
+/*
+ * `dirtytop report`'s file outputs (HTML, Perfetto) and what they share with
+ * the command: finding a recording's VM or vCPU in the summary model, and
+ * creating an output file. Below cmd/report.c, which calls them.
+ */
+#ifndef DT_OUT_REPORT_H
+#define DT_OUT_REPORT_H
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include "core/model.h"
-#include "core/recfile.h"
+#include "core/recording.h"
 #include "core/replay.h"
-
-/* What the reading of the file found. */
-struct report_info {
-	const char *path;
-	struct rec_header h;
-	enum rec_status status;		/* REC_END_CLEAN, REC_END_TRUNCATED, or an error read past (--salvage) */
-	char message[600];		/* why the file ended where it did, when not cleanly */
-	uint64_t blocks, events, bytes;	/* complete blocks, their events, bytes read */
-	uint64_t start_ns, end_ns;	/* CLOCK_MONOTONIC span of the recording */
-	uint64_t window_ns;
-	uint32_t heat_shift;
-	uint32_t filter_tgid;		/* --pid, 0: every VM */
-	uint64_t counts[REC_LAST_EVENT + 1];	/* events by kind; [0]: all */
-	struct rec_stats stats;			/* the largest lost counts written */
-	uint32_t ring_sizes[64], soft_limits[64];	/* distinct ring sizes seen */
-	size_t n_ring_sizes;
-};
-
-/* Wall-clock time (Unix seconds) of a CLOCK_MONOTONIC timestamp of the recording. */
-double report_wall_time(const struct report_info *ri, uint64_t mono_ns);
-
-/* Lost events of a kind: ring buffer full + untracked + missed by the kernel. */
-uint64_t report_lost(const struct rec_stats *s, int kind);
+#include "core/vm_filter.h"
 
 /*
  * Create an output file (report --html / --perfetto): replaces an existing
@@ -44,23 +26,18 @@ uint32_t report_vm_number(const struct model *summary, uint32_t rec_vm_id);
 const struct vm_metrics *report_vm_metrics(const struct model *summary, uint32_t rec_vm_id);
 const struct vcpu_metrics *report_vcpu_metrics(const struct model *summary, const struct replay_ring *ring);
 
-/* --html: collects per-event series while the file is replayed, then writes one page. */
+/* --html: collects per-event series while the file is replayed, then writes one page (VMs: the summary's filter). */
 struct html_report;
-struct html_report *html_report_new(const struct report_info *ri);
+struct html_report *html_report_new(const struct recording *rec, uint32_t heat_shift);
 void html_report_observer(struct html_report *h, struct replay_observer *o);
 int html_report_write(struct html_report *h, struct replay *r, const struct model *summary, FILE *out);
 void html_report_free(struct html_report *h);
 
-/* --perfetto: streams trace events while the file is replayed. */
+/* --perfetto: streams trace events while the file is replayed; only the VMs filter matches. */
 struct perfetto_report;
-struct perfetto_report *perfetto_report_new(const struct report_info *ri, FILE *out);
+struct perfetto_report *perfetto_report_new(const struct recording *rec, const struct vm_filter *filter, FILE *out);
 void perfetto_report_observer(struct perfetto_report *p, struct replay_observer *o);
 int perfetto_report_finish(struct perfetto_report *p, struct replay *r, const struct model *summary);
 void perfetto_report_free(struct perfetto_report *p);
-
-/* JSON string escaping for the hand-written outputs. */
-void report_json_string(FILE *f, const char *s);
-/* HTML text escaping. */
-void report_html_text(FILE *f, const char *s);
 
 #endif

@@ -69,8 +69,10 @@ void view_text_print(FILE *out, const struct model *m, const struct view_opts *o
 	time_t now = time(NULL);
 	size_t shown = 0;
 
-	strftime(tbuf, sizeof(tbuf), "%H:%M:%S", localtime(&now));
-	fprintf(out, "%s  interval %.2fs\n", tbuf, m->interval_s);
+	if (!o->no_clock_line) {
+		strftime(tbuf, sizeof(tbuf), "%H:%M:%S", localtime(&now));
+		fprintf(out, "%s  interval %.2fs\n", tbuf, m->interval_s);
+	}
 	for (size_t i = 0; i < m->n_vms; i++) {
 		const struct vm_metrics *vm = &m->vms[i];
 
