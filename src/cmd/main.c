@@ -192,6 +192,7 @@ int main(int argc, char **argv)
 		return rc;
 	}
 	vo.hooks = collector_hook_name(col);
+	vo.features = collector_features(col);
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);

@@ -29,6 +29,7 @@
 #include <sys/wait.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "kernel/features.h"
 #include "kernel/collector.h"		/* EXIT_* codes and enum hook_mode */
 #include "dt_events.h"
 #include "core/recfile.h"
@@ -433,6 +434,7 @@ static struct record_bpf *open_and_load(enum hook_mode mode, uint32_t tgid, uint
 	skel->bss->filter_tgid = tgid;
 	skel->rodata->events_mask = mask;
 	skel->rodata->wakeup_bytes = rb_bytes / 8;
+	skel->rodata->use_bpf_loop = features_bpf_loop();
 	bpf_map__set_max_entries(skel->maps.rb, (__u32)rb_bytes);
 	e = record_bpf__load(skel);
 	if (e) {

@@ -14,6 +14,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "kernel/collector.h"
+#include "kernel/features.h"
+#include "kernel/vm_recover.h"
 #include "live.skel.h"
 
 #define TRACEFS "/sys/kernel/tracing"
@@ -33,6 +35,7 @@ static const char *tracefs_override(void)
 
 struct collector {
 	struct live_bpf *skel;
+	struct dt_features features;
 	enum hook_mode mode;
 	bool verbose;
 	uint32_t heat_shift;
@@ -133,7 +136,7 @@ static void select_hooks(struct live_bpf *skel, enum hook_mode mode)
 	bpf_program__set_autoload(skel->progs.exit_raw, !btf);
 }
 
-static struct live_bpf *open_and_load(enum hook_mode mode, uint32_t heat_shift, int *errout)
+static struct live_bpf *open_and_load(enum hook_mode mode, uint32_t heat_shift, bool use_bpf_loop, int *errout)
 {
 	struct live_bpf *skel = live_bpf__open();
 	int e;
@@ -146,6 +149,7 @@ static struct live_bpf *open_and_load(enum hook_mode mode, uint32_t heat_shift, 
 	/* epoch tags start at 0: begin at 2 so no zeroed slot looks current */
 	skel->bss->epoch = 2;
 	skel->rodata->heat_shift = heat_shift;
+	skel->rodata->use_bpf_loop = use_bpf_loop;
 	e = live_bpf__load(skel);
 	if (e) {
 		*errout = e;
@@ -210,6 +214,27 @@ int collector_check_kernel(bool verbose, char *err, size_t errlen)
 	return 0;
 }
 
+/* After attaching (a change from now on is the hooks'): the memslot tables of VMs already running. */
+static void recover_old_vms(struct collector *c)
+{
+	struct vm_recover_stats st;
+	char why[160];
+
+	if (!c->features.on[DT_FEAT_MEMSLOT_RECOVERY])
+		return;
+	if (vm_recover(bpf_map__fd(c->skel->maps.vms), bpf_map__fd(c->skel->maps.memslots), c->verbose, &st,
+		       why, sizeof(why))) {
+		char off[sizeof(why) + 64];
+
+		snprintf(off, sizeof(off), "%s: memslots of VMs older than dirtytop are unknown", why);
+		dt_feature_set_off(&c->features, DT_FEAT_MEMSLOT_RECOVERY, off);
+		return;
+	}
+	if (c->verbose)
+		fprintf(stderr, "dirtytop: VMs older than dirtytop: %u memslot tables recovered (%u slots), "
+			"%u could not be read whole\n", st.vms, st.slots, st.incomplete);
+}
+
 int collector_open(struct collector **out, const struct collect_opts *opts, char *err, size_t errlen)
 {
 	struct collector *c;
@@ -224,18 +249,22 @@ int collector_open(struct collector **out, const struct collect_opts *opts, char
 	if (!c)
 		abort();
 	c->verbose = opts->verbose;
+	if ((rc = features_probe(&c->features, err, errlen))) {
+		free(c);
+		return rc;
+	}
 	/* pages per region: 2 MiB = 512 pages = 2^9 */
 	c->heat_shift = 9 + dt_log2(opts->heat_region_mib > 2 ? opts->heat_region_mib / 2 : 1);
 	if (opts->hooks != HOOK_RAW) {
 		c->mode = HOOK_BTF;
-		c->skel = open_and_load(HOOK_BTF, c->heat_shift, &e);
+		c->skel = open_and_load(HOOK_BTF, c->heat_shift, c->features.on[DT_FEAT_BPF_LOOP], &e);
 		if (!c->skel && opts->verbose)
 			fprintf(stderr, "dirtytop: tp_btf programs did not load (%s)%s\n", strerror(-e),
 				opts->hooks == HOOK_AUTO ? ", falling back to raw_tp" : "");
 	}
 	if (!c->skel && opts->hooks != HOOK_BTF) {
 		c->mode = HOOK_RAW;
-		c->skel = open_and_load(HOOK_RAW, c->heat_shift, &e);
+		c->skel = open_and_load(HOOK_RAW, c->heat_shift, c->features.on[DT_FEAT_BPF_LOOP], &e);
 	}
 	if (!c->skel) {
 		snprintf(err, errlen, "loading the BPF programs failed: %s (run with --verbose for the verifier log)",
@@ -252,8 +281,16 @@ int collector_open(struct collector **out, const struct collect_opts *opts, char
 	}
 	if (opts->verbose)
 		fprintf(stderr, "dirtytop: attached, hook mode %s\n", collector_hook_name(c));
+	recover_old_vms(c);
+	if (opts->verbose)
+		features_print_off(&c->features);
 	*out = c;
 	return 0;
+}
+
+const struct dt_features *collector_features(const struct collector *c)
+{
+	return &c->features;
 }
 
 const char *collector_hook_name(const struct collector *c)

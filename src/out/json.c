@@ -167,7 +167,7 @@ static void vm_json(yajl_gen g, const struct vm_metrics *vm, const struct view_o
 	for (size_t i = 0; i < vm->n_memslots; i++)
 		memslot_json(g, &vm->memslots[i]);
 	yajl_gen_array_close(g);
-	jw_put_bool(g, "memslots_complete", vm->seen_from_create);
+	jw_put_bool(g, "memslots_complete", vm->memslots_complete);
 	jw_put_u64(g, "heat_region_size", 1ull << vm->heat_region_bytes_log2);
 	heat_json(g, vm, vo->top_regions);
 
@@ -176,6 +176,22 @@ static void vm_json(yajl_gen g, const struct vm_metrics *vm, const struct view_o
 	for (size_t i = 0; i < vm->n_vcpus; i++)
 		vcpu_json(g, &vm->vcpus[i]);
 	yajl_gen_array_close(g);
+	yajl_gen_map_close(g);
+}
+
+/* "features": {"bpf_loop": {"on": true, "why_off": null}, ...} */
+static void put_features(yajl_gen g, const struct dt_features *fs)
+{
+	jw_key(g, "features");
+	yajl_gen_map_open(g);
+	for (int f = 0; f < DT_FEAT_COUNT; f++) {
+		jw_key(g, dt_feature_name(f));
+		yajl_gen_map_open(g);
+		jw_put_bool(g, "on", fs->on[f]);
+		jw_key(g, "why_off");
+		jw_string_or_null(g, fs->on[f] ? NULL : fs->why_off[f]);
+		yajl_gen_map_close(g);
+	}
 	yajl_gen_map_close(g);
 }
 
@@ -195,6 +211,8 @@ void view_json_print(FILE *out, const struct model *m, const struct view_opts *o
 	jw_put_double(g, "interval_s", m->interval_s);
 	jw_put_string(g, "hooks", o->hooks ? o->hooks : "");
 	jw_put_u64(g, "map_entries", o->map_entries);
+	if (o->features)
+		put_features(g, o->features);
 	jw_key(g, "vms");
 	yajl_gen_array_open(g);
 	for (size_t i = 0; i < m->n_vms; i++)

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include "core/model.h"
+#include "core/features.h"
 
 struct view_opts {
 	enum sort_key sort;
@@ -13,6 +14,7 @@ struct view_opts {
 	bool show_vcpus;		/* text: a row per vCPU under each VM */
 	double interval_s;		/* the requested refresh interval */
 	const char *hooks;		/* tp_btf or raw_tp */
+	const struct dt_features *features;	/* what is off on this kernel; NULL: not probed */
 	size_t map_entries;		/* entries in the BPF maps (collector_map_entries) */
 	unsigned top_regions;		/* hottest regions shown per VM */
 	bool detail;			/* text: memslots, ioctls and hottest regions per VM */

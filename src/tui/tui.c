@@ -718,6 +718,13 @@ static void draw_header(struct tui *t, const struct model *m, const struct layou
 	putf(0, x, A_NORMAL, "%s  refresh %s (last %s)  hooks %s  map entries %zu", tbuf,
 	     fmt_interval(a, sizeof(a), o->interval_s), m->interval_s > 0 ? fmt_interval(b, sizeof(b), m->interval_s) : "-",
 	     o->hooks ? o->hooks : "?", o->map_entries);
+	if (o->features) {	/* what this kernel cannot do: --verbose says why */
+		char off[64];
+
+		dt_features_off_list(o->features, off, sizeof(off));
+		if (off[0])
+			putf(0, getcurx(stdscr), t->a_warn, "  off: %s", off);
+	}
 	if (t->paused)
 		put(0, COLS > 8 ? COLS - 8 : 0, t->a_paused, " PAUSED ");
 	if (l->hdr_lines < 3)
@@ -1002,7 +1009,7 @@ static void draw_detail_memslots(struct tui *t, const struct vm_metrics *vm, str
 	x = pput(p, 0, t->a_title, "Memslots");
 	pput(p, x, A_NORMAL, "   rates: this interval; latencies and chunks: since dirtytop saw the slot");
 	p->y++;
-	if (!vm->seen_from_create) {
+	if (!vm->memslots_complete) {
 		pput(p, 2, t->a_warn, "The VM predates dirtytop: this table may be incomplete (slots it has not "
 		     "changed since dirtytop started are missing or \"unknown\")");
 		p->y++;
