@@ -229,6 +229,8 @@ __noinline int heat_count_chunk(struct gfn_chunk *buf, struct dt_vcpu *v, __u32 
 	return 0;
 }
 
+#define HEAT_MAX_CHUNKS (65536 / DT_PUSH_BATCH + 1)
+
 struct heat_walk {
 	struct dt_vcpu *v;
 	struct gfn_chunk *buf;
@@ -275,9 +277,18 @@ static __noinline void vcpu_sync(struct dt_vcpu *v, __u32 dirty_index, __u32 res
 	w.buf = bpf_map_lookup_elem(&gfn_scratch, &zero);
 	/* a ring of 2^k >= 64 entries, so a chunk never wraps */
 	if (w.buf && v->gfns && v->ring_size >= DT_PUSH_BATCH &&
-	    !(v->ring_size & (v->ring_size - 1)))
-		bpf_loop((w.to - (w.from & ~(DT_PUSH_BATCH - 1)) + DT_PUSH_BATCH - 1) / DT_PUSH_BATCH,
-			 heat_chunk, &w, 0);
+	    !(v->ring_size & (v->ring_size - 1))) {
+		__u32 chunks = (w.to - (w.from & ~(DT_PUSH_BATCH - 1)) + DT_PUSH_BATCH - 1) / DT_PUSH_BATCH;
+
+		if (use_bpf_loop) {
+			bpf_loop(chunks, heat_chunk, &w, 0);
+		} else {
+			/* a walk spans at most a ring (65536 entries) and one partial chunk */
+			for (__u32 c = 0; c < HEAT_MAX_CHUNKS && c < chunks; c++)
+				if (heat_chunk(c, &w))
+					break;
+		}
+	}
 	dt_agg_pushes(v, epoch, n, dirty_index, reset_index);
 }
 
@@ -333,7 +344,11 @@ static __always_inline void on_full_exit(__u64 ring, __u32 dirty_index, __u32 re
 /* Once per dirtied page: a load, a test, and once per batch the work. */
 DT_HOOK(kvm_dirty_ring_push, push, struct kvm_dirty_ring *ring, u32 slot, u64 offset)
 {
-	__u32 dirty_index = dt_ring_dirty_index(ring, btf);
+	__u32 dirty_index;
+
+	if (DT_HOOK_ARG_NULL(ring))
+		return 0;
+	dirty_index = dt_ring_dirty_index(ring, btf);
 
 	if (starts_batch(dirty_index))
 		on_push_batch((__u64)ring, dirty_index, dt_ring_reset_index(ring, btf));
@@ -342,13 +357,19 @@ DT_HOOK(kvm_dirty_ring_push, push, struct kvm_dirty_ring *ring, u32 slot, u64 of
 
 DT_HOOK(kvm_dirty_ring_reset, reset, struct kvm_dirty_ring *ring)
 {
+	if (DT_HOOK_ARG_NULL(ring))
+		return 0;
 	on_reset((__u64)ring, dt_ring_dirty_index(ring, btf), dt_ring_reset_index(ring, btf));
 	return 0;
 }
 
 DT_HOOK(kvm_dirty_ring_exit, exit, struct kvm_vcpu *vcpu)
 {
-	struct kvm_dirty_ring *ring = dt_vcpu_ring(vcpu);
+	struct kvm_dirty_ring *ring;
+
+	if (DT_HOOK_ARG_NULL(vcpu))
+		return 0;
+	ring = dt_vcpu_ring(vcpu);
 
 	on_full_exit((__u64)ring, dt_ring_dirty_index(ring, btf), dt_ring_reset_index(ring, btf));
 	return 0;
@@ -509,11 +530,13 @@ __noinline int memslot_op(struct dt_vm *vm, __u64 kvm, struct dt_ioctl *io, __u6
 		return 0;
 	k.slot = io->slot;
 	old = bpf_map_lookup_elem(&memslots, &k);
+	/* the whole table is known: seen from creation, or read from the kernel (vm_iter.bpf.c) */
+	bool whole = vm->flags & (DT_VM_FROM_CREATE | DT_VM_SLOTS_RECOVERED);
+
 	if (!io->size)
-		op = old && old->known ? DT_SLOT_DELETE :
-		     (vm->flags & DT_VM_FROM_CREATE) ? DT_SLOT_NOOP : DT_SLOT_UNKNOWN;
+		op = old && old->known ? DT_SLOT_DELETE : whole ? DT_SLOT_NOOP : DT_SLOT_UNKNOWN;
 	else if (!old || !old->known)
-		op = (vm->flags & DT_VM_FROM_CREATE) && !old ? DT_SLOT_CREATE : DT_SLOT_UNKNOWN;
+		op = whole && !old ? DT_SLOT_CREATE : DT_SLOT_UNKNOWN;
 	else if (old->gpa != io->gpa)
 		op = DT_SLOT_MOVE;
 	else if (old->flags != io->flags)
@@ -582,8 +605,10 @@ __noinline int bitmap_sync(struct dt_vm *vm, __u64 kvm, struct dt_ioctl *io, __u
 		return 0;
 	}
 	w = dt_bitmap_start(io->bitmap, ms->size, kvm, io->slot);
-	if (!w)
+	if (!w) {
+		ms->get_unsized++;	/* too large for the walk without bpf_loop: not counted */
 		return 0;
+	}
 	dt_bitmap_walk(w, popcount_chunk);
 	ms->get_dirty_pages += w->total;
 	dt_hist_add(&ms->sync_dirty_pages, epoch, w->total);

@@ -354,18 +354,24 @@ static __always_inline void on_full_exit(__u64 ring)
 
 DT_HOOK(kvm_dirty_ring_push, push, struct kvm_dirty_ring *ring, u32 slot, u64 offset)
 {
+	if (DT_HOOK_ARG_NULL(ring))
+		return 0;
 	on_push((__u64)ring, dt_ring_dirty_index(ring, btf), dt_ring_reset_index(ring, btf), slot, offset);
 	return 0;
 }
 
 DT_HOOK(kvm_dirty_ring_reset, reset, struct kvm_dirty_ring *ring)
 {
+	if (DT_HOOK_ARG_NULL(ring))
+		return 0;
 	on_reset((__u64)ring, dt_ring_dirty_index(ring, btf), dt_ring_reset_index(ring, btf));
 	return 0;
 }
 
 DT_HOOK(kvm_dirty_ring_exit, exit, struct kvm_vcpu *vcpu)
 {
+	if (DT_HOOK_ARG_NULL(vcpu))
+		return 0;
 	on_full_exit((__u64)dt_vcpu_ring(vcpu));
 	return 0;
 }

@@ -132,7 +132,7 @@ struct dt_memslot {
 	__u64 first_seen_ns;
 	__u64 get_calls;		/* KVM_GET_DIRTY_LOG */
 	__u64 get_dirty_pages;		/* population count of the bitmaps returned */
-	__u64 get_unsized;		/* syncs not counted: slot size unknown */
+	__u64 get_unsized;		/* syncs not counted: slot size unknown (or > 1 GiB without bpf_loop) */
 	__u64 clear_calls;		/* KVM_CLEAR_DIRTY_LOG */
 	__u64 clear_pages;		/* pages covered by them */
 	struct dt_hist get_latency_ns;

@@ -5,11 +5,21 @@
  * bitmap, one read and eight popcounts per chunk. The object's loop
  * callback calls dt_bitmap_chunk() and does what it does with a chunk's
  * count (live: heat map; record: an event).
+ *
+ * Without bpf_loop (Linux < 5.17, or DIRTYTOP_FORCE_NO_BPF_LOOP) a bounded
+ * loop walks slots of up to DT_BITMAP_BOUNDED_CHUNKS chunks; a larger slot's
+ * sync is not counted (dt_bitmap_start returns NULL), never counted in part.
  */
 #ifndef DT_BITMAP_BPF_H
 #define DT_BITMAP_BPF_H
 
 #include <bpf/bpf_helpers.h>
+
+/* Set by userspace before load: false where the kernel lacks bpf_loop (5.17). */
+const volatile bool use_bpf_loop = true;
+
+/* 1 GiB slots: each chunk costs the verifier a pass of the loop body. */
+#define DT_BITMAP_BOUNDED_CHUNKS 512
 
 struct dt_bitmap_walk {
 	__u64 bitmap;		/* user address */
@@ -35,7 +45,7 @@ struct dt_bitmap_ctx {
 	struct dt_bitmap_walk *w;
 };
 
-/* Start a walk over the bitmap of a slot of slot_bytes; NULL if no state. */
+/* Start a walk over the bitmap of a slot of slot_bytes; NULL if no state or it cannot be walked whole. */
 static __always_inline struct dt_bitmap_walk *dt_bitmap_start(__u64 bitmap, __u64 slot_bytes, __u64 vm,
 							     __u32 slot)
 {
@@ -44,6 +54,8 @@ static __always_inline struct dt_bitmap_walk *dt_bitmap_start(__u64 bitmap, __u6
 	struct dt_bitmap_walk *w = bpf_map_lookup_elem(&popcount_scratch, &zero);
 
 	if (!w)
+		return NULL;
+	if (!use_bpf_loop && pages > DT_BITMAP_BOUNDED_CHUNKS * 512ull)
 		return NULL;
 	w->bitmap = bitmap;
 	w->bytes = ((pages + 63) / 64) * 8;
@@ -61,13 +73,20 @@ static __always_inline struct dt_bitmap_walk *dt_bitmap_last(void)
 	return bpf_map_lookup_elem(&popcount_scratch, &zero);
 }
 
-/* Run cb(chunk index, struct dt_bitmap_ctx *) over the chunks of w. */
-static __always_inline long dt_bitmap_walk(struct dt_bitmap_walk *w, void *cb)
-{
-	struct dt_bitmap_ctx ctx = { .w = w };
-
-	return bpf_loop((__u32)((w->bytes + 63) / 64), cb, &ctx, 0);
-}
+/* Run cb(chunk index, struct dt_bitmap_ctx *) over the chunks of w, until cb returns non-zero. */
+#define dt_bitmap_walk(w, cb)								\
+	({										\
+		struct dt_bitmap_ctx __ctx = { .w = (w) };				\
+		__u32 __n = (__u32)(((w)->bytes + 63) / 64);				\
+											\
+		if (use_bpf_loop) {							\
+			bpf_loop(__n, cb, &__ctx, 0);					\
+		} else {								\
+			for (__u32 __i = 0; __i < DT_BITMAP_BOUNDED_CHUNKS && __i < __n; __i++)	\
+				if (cb(__i, &__ctx))					\
+					break;					\
+		}									\
+	})
 
 /*
  * The dirty pages of chunk i, added to the walk's total; -1 past the end or

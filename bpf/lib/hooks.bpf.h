@@ -37,4 +37,12 @@ int name##_raw(unsigned long long *ctx)						\
 }										\
 static __always_inline int name##_hook(bool btf, unsigned long long *ctx, ##args)
 
+/*
+ * tp_btf: Debian's 6.12 (stable backport of "bpf: Mark raw_tp arguments with
+ * PTR_MAYBE_NULL") types every pointer argument as maybe-NULL, and the
+ * verifier refuses a load through it until it is tested. KVM never passes
+ * NULL; the test is one compare, and raw_tp (probe reads) needs none.
+ */
+#define DT_HOOK_ARG_NULL(p) (btf && !(p))
+
 #endif /* DT_HOOKS_BPF_H */

@@ -206,6 +206,7 @@ int live_main(int argc, char **argv)
 	}
 	frame.hooks = collector_hook_name(col);
 	frame.has_map_entries = true;
+	frame.features = collector_features(col);
 	session_begin(&s, &(struct session_opts){
 		.interval_s = a.vo.interval_s, .iterations = a.iterations,
 		.input_fd = a.json || a.batch ? -1 : STDIN_FILENO,

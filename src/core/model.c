@@ -319,6 +319,7 @@ static void vm_update_from_map(struct vm_metrics *vm, const struct dt_vm *v, uin
 		vm->fd = v->fd;
 	vm->created_ns = v->created_ns;
 	vm->seen_from_create = v->flags & DT_VM_FROM_CREATE;
+	vm->memslots_complete = v->flags & (DT_VM_FROM_CREATE | DT_VM_SLOTS_RECOVERED);
 	if (v->flags & DT_VM_RING_ACQ_REL)
 		vm->tracking = TRACK_RING_ACQ_REL;
 	else if (v->flags & DT_VM_RING)

@@ -129,6 +129,7 @@ struct vm_metrics {
 	char comm[DT_COMM_LEN];
 	enum vm_tracking tracking;
 	bool seen_from_create;
+	bool memslots_complete;		/* seen from creation, or the table read from the kernel at start */
 	bool exited;			/* shown one last interval, then dropped */
 	uint64_t created_ns, first_seen_ns;
 	uint64_t map_first_seen_ns;	/* of its entry in the vms map, 0 if it has none */

@@ -10,11 +10,14 @@
 #include <bpf/libbpf.h>
 #include "core/util.h"
 #include "kernel/collector.h"
+#include "kernel/features.h"
 #include "kernel/loader.h"
+#include "kernel/vm_recover.h"
 #include "live.skel.h"
 
 struct collector {
 	struct live_bpf *skel;
+	struct dt_features features;
 	enum hook_mode mode;
 	bool verbose;
 	uint32_t heat_shift;
@@ -47,6 +50,7 @@ static int open_and_load(void *ctx, enum hook_mode mode)
 	/* epoch tags start at 0: begin at 2 so no zeroed slot looks current */
 	skel->bss->epoch = 2;
 	skel->rodata->heat_shift = c->heat_shift;
+	skel->rodata->use_bpf_loop = c->features.on[DT_FEAT_BPF_LOOP];
 	e = live_bpf__load(skel);
 	if (e) {
 		live_bpf__destroy(skel);
@@ -54,6 +58,27 @@ static int open_and_load(void *ctx, enum hook_mode mode)
 	}
 	c->skel = skel;
 	return 0;
+}
+
+/* After attaching (a change from now on is the hooks'): the memslot tables of VMs already running. */
+static void recover_old_vms(struct collector *c)
+{
+	struct vm_recover_stats st;
+	char why[160];
+
+	if (!c->features.on[DT_FEAT_MEMSLOT_RECOVERY])
+		return;
+	if (vm_recover(bpf_map__fd(c->skel->maps.vms), bpf_map__fd(c->skel->maps.memslots), c->verbose, &st,
+		       why, sizeof(why))) {
+		char off[sizeof(why) + 64];
+
+		snprintf(off, sizeof(off), "%s: memslots of VMs older than dirtytop are unknown", why);
+		dt_feature_set_off(&c->features, DT_FEAT_MEMSLOT_RECOVERY, off);
+		return;
+	}
+	if (c->verbose)
+		fprintf(stderr, "dirtytop: VMs older than dirtytop: %u memslot tables recovered (%u slots), "
+			"%u could not be read whole\n", st.vms, st.slots, st.incomplete);
 }
 
 int collector_open(struct collector **out, const struct collect_opts *opts, char *err, size_t errlen)
@@ -65,6 +90,10 @@ int collector_open(struct collector **out, const struct collect_opts *opts, char
 	if (!c)
 		abort();
 	c->verbose = opts->verbose;
+	if ((rc = features_probe(&c->features, err, errlen))) {
+		free(c);
+		return rc;
+	}
 	/* pages per region: 2 MiB = 512 pages = 2^9 */
 	c->heat_shift = 9 + dt_log2(opts->heat_region_mib > 2 ? opts->heat_region_mib / 2 : 1);
 	rc = loader_load(opts->hooks, opts->verbose, open_and_load, c, &c->mode, err, errlen);
@@ -81,8 +110,16 @@ int collector_open(struct collector **out, const struct collect_opts *opts, char
 	}
 	if (opts->verbose)
 		fprintf(stderr, "dirtytop: attached, hook mode %s\n", collector_hook_name(c));
+	recover_old_vms(c);
+	if (opts->verbose)
+		features_print_off(&c->features);
 	*out = c;
 	return 0;
+}
+
+const struct dt_features *collector_features(const struct collector *c)
+{
+	return &c->features;
 }
 
 const char *collector_hook_name(const struct collector *c)

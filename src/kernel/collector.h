@@ -8,6 +8,7 @@
 #include <sys/types.h>
 #include "core/exit_status.h"
 #include "core/model.h"
+#include "core/features.h"
 #include "kernel/loader.h"
 
 struct collector;
@@ -21,6 +22,8 @@ struct collect_opts {
 /* On failure returns an EXIT_* code and writes a message for the user into err. */
 int collector_open(struct collector **out, const struct collect_opts *opts, char *err, size_t errlen);
 const char *collector_hook_name(const struct collector *c);
+/* What this kernel lets the collector do (probed at collector_open). */
+const struct dt_features *collector_features(const struct collector *c);
 int collector_snapshot(struct collector *c, struct snapshot *s);
 void collector_forget(struct collector *c, const struct key_list *vms, const struct key_list *vcpus);
 /* Entries in the vcpus, ring_ts, vms and threads maps: for the churn test. */

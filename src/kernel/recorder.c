@@ -15,6 +15,7 @@
 #include "dt_events.h"
 #include "cmd/commands.h"
 #include "core/util.h"
+#include "kernel/features.h"
 #include "kernel/recorder.h"
 #include "record.skel.h"
 
@@ -407,6 +408,7 @@ static int open_and_load(void *ctx, enum hook_mode mode)
 	skel->bss->filter_tgid = r->o.tgid;
 	skel->rodata->events_mask = r->o.events_mask;
 	skel->rodata->wakeup_bytes = r->o.ringbuf_bytes / 8;
+	skel->rodata->use_bpf_loop = features_bpf_loop();
 	bpf_map__set_max_entries(skel->maps.rb, (__u32)r->o.ringbuf_bytes);
 	e = record_bpf__load(skel);
 	if (e) {

@@ -179,6 +179,22 @@ static void vm_json(yajl_gen g, const struct vm_metrics *vm, const struct view_o
 	yajl_gen_map_close(g);
 }
 
+/* "features": {"bpf_loop": {"on": true, "why_off": null}, ...} */
+static void put_features(yajl_gen g, const struct dt_features *fs)
+{
+	jw_key(g, "features");
+	yajl_gen_map_open(g);
+	for (int f = 0; f < DT_FEAT_COUNT; f++) {
+		jw_key(g, dt_feature_name(f));
+		yajl_gen_map_open(g);
+		jw_put_bool(g, "on", fs->on[f]);
+		jw_key(g, "why_off");
+		jw_string_or_null(g, fs->on[f] ? NULL : fs->why_off[f]);
+		yajl_gen_map_close(g);
+	}
+	yajl_gen_map_close(g);
+}
+
 void view_json_fields(yajl_gen g, const struct model *m, const struct view_opts *o, const struct frame_info *frame)
 {
 	double now = frame ? frame->wall_time : 0;
@@ -195,6 +211,8 @@ void view_json_fields(yajl_gen g, const struct model *m, const struct view_opts 
 	jw_put_string(g, "hooks", frame && frame->hooks ? frame->hooks : "");
 	if (frame && frame->has_map_entries)
 		jw_put_u64(g, "map_entries", frame->map_entries);
+	if (frame && frame->features)
+		put_features(g, frame->features);
 	jw_key(g, "vms");
 	yajl_gen_array_open(g);
 	for (size_t i = 0; i < m->n_vms; i++)

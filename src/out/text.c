@@ -16,7 +16,7 @@ static void print_detail(FILE *out, const struct vm_metrics *vm, const struct vi
 {
 	char a[16], b[16], c[16], d[16];
 
-	fprintf(out, "  memslots%s:\n", vm->seen_from_create ? "" :
+	fprintf(out, "  memslots%s:\n", vm->memslots_complete ? "" :
 		" (the VM predates dirtytop: slots it never changed since are unknown)");
 	fprintf(out, "    %-3s %-5s %-18s %-10s %-9s %8s %9s %10s %8s %9s\n", "AS", "SLOT", "BASE", "SIZE",
 		"FLAGS", "GETLOG/s", "DIRTY/s", "GET-P99", "CLEAR/s", "CHUNK-P50");

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <yajl/yajl_gen.h>
 #include "core/model.h"
+#include "core/features.h"
 
 struct view_opts {
 	enum sort_key sort;
@@ -26,6 +27,7 @@ struct frame_info {
 	bool has_map_entries;		/* false for a recording: it has no BPF maps */
 	size_t map_entries;		/* entries in the BPF maps (collector_map_entries) */
 	double wall_time;		/* JSON "time" (Unix seconds); 0: the clock now */
+	const struct dt_features *features;	/* what is off on this kernel; NULL: not probed (a recording) */
 };
 
 void view_text_print(FILE *out, const struct model *m, const struct view_opts *o);

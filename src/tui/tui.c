@@ -719,6 +719,13 @@ static void draw_header(struct tui *t, const struct model *m, const struct layou
 	putf(0, x, A_NORMAL, "%s  refresh %s (last %s)  hooks %s  map entries %zu", tbuf,
 	     fmt_interval(a, sizeof(a), o->interval_s), m->interval_s > 0 ? fmt_interval(b, sizeof(b), m->interval_s) : "-",
 	     t->frame->hooks ? t->frame->hooks : "?", t->frame->map_entries);
+	if (t->frame->features) {	/* what this kernel cannot do: --verbose says why */
+		char off[64];
+
+		dt_features_off_list(t->frame->features, off, sizeof(off));
+		if (off[0])
+			putf(0, getcurx(stdscr), t->a_warn, "  off: %s", off);
+	}
 	if (t->paused)
 		put(0, COLS > 8 ? COLS - 8 : 0, t->a_paused, " PAUSED ");
 	if (l->hdr_lines < 3)

@@ -1,0 +1,118 @@
+"""Issue 18: the fallbacks count what the primary paths count; VMs that predate dirtytop.
+
+Each fallback is forced on a kernel that has the primary path (DIRTYTOP_FORCE_NO_BPF_LOOP,
+DIRTYTOP_FORCE_NO_ITER) and checked against dirtygen's truth, exactly as the primary path
+is. Workloads are small (~1000 dirtied pages/s) so they also run in an emulated guest
+(scripts/guest-run) on Debian's 6.1 and 6.12 kernels.
+"""
+import json
+import os
+import signal
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+from conftest import DIRTYGEN, DIRTYTOP, final_vm_record, run_traced
+from test_bitmap import check_memslots, check_syncs, vm_of
+from test_counts import compare_counts
+
+RING = ["--vms", "1", "--vcpus", "2", "--mem", "32", "--ring-size", "1024", "--rate", "600",
+        "--reap-interval", "200", "--duration", "3"]
+BITMAP = ["--mode", "bitmap", "--slots", "2", "--vcpus", "1", "--mem", "32", "--rate", "1000",
+          "--pattern", "hot:25", "--reap-interval", "200", "--duration", "3", "--quiet"]
+LOOP_MODES = {"bpf_loop": {}, "bounded": {"DIRTYTOP_FORCE_NO_BPF_LOOP": "1"}}
+
+
+def set_env(monkeypatch, env):
+    for k in ("DIRTYTOP_FORCE_NO_BPF_LOOP", "DIRTYTOP_FORCE_NO_ITER"):
+        monkeypatch.delenv(k, raising=False)
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+
+
+def heat_pages(vm):
+    return sum(h["pages"] for h in vm["heat"])
+
+
+@pytest.mark.parametrize("mode", sorted(LOOP_MODES))
+def test_ring_counts_and_heat_without_bpf_loop(kvm_bpf, monkeypatch, mode):
+    """The ring heat walk as a bounded loop: every count and every heat page as with bpf_loop."""
+    set_env(monkeypatch, LOOP_MODES[mode])
+    records, truth = run_traced(RING, top_args=["--top", "100000"])
+    assert records[-1]["features"]["bpf_loop"]["on"] is (mode == "bpf_loop")
+    assert truth["totals"]["harvested"] > 0
+    compare_counts(records, truth)
+    for tvm in truth["vms"]:
+        vm = final_vm_record(records, tvm)
+        assert heat_pages(vm) == sum(c["harvested"] for c in tvm["vcpus"])
+
+
+@pytest.mark.parametrize("mode", sorted(LOOP_MODES))
+def test_bitmap_popcount_without_bpf_loop(kvm_bpf, monkeypatch, mode):
+    """The bitmap popcount as a bounded loop (slots under 1 GiB): exact per sync and slot."""
+    set_env(monkeypatch, LOOP_MODES[mode])
+    records, truth = run_traced(BITMAP, top_args=["--top", "100000"])
+    assert records[-1]["features"]["bpf_loop"]["on"] is (mode == "bpf_loop")
+    tvm = truth["vms"][0]
+    tvm["_pid"] = truth["pid"]
+    assert tvm["bitmap_dirty_pages"] > 0
+    vm = vm_of(records, tvm)
+    check_memslots(vm, tvm)
+    check_syncs(vm, tvm)
+    assert heat_pages(vm) == tvm["bitmap_dirty_pages"]
+
+
+def vm_fds(pid):
+    """The fds of pid that are KVM VMs (anon_inode:kvm-vm)."""
+    out = []
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            if os.readlink(f"/proc/{pid}/fd/{fd}") == "anon_inode:kvm-vm":
+                out.append(int(fd))
+        except OSError:
+            pass
+    return out
+
+
+def vcpu_threads_running(pid, want):
+    """dirtygen starts its vCPU threads after it has set up every memslot."""
+    return len(os.listdir(f"/proc/{pid}/task")) > want
+
+
+@pytest.mark.parametrize("recover", [True, False], ids=["iterator", "forced-off"])
+def test_memslots_of_vms_older_than_dirtytop(kvm_bpf, monkeypatch, recover):
+    """dirtygen's VMs exist before dirtytop starts: their memslot tables are read from the kernel."""
+    set_env(monkeypatch, {} if recover else {"DIRTYTOP_FORCE_NO_ITER": "1"})
+    with tempfile.TemporaryDirectory() as d:
+        truth_path = os.path.join(d, "truth.json")
+        gen = subprocess.Popen([DIRTYGEN, "--quiet", "--truth", truth_path, "--vms", "2", "--vcpus", "1",
+                                "--slots", "3", "--mem", "32", "--rate", "200", "--reap-interval", "200"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 120
+            while not (len(vm_fds(gen.pid)) == 2 and vcpu_threads_running(gen.pid, 2)):
+                assert gen.poll() is None, f"dirtygen exited: {gen.stderr.read()}"
+                assert time.monotonic() < deadline, "dirtygen's VMs did not start"
+                time.sleep(0.05)
+            p = subprocess.run([DIRTYTOP, "--json", "-v", "-n", "2", "-d", "0.5", "-p", str(gen.pid)],
+                               capture_output=True, text=True, timeout=300)
+            assert p.returncode == 0, p.stderr
+        finally:
+            gen.send_signal(signal.SIGTERM)
+            gen.wait(timeout=120)
+        with open(truth_path) as f:
+            truth = json.load(f)
+    records = [json.loads(line) for line in p.stdout.splitlines() if line.strip()]
+    assert records[-1]["features"]["memslot_recovery"]["on"] is recover, p.stderr
+    assert len(truth["vms"]) == 2
+    for tvm in truth["vms"]:
+        vm = next(v for v in records[-1]["vms"] if v["pid"] == truth["pid"] and v["fd"] == tvm["vm_fd"])
+        assert vm["seen_from_create"] is False
+        if recover:
+            check_memslots(vm, tvm)  # memslots_complete, and every slot's base, size and flags
+            assert vm["memslot_ops"]["unknown"] == 0
+        else:
+            assert vm["memslots_complete"] is False
+            assert not any(s["known"] for s in vm["memslots"])
