@@ -15,7 +15,7 @@ CFLAGS ?= -O2 -g
 override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude -Isrc -I$(OUTPUT)
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror -I. -Iinclude
 
-LIBS_DIRTYTOP := -lbpf -lelf -lz -lncursesw -ljson-c -lyajl -lm
+LIBS_DIRTYTOP := -lbpf -lelf -lz -lncursesw -ljson-c -lyajl -lmicrohttpd -lpthread -lm
 LIBS_DIRTYGEN := -pthread -ljson-c
 
 # src/ in layers (README "Layout"): cmd -> tui, out, kernel, sys -> core -> include.
@@ -62,6 +62,10 @@ $(OUTPUT)/dirtytop: $(APP_OBJS) $(CORE_OBJS)
 
 $(OUTPUT)/dirtygen: $(wildcard dirtygen/*.c dirtygen/*.S dirtygen/*.h) | $(OUTPUT)
 	$(CC) $(filter-out -D_GNU_SOURCE,$(CFLAGS)) -o $@ $(filter %.c %.S,$^) $(LIBS_DIRTYGEN)
+
+# The exposition renderer is out/, pure enough to test on its own.
+$(OUTPUT)/tests/test_prometheus: tests/unit/test_prometheus.c $(OUTPUT)/out/prometheus.o $(CORE_OBJS) $(HEADERS) | $(OUTPUT)/tests
+	$(CC) $(CFLAGS) $< $(OUTPUT)/out/prometheus.o $(CORE_OBJS) -lcmocka -lz -lm -o $@
 
 $(OUTPUT)/tests/%: tests/unit/%.c $(CORE_OBJS) $(HEADERS) | $(OUTPUT)/tests
 	$(CC) $(CFLAGS) $< $(CORE_OBJS) -lcmocka -lz -lm -o $@

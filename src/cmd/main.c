@@ -116,6 +116,11 @@ int main(int argc, char **argv)
 		return tune_main(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "doctor"))
 		return doctor_main(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "exporter")) {
+		extern int exporter_main(int argc, char **argv);	/* src/cmd/exporter.c */
+
+		return exporter_main(argc - 1, argv + 1);
+	}
 
 	while ((opt = getopt_long(argc, argv, "+bjd:n:p:s:VDvh", long_opts, NULL)) != -1) {
 		switch (opt) {
