@@ -39,7 +39,7 @@ FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(wildcard tests/fuzz
 FUZZ_SECONDS ?= 30
 
 .SECONDARY:
-.PHONY: all check unit integration install clean deps bench demo fuzz fuzz-run
+.PHONY: all check unit integration install clean deps bench bench-exporter demo fuzz fuzz-run
 all: $(OUTPUT)/dirtytop $(OUTPUT)/dirtygen
 
 $(OUTPUT) $(OUTPUT)/tests:
@@ -75,6 +75,15 @@ $(OUTPUT)/fuzz/%: tests/fuzz/%.c tests/fuzz/harness.h $(FUZZ_SRCS) $(HEADERS)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $< $(FUZZ_SRCS) -ljson-c -lyajl -lz -lm -o $@
 
 fuzz: $(FUZZ_TARGETS)
+
+# The exporter's per-scrape userspace cost at 512 and 4096 vCPUs (docs/benchmarks.md).
+$(OUTPUT)/bench/exporter_render: bench/exporter_render.c $(OUTPUT)/out/prometheus.o $(CORE_OBJS) $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $< $(OUTPUT)/out/prometheus.o $(CORE_OBJS) -lz -lm -o $@
+
+bench-exporter: $(OUTPUT)/bench/exporter_render
+	$(OUTPUT)/bench/exporter_render 64 8 20
+	$(OUTPUT)/bench/exporter_render 64 64 20
 
 # Each target for FUZZ_SECONDS from the committed corpus (tests/fuzz/corpus); fails on a crash.
 fuzz-run: fuzz

@@ -407,3 +407,21 @@ def test_openmetrics_from_recording_imports(tmp, name):
     assert "BLOCK ULID" in p.stdout
     n_samples = int(p.stdout.splitlines()[1].split()[4])	# ULID, min, max, duration, samples
     assert n_samples == len(samples), (n_samples, len(samples))
+
+
+def test_dashboard_queries_parse(tmp):
+    """Every query of the Grafana dashboard is valid PromQL for a real Prometheus."""
+    if not PROMETHEUS:
+        missing("prometheus (Debian's prometheus package)")
+    path = os.path.join(os.path.dirname(CORPUS), "..", "..", "..", "deploy", "grafana", "dirtytop-dashboard.json")
+    with open(path) as f:
+        dash = json.load(f)
+    exprs = [t["expr"] for p in dash["panels"] for t in p.get("targets", [])]
+    assert len(exprs) >= 10
+    prom = Prometheus(str(tmp), free_port())	# scrapes nothing: only parses
+    try:
+        for e in exprs:
+            q = (e.replace("$__rate_interval", "1m").replace('"$instance"', '".*"').replace('"$vm"', '".*"'))
+            prom.query(q)
+    finally:
+        prom.stop()
