@@ -80,8 +80,8 @@ static void usage(FILE *f)
 		"Serve dirtytop's metrics for Prometheus on /metrics.\n\n"
 		"  -l, --listen ADDR:PORT     where to listen (default " DEFAULT_LISTEN ")\n"
 		"      --no-per-vcpu          ring series summed per VM (for hosts with thousands of vCPUs)\n"
-		"      --min-interval SECS    read the BPF maps at most this often; faster scrapes\n"
-		"                             get the last rendering (default 1)\n"
+		"      --min-interval SECS    read the BPF maps at most this often (10%% slack); faster\n"
+		"                             scrapes get the last rendering (default 1)\n"
 		"      --doctor-window SECS   doctor findings over windows this long (default 300)\n"
 		"      --tls-cert FILE --tls-key FILE   serve HTTPS (PEM files)\n"
 		"      --basic-auth-file FILE  require HTTP basic auth; FILE holds one line USER:PASSWORD\n"
@@ -289,7 +289,7 @@ static void scrape(struct exporter *x, struct prom_buf *out)
 	prom_render_build_info(&w, DIRTYTOP_VERSION);
 	memset(out, 0, sizeof(*out));
 	prom_finish(&w, out);
-	x->last_collect_ns = t1;
+	x->last_collect_ns = t0;
 	x->last_scrape_s = (double)(mono_ns() - t0) / 1e9;
 }
 
@@ -359,7 +359,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return reply_text(conn, MHD_HTTP_NOT_FOUND, "not found: metrics are on /metrics\n");
 
 	pthread_mutex_lock(&x->lock);
-	if (!x->cached || (double)(mono_ns() - x->last_collect_ns) / 1e9 >= x->min_interval_s) {
+	/*
+	 * A scrape every --min-interval arrives a hair early half the time
+	 * (jitter): 10% slack, so such a scraper never gets every other reply
+	 * from the cache (and an exited VM's last figures twice).
+	 */
+	if (!x->cached || (double)(mono_ns() - x->last_collect_ns) / 1e9 >= 0.9 * x->min_interval_s) {
 		struct prom_buf text;
 
 		scrape(x, &text);
