@@ -329,7 +329,9 @@ def test_prometheus_counts_equal_truth(prom_kvm, tmp):
         assert by_tid
 
         # gone: no sample of the VM in the latest scrapes (Prometheus marked the series stale)
-        assert prom.query(f"dirtytop_ring_pushes_total{{{sel}}}") == []
+        current = prom.query(f"dirtytop_ring_pushes_total{{{sel}}}")
+        assert current == [], (f"the exited VM's series are still current: {current}; "
+                               f"exporter_vms {prom.query('dirtytop_exporter_vms')}, up {prom.query('up')}")
 
         # rate() in steady state (20 s window ending 30 s into the run) against the pages
         # the guest dirtied in the same window (dirtygen's progress samples, CLOCK_MONOTONIC)
