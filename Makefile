@@ -15,7 +15,7 @@ CFLAGS ?= -O2 -g
 override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude -Isrc -I$(OUTPUT)
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror -I. -Iinclude
 
-LIBS_DIRTYTOP := -lbpf -lelf -lz -lncursesw -lyajl -lm
+LIBS_DIRTYTOP := -lbpf -lelf -lz -lncursesw -lyajl -lmicrohttpd -lpthread -lm
 LIBS_DIRTYGEN := -pthread -ljson-c
 
 # src/ in layers (README "Layout"): cmd -> tui, out, kernel, sys -> core -> include.
@@ -40,7 +40,7 @@ FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(wildcard tests/fuzz
 FUZZ_SECONDS ?= 30
 
 .SECONDARY:
-.PHONY: all check unit integration check-kernels install clean deps bench demo fuzz fuzz-run
+.PHONY: all check unit integration check-kernels install clean deps bench bench-exporter demo fuzz fuzz-run
 all: $(OUTPUT)/dirtytop $(OUTPUT)/dirtygen
 
 $(OUTPUT) $(OUTPUT)/tests:
@@ -64,6 +64,10 @@ $(OUTPUT)/dirtytop: $(APP_OBJS) $(CORE_OBJS)
 $(OUTPUT)/dirtygen: $(wildcard dirtygen/*.c dirtygen/*.S dirtygen/*.h) | $(OUTPUT)
 	$(CC) $(filter-out -D_GNU_SOURCE,$(CFLAGS)) -o $@ $(filter %.c %.S,$^) $(LIBS_DIRTYGEN)
 
+# The exposition renderer is out/, pure enough to test on its own.
+$(OUTPUT)/tests/test_prometheus: tests/unit/test_prometheus.c $(OUTPUT)/out/prometheus.o $(CORE_OBJS) $(HEADERS) | $(OUTPUT)/tests
+	$(CC) $(CFLAGS) $< $(OUTPUT)/out/prometheus.o $(CORE_OBJS) -lcmocka -lz -lm -o $@
+
 $(OUTPUT)/tests/%: tests/unit/%.c $(CORE_OBJS) $(HEADERS) | $(OUTPUT)/tests
 	$(CC) $(CFLAGS) $< $(CORE_OBJS) -lcmocka -lz -lm -o $@
 
@@ -72,6 +76,15 @@ $(OUTPUT)/fuzz/%: tests/fuzz/%.c tests/fuzz/harness.h $(FUZZ_SRCS) $(HEADERS)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $< $(FUZZ_SRCS) -lyajl -lz -lm -o $@
 
 fuzz: $(FUZZ_TARGETS)
+
+# The exporter's per-scrape userspace cost at 512 and 4096 vCPUs (docs/benchmarks.md).
+$(OUTPUT)/bench/exporter_render: bench/exporter_render.c $(OUTPUT)/out/prometheus.o $(CORE_OBJS) $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $< $(OUTPUT)/out/prometheus.o $(CORE_OBJS) -lz -lm -o $@
+
+bench-exporter: $(OUTPUT)/bench/exporter_render
+	$(OUTPUT)/bench/exporter_render 64 8 20
+	$(OUTPUT)/bench/exporter_render 64 64 20
 
 # Each target for FUZZ_SECONDS from the committed corpus (tests/fuzz/corpus); fails on a crash.
 fuzz-run: fuzz

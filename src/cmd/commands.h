@@ -15,5 +15,6 @@ int record_main(int argc, char **argv);
 int report_main(int argc, char **argv);
 int tune_main(int argc, char **argv);
 int doctor_main(int argc, char **argv);
+int exporter_main(int argc, char **argv);
 
 #endif

@@ -17,6 +17,7 @@ static const struct cmd {
 	{ "report", report_main, "the metrics, timeline and heat of a recording" },
 	{ "tune", tune_main, "size the dirty ring from a recording or a live run" },
 	{ "doctor", doctor_main, "what is wrong with dirty tracking, and what to do" },
+	{ "exporter", exporter_main, "serve the metrics to Prometheus (or a node_exporter textfile)" },
 };
 
 #define N_CMDS (sizeof(cmds) / sizeof(cmds[0]))

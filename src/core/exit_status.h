@@ -12,6 +12,7 @@ enum {
 	EXIT_USAGE = 2,
 	EXIT_KERNEL = 3,	/* a kernel feature is missing: BTF, tracepoints, BPF */
 	EXIT_PRIVILEGE = 4,	/* not root and no CAP_BPF + CAP_PERFMON */
+	EXIT_LISTEN = 5,	/* exporter: cannot listen (address in use, not local, port < 1024) */
 };
 
 #endif

@@ -1,0 +1,429 @@
+"""Issue 16: `dirtytop exporter`, scraped by a real Prometheus; abuse of its HTTP server.
+
+The Prometheus tests need KVM (run them through scripts/guest-run on a host without it):
+dirtygen's ground truth against what Prometheus stored. The HTTP tests need only BPF.
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+import pytest
+
+from conftest import DIRTYGEN, DIRTYTOP, missing, require_bpf
+
+PROMETHEUS = shutil.which("prometheus")
+PROMTOOL = shutil.which("promtool")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_get(url, timeout=10, headers=None):
+    req = urllib.request.Request(url, headers=headers or {})
+    with urllib.request.urlopen(req, timeout=timeout) as r:
+        return r.status, r.read().decode()
+
+
+def wait_http(url, proc, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, f"{proc.args[0]} exited ({proc.returncode}) before serving"
+        try:
+            return http_get(url, timeout=5)
+        except (urllib.error.URLError, ConnectionError, socket.timeout):
+            time.sleep(0.2)
+    raise AssertionError(f"{url} not served within {timeout} s")
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+class Exporter:
+    def __init__(self, *args):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen([DIRTYTOP, "exporter", "--listen", f"127.0.0.1:{self.port}"] + list(args),
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        wait_http(self.url + "/metrics", self.proc, 60)
+
+    def stop(self):
+        """SIGTERM: exits 0, promptly, and its BPF programs are gone."""
+        if self.proc.poll() is not None:
+            return self.proc.returncode
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            raise AssertionError("the exporter did not exit within 30 s of SIGTERM")
+        self.err = self.proc.stderr.read()
+        return rc
+
+
+@pytest.fixture
+def exporter_bpf():
+    require_bpf()
+    assert os.access(DIRTYTOP, os.X_OK), "dirtytop is not built: run make"
+
+
+def own_bpf_prog_ids(pid):
+    """Ids of the BPF programs a process holds (its fds)."""
+    ids = set()
+    for fd in os.listdir(f"/proc/{pid}/fdinfo"):
+        try:
+            with open(f"/proc/{pid}/fdinfo/{fd}") as f:
+                for line in f:
+                    if line.startswith("prog_id:"):
+                        ids.add(int(line.split()[1]))
+        except FileNotFoundError:
+            pass
+    return ids
+
+
+def test_serves_valid_metrics_and_exits_cleanly(exporter_bpf):
+    ex = Exporter()
+    try:
+        status, text = http_get(ex.url + "/metrics")
+        assert status == 200
+        assert "dirtytop_build_info" in text and "dirtytop_doctor_findings{id=\"exit-storm\"}" in text
+        if PROMTOOL:
+            p = subprocess.run([PROMTOOL, "check", "metrics"], input=text, capture_output=True, text=True)
+            assert p.returncode == 0 and not p.stdout.strip() and not p.stderr.strip(), p.stdout + p.stderr
+        progs = own_bpf_prog_ids(ex.proc.pid)
+        assert progs, "the exporter holds no BPF program"
+    finally:
+        rc = ex.stop()
+    assert rc == 0, ex.err
+    live = subprocess.run(["bpftool", "prog", "show", "--json"], capture_output=True, text=True)
+    if live.returncode == 0:
+        assert not progs & {p["id"] for p in json.loads(live.stdout)}, "BPF programs left after SIGTERM"
+
+
+def test_port_in_use_is_exit_5(exporter_bpf):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen(1)
+        port = s.getsockname()[1]
+        p = subprocess.run([DIRTYTOP, "exporter", "--listen", f"127.0.0.1:{port}"], capture_output=True,
+                           text=True, timeout=30)
+    assert p.returncode == 5, p.stderr
+    assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in p.stderr
+
+
+def test_no_privileges_is_exit_4(exporter_bpf):
+    setpriv = shutil.which("setpriv")
+    if not setpriv:
+        missing("setpriv (util-linux) to drop capabilities")
+    port = free_port()
+    p = subprocess.run([setpriv, "--inh-caps=-all", "--bounding-set=-all", DIRTYTOP, "exporter", "--listen",
+                        f"127.0.0.1:{port}"], capture_output=True, text=True, timeout=30)
+    assert p.returncode == 4, p.stderr
+
+
+def test_usage_errors_are_exit_2(exporter_bpf):
+    for args in (["--listen", "nonsense"], ["--listen", ":9979"], ["--min-interval", "-1"], ["--bogus"],
+                 ["--from-recording", "x"]):
+        p = subprocess.run([DIRTYTOP, "exporter"] + args, capture_output=True, text=True, timeout=30)
+        assert p.returncode == 2, (args, p.stderr)
+
+
+def test_abuse_keeps_serving(exporter_bpf):
+    """Many connections, slow and idle clients, oversized headers, wrong paths and methods:
+    /metrics still answers, memory stays bounded, nothing crashes. Bounded in time."""
+    ex = Exporter("--min-interval", "0")
+    socks = []
+    try:
+        http_get(ex.url + "/metrics")
+        rss0 = rss_kib(ex.proc.pid)
+        t_end = time.monotonic() + 60
+
+        # wrong paths and methods
+        for path, method, want in (("/nope", "GET", 404), ("/metrics", "POST", 405), ("/metrics", "DELETE", 405),
+                                   ("/", "GET", 200), ("/metrics/../../etc/passwd", "GET", 404)):
+            req = urllib.request.Request(ex.url + path, method=method, data=b"x" * 100 if method == "POST" else None)
+            try:
+                with urllib.request.urlopen(req, timeout=10) as r:
+                    code = r.status
+            except urllib.error.HTTPError as e:
+                code = e.code
+            assert code == want, (path, method, code)
+
+        # an oversized header: refused, the server goes on
+        s = socket.create_connection(("127.0.0.1", ex.port), timeout=10)
+        s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 200000 + b"\r\n\r\n")
+        try:
+            reply = s.recv(100)
+        except (ConnectionResetError, socket.timeout):
+            reply = b""
+        s.close()
+        assert not reply.startswith(b"HTTP/1.1 200"), reply
+
+        # 1000 connections at once: idle ones, slow writers (half a request line), slow readers
+        for i in range(1000):
+            try:
+                c = socket.create_connection(("127.0.0.1", ex.port), timeout=5)
+            except OSError:
+                break		# refused past the connection limit: fine, as long as the server serves below
+            if i % 3 == 1:
+                c.sendall(b"GET /metr")
+            elif i % 3 == 2:
+                c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+                c.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")	# and never read the reply
+            socks.append(c)
+        assert len(socks) >= 400, f"only {len(socks)} connections accepted"
+
+        # others are still served while those are open (the server drops idle ones after 10 s)
+        served = 0
+        while time.monotonic() < t_end and served < 20:
+            try:
+                status, text = http_get(ex.url + "/metrics", timeout=15)
+                assert status == 200 and text.startswith("# HELP")
+                served += 1
+            except (urllib.error.URLError, ConnectionError, socket.timeout):
+                time.sleep(0.5)
+        assert served == 20, f"only {served} scrapes served under load"
+        assert ex.proc.poll() is None, "the exporter died"
+        rss1 = rss_kib(ex.proc.pid)
+        assert rss1 - rss0 < 64 * 1024, f"RSS grew {rss1 - rss0} KiB under abuse"
+    finally:
+        for c in socks:
+            c.close()
+        rc = ex.stop()
+    assert rc == 0, ex.err
+
+
+def test_textfile_mode_writes_atomically(exporter_bpf, tmp):
+    out = tmp / "dirtytop.prom"
+    p = subprocess.Popen([DIRTYTOP, "exporter", "--textfile", str(out), "--interval", "0.3"],
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not out.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert out.exists(), "no textfile written"
+        seen = set()
+        for _ in range(20):	# every read is a whole file: written elsewhere, then renamed
+            text = out.read_text()
+            assert text.startswith("# HELP") and text.endswith("\n") and "dirtytop_build_info" in text
+            seen.add(text.split("\ndirtytop_exporter_collections_total ")[1].split()[0])
+            time.sleep(0.1)
+        assert len(seen) > 1, "the file was not rewritten"
+    finally:
+        p.send_signal(signal.SIGTERM)
+        rc = p.wait(timeout=30)
+    assert rc == 0, p.stderr.read()
+    assert [f.name for f in tmp.iterdir()] == ["dirtytop.prom"], "a temporary file was left behind"
+
+
+# --- a real Prometheus scraping the exporter while dirtygen runs (needs KVM) ---
+
+class Prometheus:
+    def __init__(self, d, target_port):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        cfg = os.path.join(d, "prometheus.yml")
+        with open(cfg, "w") as f:
+            f.write("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
+                    "scrape_configs:\n  - job_name: dirtytop\n"
+                    f"    static_configs:\n      - targets: ['127.0.0.1:{target_port}']\n")
+        self.proc = subprocess.Popen([PROMETHEUS, f"--config.file={cfg}", f"--storage.tsdb.path={d}/tsdb",
+                                      f"--web.listen-address=127.0.0.1:{self.port}"],
+                                     stdout=subprocess.DEVNULL, stderr=open(os.path.join(d, "prom.log"), "w"))
+        wait_http(self.url + "/-/ready", self.proc, 240)
+
+    def query(self, q, at=None):
+        params = {"query": q}
+        if at is not None:
+            params["time"] = f"{at:.3f}"
+        _, body = http_get(self.url + "/api/v1/query?" + urllib.parse.urlencode(params), timeout=30)
+        r = json.loads(body)
+        assert r["status"] == "success", r
+        return r["data"]["result"]
+
+    def wait_scrapes(self, n, timeout):
+        """Wait until n more scrapes of the exporter succeeded."""
+        def count():
+            r = self.query('count_over_time(up{job="dirtytop"}[1h])')
+            return int(float(r[0]["value"][1])) if r else 0
+        start = count()
+        deadline = time.monotonic() + timeout
+        while count() < start + n:
+            assert time.monotonic() < deadline, "Prometheus stopped scraping"
+            time.sleep(0.5)
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=60)
+
+
+@pytest.fixture
+def prom_kvm(kvm_bpf):
+    if not PROMETHEUS or not PROMTOOL:
+        missing("prometheus and promtool (Debian's prometheus package)")
+
+
+def values_by(result, label):
+    return {r["metric"].get(label): float(r["value"][1]) for r in result}
+
+
+def test_prometheus_counts_equal_truth(prom_kvm, tmp):
+    """Counters equal dirtygen's truth exactly at the end; rate() within 2% in steady
+    state; the VM's series are stale once it exited; /metrics passes promtool."""
+    ex = Exporter()
+    prom = None
+    try:
+        prom = Prometheus(str(tmp), ex.port)
+        prom.wait_scrapes(2, 120)
+        wall_minus_mono = time.time() - time.monotonic()
+        truth_path = tmp / "truth.json"
+        # ~1000 pages/s is what this emulation dirties: 2 vCPUs at 300 pages/s each
+        g = subprocess.Popen([DIRTYGEN, "--quiet", "--truth", str(truth_path), "--vcpus", "2", "--mem", "64",
+                              "--ring-size", "4096", "--rate", "300", "--reap-interval", "100",
+                              "--duration", "40"], stderr=subprocess.PIPE, text=True)
+        # /metrics with the VM in it passes promtool (read while it runs: a read after its
+        # exit would take the one more scrape its final counts are in from Prometheus)
+        text = ""
+        while g.poll() is None and "dirtytop_ring_pushes_total{" not in text:
+            time.sleep(1)
+            text = http_get(ex.url + "/metrics")[1]
+        assert "dirtytop_ring_pushes_total{" in text, "the VM never showed up"
+        p = subprocess.run([PROMTOOL, "check", "metrics"], input=text, capture_output=True, text=True)
+        assert p.returncode == 0 and not p.stdout.strip() and not p.stderr.strip(), p.stdout + p.stderr
+        assert g.wait(timeout=600) == 0, g.stderr.read()
+        truth = json.loads(truth_path.read_text())
+        pid = truth["pid"]
+        prom.wait_scrapes(3, 120)
+
+        tvm = truth["vms"][0]
+        sel = f'pid="{pid}"'
+        by_tid = {c["tid"]: c for c in tvm["vcpus"]}
+        last = {}
+        for metric in ("dirtytop_ring_pushes_total", "dirtytop_ring_full_exits_total", "dirtytop_ring_resets_total",
+                       "dirtytop_ring_reset_entries_total"):
+            last[metric] = values_by(prom.query(f"last_over_time({metric}{{{sel}}}[10m])"), "vcpu")
+        for c in tvm["vcpus"]:
+            v = str(c["vcpu_id"])
+            assert last["dirtytop_ring_pushes_total"][v] == c["harvested"], (v, last, c["harvested"])
+            assert last["dirtytop_ring_full_exits_total"][v] == c["full_exits"]
+            assert last["dirtytop_ring_resets_total"][v] == c["rings_reset"]
+            assert last["dirtytop_ring_reset_entries_total"][v] == c["harvested"]
+        resets = prom.query(f"last_over_time(dirtytop_reset_dirty_rings_calls_total{{{sel}}}[10m])")
+        assert float(resets[0]["value"][1]) == tvm["reset_calls"]
+        assert by_tid
+
+        # gone: no sample of the VM in the latest scrapes (Prometheus marked the series stale)
+        current = prom.query(f"dirtytop_ring_pushes_total{{{sel}}}")
+        assert current == [], (f"the exited VM's series are still current: {current}; "
+                               f"exporter_vms {prom.query('dirtytop_exporter_vms')}, up {prom.query('up')}")
+
+        # rate() in steady state (20 s window ending 30 s into the run) against the pages
+        # the guest dirtied in the same window (dirtygen's progress samples, CLOCK_MONOTONIC)
+        run_start = min(c["run_start_ns"] for c in tvm["vcpus"]) / 1e9
+        t_end = run_start + 30
+        ours = sum(values_by(prom.query(f"rate(dirtytop_ring_pushes_total{{{sel}}}[20s])",
+                                        at=t_end + wall_minus_mono), "vcpu").values())
+
+        def pages_at(c, t):
+            pts = [(ts / 1e9, pg) for ts, pg in c["progress"]]
+            before = [pg for ts, pg in pts if ts <= t]
+            return before[-1] if before else 0
+        theirs = sum(pages_at(c, t_end) - pages_at(c, t_end - 20) for c in tvm["vcpus"]) / 20
+        print(f"rate(): exporter {ours:.1f} pages/s, dirtygen {theirs:.1f} pages/s, "
+              f"{100 * (ours - theirs) / theirs:+.2f}%")
+        assert theirs > 100, "dirtygen did not reach a steady rate"
+        assert abs(ours - theirs) <= 0.02 * theirs
+    finally:
+        if prom:
+            prom.stop()
+        assert ex.stop() == 0
+
+
+def test_short_lived_vms_leave_no_stale_series(prom_kvm, tmp):
+    """Several VMs one after another: each one's series end after it exited."""
+    ex = Exporter()
+    prom = None
+    pids = []
+    try:
+        prom = Prometheus(str(tmp), ex.port)
+        prom.wait_scrapes(2, 120)
+        for i in range(5):
+            g = subprocess.run([DIRTYGEN, "--quiet", "--truth", str(tmp / f"t{i}.json"), "--vcpus", "1",
+                                "--mem", "16", "--rate", "200", "--duration", "2"],
+                               capture_output=True, text=True, timeout=300)
+            assert g.returncode == 0, g.stderr
+            pids.append(json.loads((tmp / f"t{i}.json").read_text())["pid"])
+            prom.wait_scrapes(1, 60)
+        prom.wait_scrapes(3, 120)
+        seen = prom.query('count by (pid) (last_over_time(dirtytop_vm_info[10m]))')
+        assert {int(r["metric"]["pid"]) for r in seen} >= set(pids), "a VM was never scraped"
+        assert prom.query("dirtytop_vm_info") == [], "series of exited VMs are still current"
+        assert prom.query("dirtytop_exporter_vms")[0]["value"][1] == "0"
+    finally:
+        if prom:
+            prom.stop()
+        assert ex.stop() == 0
+
+
+# --- OpenMetrics from a recording (no KVM: recordings of the fuzz corpus) ---
+
+CORPUS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fuzz", "corpus", "file")
+
+
+@pytest.mark.parametrize("name", ["c1-ring", "c2-bitmap", "c3-ring"])
+def test_openmetrics_from_recording_imports(tmp, name):
+    """The OpenMetrics of a recording goes into a TSDB with promtool, at the recording's times."""
+    if not PROMTOOL:
+        missing("promtool (Debian's prometheus package)")
+    with open(os.path.join(CORPUS, name + ".bin"), "rb") as f:
+        data = f.read()[:-1]	# the fuzz harness's last byte picks its outputs; the file is the rest
+    rec = tmp / "rec.dtr"
+    rec.write_bytes(data)
+    om = tmp / "out.om"
+    p = subprocess.run([DIRTYTOP, "exporter", "--from-recording", str(rec), "--openmetrics", str(om),
+                        "--step", "0.1"], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    text = om.read_text()
+    assert text.endswith("# EOF\n")
+    samples = [l for l in text.splitlines() if l and not l.startswith("#")]
+    assert samples and all(len(l.rsplit(" ", 2)) == 3 for l in samples), "a sample without a timestamp"
+    p = subprocess.run([PROMTOOL, "tsdb", "create-blocks-from", "openmetrics", str(om), str(tmp / "tsdb")],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "BLOCK ULID" in p.stdout
+    n_samples = int(p.stdout.splitlines()[1].split()[4])	# ULID, min, max, duration, samples
+    assert n_samples == len(samples), (n_samples, len(samples))
+
+
+def test_dashboard_queries_parse(tmp):
+    """Every query of the Grafana dashboard is valid PromQL for a real Prometheus."""
+    if not PROMETHEUS:
+        missing("prometheus (Debian's prometheus package)")
+    path = os.path.join(os.path.dirname(CORPUS), "..", "..", "..", "deploy", "grafana", "dirtytop-dashboard.json")
+    with open(path) as f:
+        dash = json.load(f)
+    exprs = [t["expr"] for p in dash["panels"] for t in p.get("targets", [])]
+    assert len(exprs) >= 10
+    prom = Prometheus(str(tmp), free_port())	# scrapes nothing: only parses
+    try:
+        for e in exprs:
+            q = (e.replace("$__rate_interval", "1m").replace('"$instance"', '".*"').replace('"$vm"', '".*"'))
+            prom.query(q)
+    finally:
+        prom.stop()
