@@ -389,7 +389,7 @@ static void verdict_of(const struct doctor *d, const struct precopy_vm *v, struc
 
 /* The finding: a migration named as not converging, with its numbers and the fix. */
 static void precopy_finding(const struct doctor *d, const struct precopy_vm *v, const struct precopy_verdict *vd,
-			    struct doc_findings *f)
+			    const char *bw_source, struct doc_findings *f)
 {
 	struct doc_finding *x;
 	char fix[400] = "";
@@ -411,9 +411,9 @@ static void precopy_finding(const struct doctor *d, const struct precopy_vm *v, 
 	x->vcpu_id = -1;
 	snprintf(x->summary, sizeof(x->summary),
 		 "the migration cannot converge: after pass %u, %d passes in a row found %.0f+ dirty pages, the "
-		 "downtime budget is %.0f pages (%.1f MiB/s x %.0f ms), shrinking %.0f%% a pass",
+		 "downtime budget is %.0f pages (%.1f MiB/s from %s x %.0f ms), shrinking %.0f%% a pass",
 		 vd->pass, PRECOPY_NAME_PASSES, vd->plateau_pages, vd->budget_pages, vd->bandwidth / 1048576.0,
-		 vd->downtime_s * 1e3, vd->shrink * 100);
+		 bw_source, vd->downtime_s * 1e3, vd->shrink * 100);
 	n += snprintf(fix + n, sizeof(fix) - (size_t)n,
 		      "bandwidth >= %.1f MiB/s (migrate-set-parameters max-bandwidth), or downtime-limit >= %.0f ms, "
 		      "or a dirty limit <= %.1f MiB/s for the VM", vd->need_bandwidth / 1048576.0,
@@ -431,7 +431,8 @@ static void precopy_finding(const struct doctor *d, const struct precopy_vm *v, 
 	EV("dirty_pages_per_pass", vd->plateau_pages, "pages");
 	EV("budget_pages", vd->budget_pages, "pages");
 	EV("shrink_per_pass", vd->shrink, "");
-	EV("bandwidth", vd->bandwidth / 1048576.0, "MiB/s");
+	EV("bandwidth_mib_s", vd->bandwidth / 1048576.0, "MiB/s");
+	EV("dirty_mib_s", vd->dirty_rate * 4096 / 1048576.0, "MiB/s");
 	EV("downtime_limit", vd->downtime_s * 1e3, "ms");
 	EV("working_set", vd->working_set_pages, "pages");
 	EV("need_bandwidth", vd->need_bandwidth / 1048576.0, "MiB/s");
@@ -458,7 +459,7 @@ static void precopy_findings(const struct doctor *d, struct doc_findings *f)
 			continue;
 		verdict_of(d, v, &vd, &src);
 		if (vd.outcome == PRECOPY_NO_CONVERGE)
-			precopy_finding(d, v, &vd, f);
+			precopy_finding(d, v, &vd, src, f);
 	}
 }
 
