@@ -15,14 +15,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "dt_events.h"
 #include "cmd/cli.h"
 #include "cmd/commands.h"
 #include "cmd/session.h"
 #include "core/doctor_rules.h"
+#include "core/precopy.h"
 #include "core/recording.h"
 #include "core/replay.h"
 #include "core/units.h"
 #include "kernel/collector.h"
+#include "kernel/recorder.h"
+#include "core/util.h"
+#include <fcntl.h>
+#include <unistd.h>
 #include "out/json_writer.h"
 #include "sys/qmp.h"
 #include "sys/sockdiag.h"
@@ -57,7 +63,21 @@ struct doctor {
 	struct traffic traffic[MAX_PIDS];
 	size_t n_traffic;
 	const char *source;
+	/* the precopy model: fed from the recording, or live from a recording of its own */
+	struct precopy pc;
+	double downtime_s;		/* --downtime, else QMP's downtime-limit, else QEMU's default */
+	char downtime_source[48];
+	struct qmp_migration qmp_last;	/* the last QMP answer (auto-converge, dirty limit) */
+	bool have_qmp_last;
+	struct recorder *rec;		/* live */
+	int rec_fd;
+	char rec_path[512];
+	bool rec_failed;
+	uint64_t next_traffic_ns;
 };
+
+static void precopy_text(const struct doctor *d);
+static void precopy_json(yajl_gen g, const struct doctor *d);
 
 static struct traffic *traffic_of(struct doctor *d, uint32_t pid)
 {
@@ -84,6 +104,8 @@ static void sample_qmp(struct doctor *d)
 		return;
 	}
 	snprintf(d->qmp_status, sizeof(d->qmp_status), "%s", mg.status);
+	d->qmp_last = mg;
+	d->have_qmp_last = true;
 	if (mg.mbps > 0) {
 		d->qmp_mbps_sum += mg.mbps;
 		d->qmp_active++;
@@ -193,6 +215,7 @@ static void print_text(struct doctor *d, const struct doc_findings *f)
 		printf("%s\n", vm->exited ? " [exited]" : "");
 	}
 	putchar('\n');
+	precopy_text(d);
 	for (size_t i = 0; i < f->n; i++) {
 		const struct doc_finding *x = &f->v[i];
 
@@ -241,6 +264,9 @@ static void vm_json(yajl_gen g, const struct doc_vm *vm)
 	for (size_t k = 0; k < vm->n_vcpus; k++) {
 		const struct doc_vcpu *c = &vm->vcpus[k];
 
+		/* a vCPU dirtytop never saw created or running has no id or thread: not listed */
+		if (!c->tid)
+			continue;
 		yajl_gen_map_open(g);
 		jw_put_int(g, "vcpu_id", c->vcpu_id);
 		jw_put_u64(g, "tid", c->tid);
@@ -299,6 +325,7 @@ static void print_json(struct doctor *d, const struct doc_findings *f)
 	for (size_t i = 0; i < d->st.n_vms; i++)
 		vm_json(g, &d->st.vms[i]);
 	yajl_gen_array_close(g);
+	precopy_json(g, d);
 	jw_key(g, "findings");
 	yajl_gen_array_open(g);
 	for (size_t i = 0; i < f->n; i++)
@@ -307,6 +334,364 @@ static void print_json(struct doctor *d, const struct doc_findings *f)
 	yajl_gen_map_close(g);
 	jw_flush(g, stdout, true);
 	yajl_gen_free(g);
+}
+
+static void live_record_poll(struct doctor *d);
+
+/* --- the precopy model: per migration, its passes and the convergence test --- */
+
+/* One record of a recording into the precopy model (TRAFFIC: the VMM's sent bytes). */
+static void precopy_feed(struct doctor *d, const struct rec_record *rec)
+{
+	if (rec->kind == REC_TRAFFIC)
+		precopy_traffic(&d->pc, rec->traffic.tgid, rec->traffic.ts, (double)rec->traffic.bytes_acked);
+	else
+		precopy_add(&d->pc, rec);
+}
+
+/* The doctor's VM of a precopy VM (the recording numbers VMs its own way): by process. */
+static const struct doc_vm *doc_vm_of(const struct doctor *d, const struct precopy_vm *v)
+{
+	for (size_t i = 0; i < d->st.n_vms; i++)
+		if (d->st.vms[i].pid == v->tgid)
+			return &d->st.vms[i];
+	return NULL;
+}
+
+static bool precopy_shown(const struct doctor *d, const struct precopy_vm *v)
+{
+	return v->n_passes && (!vm_filter_active(&d->model.filter) || d->model.filter.tgid == v->tgid);
+}
+
+/* The bandwidth for v: --bandwidth / QMP / measured over its passes (what the other rules use otherwise). */
+static double precopy_bandwidth(const struct doctor *d, const struct precopy_vm *v, const char **source)
+{
+	const struct doc_vm *dv = doc_vm_of(d, v);
+	double measured = precopy_measured_bandwidth(v);
+
+	if (dv && dv->bandwidth > 0 && strncmp(dv->bandwidth_source, "measured", 8)) {
+		*source = dv->bandwidth_source;
+		return dv->bandwidth;
+	}
+	if (measured > 0) {
+		*source = "measured: the VMM's TCP bytes during the passes";
+		return measured;
+	}
+	*source = "none";
+	return 0;
+}
+
+static void verdict_of(const struct doctor *d, const struct precopy_vm *v, struct precopy_verdict *vd,
+		       const char **bw_source)
+{
+	precopy_evaluate(v, precopy_bandwidth(d, v, bw_source), d->downtime_s, vd);
+}
+
+/* The finding: a migration named as not converging, with its numbers and the fix. */
+static void precopy_finding(const struct doctor *d, const struct precopy_vm *v, const struct precopy_verdict *vd,
+			    const char *bw_source, struct doc_findings *f)
+{
+	struct doc_finding *x;
+	char fix[400] = "";
+	int n = 0;
+
+	if (f->n == f->cap) {
+		f->cap = f->cap ? f->cap * 2 : 8;
+		f->v = realloc(f->v, f->cap * sizeof(*f->v));
+		if (!f->v)
+			abort();
+	}
+	x = &f->v[f->n++];
+	memset(x, 0, sizeof(*x));
+	x->id = DOC_NO_CONVERGE;
+	x->severity = DOC_CRITICAL;
+	x->vm_id = doc_vm_of(d, v) ? doc_vm_of(d, v)->vm_id : v->vm_id;
+	x->pid = v->tgid;
+	memcpy(x->comm, v->comm, sizeof(x->comm));
+	x->vcpu_id = -1;
+	snprintf(x->summary, sizeof(x->summary),
+		 "the migration cannot converge: after pass %u, %d passes in a row found %.0f+ dirty pages, the "
+		 "downtime budget is %.0f pages (%.1f MiB/s from %s x %.0f ms), shrinking %.0f%% a pass",
+		 vd->pass, PRECOPY_NAME_PASSES, vd->plateau_pages, vd->budget_pages, vd->bandwidth / 1048576.0,
+		 bw_source, vd->downtime_s * 1e3, vd->shrink * 100);
+	n += snprintf(fix + n, sizeof(fix) - (size_t)n,
+		      "bandwidth >= %.1f MiB/s (migrate-set-parameters max-bandwidth), or downtime-limit >= %.0f ms, "
+		      "or a dirty limit <= %.1f MiB/s for the VM", vd->need_bandwidth / 1048576.0,
+		      vd->need_downtime_s * 1e3, vd->dirty_limit / 1048576.0);
+	if (v->ring && vd->dirtying_vcpus)
+		n += snprintf(fix + n, sizeof(fix) - (size_t)n, " (set-vcpu-dirty-limit %.1f MB/s per vCPU)",
+			      vd->dirty_limit / 1e6 / vd->dirtying_vcpus);
+	if (d->have_qmp_last && (d->qmp_last.auto_converge || d->qmp_last.dirty_limit))
+		n += snprintf(fix + n, sizeof(fix) - (size_t)n, "; %s is on (throttle %.0f%%, %.0f us/round) and not "
+			      "enough", d->qmp_last.dirty_limit ? "dirty-limit" : "auto-converge",
+			      d->qmp_last.throttle_pct, d->qmp_last.dirty_limit_us);
+	snprintf(x->action, sizeof(x->action), "%s; postcopy (migrate-start-postcopy) as the last resort", fix);
+#define EV(nm, val, u) (x->ev[x->n_ev++] = (struct doc_evidence){ nm, val, u })
+	EV("named_at_pass", vd->pass, "");
+	EV("dirty_pages_per_pass", vd->plateau_pages, "pages");
+	EV("budget_pages", vd->budget_pages, "pages");
+	EV("shrink_per_pass", vd->shrink, "");
+	EV("bandwidth_mib_s", vd->bandwidth / 1048576.0, "MiB/s");
+	EV("dirty_mib_s", vd->dirty_rate * 4096 / 1048576.0, "MiB/s");
+	EV("downtime_limit", vd->downtime_s * 1e3, "ms");
+	EV("working_set", vd->working_set_pages, "pages");
+	EV("need_bandwidth", vd->need_bandwidth / 1048576.0, "MiB/s");
+	EV("need_downtime", vd->need_downtime_s * 1e3, "ms");
+	EV("dirty_limit", vd->dirty_limit / 1048576.0, "MiB/s");
+#undef EV
+}
+
+/* The rate-only precopy-no-converge of the rules gives way to the pass-based one. */
+static void precopy_findings(const struct doctor *d, struct doc_findings *f)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < f->n; i++)
+		if (strcmp(f->v[i].id, DOC_NO_CONVERGE))
+			f->v[k++] = f->v[i];
+	f->n = k;
+	for (size_t i = 0; i < d->pc.n_vms; i++) {
+		const struct precopy_vm *v = &d->pc.vms[i];
+		struct precopy_verdict vd;
+		const char *src;
+
+		if (!precopy_shown(d, v))
+			continue;
+		verdict_of(d, v, &vd, &src);
+		if (vd.outcome == PRECOPY_NO_CONVERGE)
+			precopy_finding(d, v, &vd, src, f);
+	}
+}
+
+static const char *region_name(const struct precopy_count *c, char *buf, size_t len)
+{
+	snprintf(buf, len, "slot %u region %u (+%llu MiB)", (unsigned)(c->key >> 32) & 0xffff,
+		 (unsigned)c->key, (unsigned long long)(uint32_t)c->key * 2);
+	return buf;
+}
+
+static void precopy_text(const struct doctor *d)
+{
+	for (size_t i = 0; i < d->pc.n_vms; i++) {
+		const struct precopy_vm *v = &d->pc.vms[i];
+		struct precopy_verdict vd;
+		const char *src;
+		char b[64];
+
+		if (!precopy_shown(d, v))
+			continue;
+		verdict_of(d, v, &vd, &src);
+		printf("migration: pid %u %s, %s mode, %zu passes; verdict: %s", v->tgid, v->comm,
+		       v->ring ? "ring" : "bitmap", v->n_passes, precopy_outcome_name(vd.outcome));
+		if (vd.pass)
+			printf(" at pass %u", vd.pass);
+		putchar('\n');
+		if (vd.bandwidth > 0)
+			printf("  budget %.0f pages = %.1f MiB/s (%s) x %.0f ms downtime (%s)\n", vd.budget_pages,
+			       vd.bandwidth / 1048576.0, src, vd.downtime_s * 1e3, d->downtime_source);
+		else
+			printf("  no bandwidth (no --bandwidth, no QMP, no TCP traffic in the %s): passes only, no "
+			       "verdict\n", d->rec ? "run" : "recording");
+		printf("  %5s %10s %8s %10s %12s\n", "pass", "dirty", "secs", "sent_MiB", "remain_MiB");
+		for (size_t k = 0; k < v->n_passes; k++) {
+			const struct precopy_pass *ps = &v->passes[k];
+
+			printf("  %5u %10llu %8.3f ", ps->index, (unsigned long long)ps->dirty_pages, ps->secs);
+			if (ps->sent_bytes >= 0)
+				printf("%10.2f", ps->sent_bytes / 1048576.0);
+			else
+				printf("%10s", "-");
+			printf(" %12.2f\n", (double)ps->dirty_pages * 4096 / 1048576.0);
+		}
+		printf("  working set >= %.0f pages over the last passes, dirtying %.0f pages/s", vd.working_set_pages,
+		       vd.dirty_rate);
+		for (size_t k = 0; k < vd.n_top_regions; k++)
+			printf("%s %s: %llu", k ? "," : "; hottest", region_name(&vd.top_regions[k], b, sizeof(b)),
+			       (unsigned long long)vd.top_regions[k].pages);
+		for (size_t k = 0; k < vd.n_top_vcpus; k++) {
+			const struct precopy_vcpu *c = precopy_vcpu(v, (uint32_t)vd.top_vcpus[k].key);
+
+			if (c)
+				printf("%s vCPU %d (tid %u): %llu", k ? "," : "; vCPUs", c->vcpu_id, c->tid,
+				       (unsigned long long)vd.top_vcpus[k].pages);
+		}
+		printf("\n\n");
+	}
+}
+
+static void precopy_json(yajl_gen g, const struct doctor *d)
+{
+	jw_key(g, "migrations");
+	yajl_gen_array_open(g);
+	for (size_t i = 0; i < d->pc.n_vms; i++) {
+		const struct precopy_vm *v = &d->pc.vms[i];
+		struct precopy_verdict vd;
+		const char *src;
+
+		if (!precopy_shown(d, v))
+			continue;
+		verdict_of(d, v, &vd, &src);
+		yajl_gen_map_open(g);
+		jw_put_u64(g, "pid", v->tgid);
+		jw_put_string(g, "comm", v->comm);
+		jw_put_string(g, "tracking", v->ring ? "ring" : "bitmap");
+		jw_put_string(g, "verdict", precopy_outcome_name(vd.outcome));
+		if (vd.pass)
+			jw_put_u64(g, "verdict_pass", vd.pass);
+		else
+			jw_put_null(g, "verdict_pass");
+		jw_put_u64(g, "name_after_passes", PRECOPY_NAME_PASSES);
+		jw_put_double(g, "bandwidth_bytes_s", vd.bandwidth);
+		jw_put_string(g, "bandwidth_source", src);
+		jw_put_double(g, "downtime_limit_ms", vd.downtime_s * 1e3);
+		jw_put_string(g, "downtime_source", d->downtime_source);
+		jw_put_double(g, "budget_pages", vd.budget_pages);
+		jw_put_double(g, "shrink_per_pass", vd.shrink);
+		jw_put_double(g, "plateau_pages", vd.plateau_pages);
+		jw_put_double(g, "working_set_pages", vd.working_set_pages);
+		jw_put_double(g, "dirty_rate", vd.dirty_rate);
+		jw_put_double(g, "need_bandwidth_bytes_s", vd.need_bandwidth);
+		jw_put_double(g, "need_downtime_ms", vd.need_downtime_s * 1e3);
+		jw_put_double(g, "dirty_limit_bytes_s", vd.dirty_limit);
+		jw_key(g, "hottest_regions");
+		yajl_gen_array_open(g);
+		for (size_t k = 0; k < vd.n_top_regions; k++) {
+			yajl_gen_map_open(g);
+			jw_put_u64(g, "slot", (vd.top_regions[k].key >> 32) & 0xffff);
+			jw_put_u64(g, "region", (uint32_t)vd.top_regions[k].key);
+			jw_put_u64(g, "pages", vd.top_regions[k].pages);
+			yajl_gen_map_close(g);
+		}
+		yajl_gen_array_close(g);
+		jw_key(g, "vcpus");
+		yajl_gen_array_open(g);
+		for (size_t k = 0; k < vd.n_top_vcpus; k++) {
+			const struct precopy_vcpu *c = precopy_vcpu(v, (uint32_t)vd.top_vcpus[k].key);
+
+			if (!c)
+				continue;
+			yajl_gen_map_open(g);
+			jw_put_int(g, "vcpu_id", c->vcpu_id);
+			jw_put_u64(g, "tid", c->tid);
+			jw_put_u64(g, "pages", vd.top_vcpus[k].pages);
+			jw_put_double(g, "dirty_limit_mb_s", vd.dirtying_vcpus ? vd.dirty_limit / 1e6 / vd.dirtying_vcpus : 0);
+			yajl_gen_map_close(g);
+		}
+		yajl_gen_array_close(g);
+		jw_key(g, "passes");
+		yajl_gen_array_open(g);
+		for (size_t k = 0; k < v->n_passes; k++) {
+			const struct precopy_pass *ps = &v->passes[k];
+
+			yajl_gen_map_open(g);
+			jw_put_u64(g, "pass", ps->index);
+			jw_put_u64(g, "dirty_pages", ps->dirty_pages);
+			jw_put_double(g, "secs", ps->secs);
+			jw_put_u64(g, "sync_calls", ps->calls);
+			if (ps->sent_bytes >= 0)
+				jw_put_double(g, "sent_bytes", ps->sent_bytes);
+			else
+				jw_put_null(g, "sent_bytes");
+			jw_put_double(g, "remaining_bytes", (double)ps->dirty_pages * 4096);
+			yajl_gen_map_close(g);
+		}
+		yajl_gen_array_close(g);
+		yajl_gen_map_close(g);
+	}
+	yajl_gen_array_close(g);
+}
+
+/* A recording's precopy records (a second read of the file). */
+static int precopy_from_file(struct doctor *d, const char *path)
+{
+	struct recording span;
+	struct rec_reader *rd;
+	struct rec_record rec;
+	char err[700];
+	FILE *f;
+
+	if (recording_scan(path, &span, err, sizeof(err)) != REC_OK || !recording_readable(&span) ||
+	    recording_reopen(&span, &f, &rd, err, sizeof(err)))
+		return -1;
+	while (recr_next(rd, &rec) == REC_OK)
+		precopy_feed(d, &rec);
+	recr_free(rd);
+	fclose(f);
+	precopy_finish(&d->pc);
+	return 0;
+}
+
+/*
+ * Live: the doctor records the ioctls, memslots, bitmaps and pushes into a
+ * temporary file as `dirtytop record` would (with the VMMs' TCP bytes each
+ * second), and reads it through the same precopy model as `doctor FILE`: live
+ * and offline give the same passes.
+ */
+static void live_record_start(struct doctor *d, uint32_t tgid, bool follow)
+{
+	struct recorder_opts o = {
+		.hooks = HOOK_AUTO, .tgid = tgid, .follow = follow,
+		.events_mask = DT_EVM(DT_EV_IOCTL) | DT_EVM(DT_EV_MEMSLOT) | DT_EVM(DT_EV_DIRTYLOG) | DT_EVM(DT_EV_PUSH),
+		.ringbuf_bytes = RECORDER_DEFAULT_RINGBUF, .block_events = RECORDER_DEFAULT_BLOCK_EVENTS, .level = 1,
+	};
+	const char *dir = getenv("TMPDIR");
+	char err[512];
+	int fd;
+
+	snprintf(d->rec_path, sizeof(d->rec_path), "%s/dirtytop-doctor-XXXXXX", dir && *dir ? dir : "/tmp");
+	fd = mkstemp(d->rec_path);
+	if (fd < 0 || recorder_open(&d->rec, &o, err, sizeof(err)) || recorder_attach(d->rec, err, sizeof(err)) ||
+	    recorder_begin(d->rec, fd, "", err, sizeof(err))) {
+		fprintf(stderr, "dirtytop doctor: no precopy passes: %s\n", fd < 0 ? strerror(errno) : err);
+		if (fd >= 0) {
+			close(fd);
+			unlink(d->rec_path);
+		}
+		recorder_close(d->rec);
+		d->rec = NULL;
+		d->rec_failed = true;
+		return;
+	}
+	d->rec_fd = fd;
+	d->next_traffic_ns = 0;
+}
+
+static void live_record_poll(struct doctor *d)
+{
+	uint32_t pids[MAX_PIDS];
+	uint64_t now = dt_mono_ns(), bytes;
+	size_t n;
+
+	if (!d->rec)
+		return;
+	if (recorder_poll(d->rec) && recorder_write_failed(d->rec)) {
+		fprintf(stderr, "dirtytop doctor: writing %s failed: no precopy passes\n", d->rec_path);
+		d->rec_failed = true;
+	}
+	if (now < d->next_traffic_ns)
+		return;
+	d->next_traffic_ns = now + 1000000000ull;
+	n = recorder_vmm_pids(d->rec, pids, MAX_PIDS);
+	for (size_t i = 0; i < n; i++)
+		if (!sockdiag_tcp_bytes_acked((pid_t)pids[i], &bytes))
+			recorder_add_traffic(d->rec, pids[i], dt_mono_ns(), bytes);
+}
+
+static void live_record_finish(struct doctor *d)
+{
+	struct recorder_result res;
+
+	if (!d->rec)
+		return;
+	live_record_poll(d);
+	if (recorder_finish(d->rec, &res))
+		d->rec_failed = true;
+	recorder_close(d->rec);
+	d->rec = NULL;
+	close(d->rec_fd);
+	if (!d->rec_failed)
+		precopy_from_file(d, d->rec_path);
+	unlink(d->rec_path);
 }
 
 /* --- from a recording --- */
@@ -352,11 +737,14 @@ static int from_recording(struct doctor *d, const char *path)
 		snapshot_free(&snap);
 		return EXIT_RUNTIME;
 	}
-	while (recr_next(rd, &rec) == REC_OK)
+	while (recr_next(rd, &rec) == REC_OK) {
 		replay_apply(r, &rec);
+		precopy_feed(d, &rec);
+	}
 	recr_free(rd);
 	fclose(f);
 	replay_finish(r);
+	precopy_finish(&d->pc);
 	replay_free(r);
 	snapshot_free(&snap);
 	return EXIT_OK;
@@ -369,6 +757,7 @@ static void fold_interval(struct doctor *d)
 {
 	doc_accumulate(&d->st, &d->model);
 	sample_bandwidth(d);
+	live_record_poll(d);
 }
 
 static int live(struct doctor *d, const struct collect_opts *co, double duration, char **command, int *ret)
@@ -392,6 +781,7 @@ static int live(struct doctor *d, const struct collect_opts *co, double duration
 			return EXIT_RUNTIME;
 		}
 	}
+	live_record_start(d, d->model.filter.tgid, command != NULL);
 	session_begin(&s, &(struct session_opts){ .interval_s = d->interval, .duration_s = duration,
 						   .input_fd = -1 });
 	session_baseline(&s, col, &d->model);
@@ -400,10 +790,13 @@ static int live(struct doctor *d, const struct collect_opts *co, double duration
 		if (session_spawn(&s, command, false) < 0) {
 			fprintf(stderr, "dirtytop: fork: %s\n", strerror(errno));
 			session_end(&s, EXIT_RUNTIME);
+			live_record_finish(d);
 			collector_close(col);
 			return EXIT_RUNTIME;
 		}
 		d->model.filter.tgid = (uint32_t)s.child;
+		if (d->rec)
+			recorder_follow(d->rec, (uint32_t)s.child);
 	}
 	/* a signal ends it too, with the interval so far */
 	do {
@@ -412,6 +805,7 @@ static int live(struct doctor *d, const struct collect_opts *co, double duration
 		fold_interval(d);
 	} while (!session_done(&s, t));
 	*ret = session_end(&s, EXIT_OK);
+	live_record_finish(d);
 	collector_close(col);
 	return EXIT_OK;
 }
@@ -431,6 +825,7 @@ static void usage(FILE *f)
 		"  -j, --json             one JSON document\n"
 		"      --bandwidth RATE   migration bandwidth: bytes/s, with K/M/G (MiB/s: 100M) or Nmbit\n"
 		"      --qmp PATH         QEMU's QMP socket: bandwidth of its migration (a socket nobody else uses)\n"
+		"      --downtime MS      precopy-no-converge: the downtime limit (default: QMP's downtime-limit, else 300)\n"
 		"      --storm-exits N    exit-storm: soft-full exits/s in an interval (default 100)\n"
 		"      --stall-s S        reaper-stalled: a stall this long (default 1)\n"
 		"      --slow-exits N     reaper-too-slow: soft-full exits/s (default 1)\n"
@@ -472,6 +867,7 @@ static int parse_args(int argc, char **argv, struct doctor *d, struct doctor_arg
 		{ "json", no_argument, NULL, 'j' },
 		{ "bandwidth", required_argument, NULL, 'B' },
 		{ "qmp", required_argument, NULL, 'Q' },
+		{ "downtime", required_argument, NULL, 9 },
 		{ "storm-exits", required_argument, NULL, 1 },
 		{ "stall-s", required_argument, NULL, 2 },
 		{ "slow-exits", required_argument, NULL, 3 },
@@ -523,6 +919,11 @@ static int parse_args(int argc, char **argv, struct doctor *d, struct doctor_arg
 			break;
 		case 7: NUM("--memslot-ms", 0, 1e6, &d->th.memslot_ms); break;
 		case 8: NUM("--flapping", 0, 1e6, &d->th.flapping_cycles); break;
+		case 9:
+			NUM("--downtime", 1, 1e6, &v);
+			d->downtime_s = v / 1e3;
+			snprintf(d->downtime_source, sizeof(d->downtime_source), "--downtime");
+			break;
 		case 'H':
 			if ((rc = cli_hooks(PROG, optarg, &a->co.hooks)))
 				return rc;
@@ -556,7 +957,16 @@ static int report_findings(struct doctor *d)
 	if (vm_filter_active(&d->model.filter))
 		doc_state_keep_pid(&d->st, d->model.filter.tgid);
 	assign_bandwidth(d);
+	if (!d->downtime_s && d->have_qmp_last && d->qmp_last.downtime_limit_ms > 0) {
+		d->downtime_s = d->qmp_last.downtime_limit_ms / 1e3;
+		snprintf(d->downtime_source, sizeof(d->downtime_source), "QMP: downtime-limit");
+	}
+	if (!d->downtime_s) {
+		d->downtime_s = PRECOPY_DEFAULT_DOWNTIME_S;
+		snprintf(d->downtime_source, sizeof(d->downtime_source), "QEMU's default");
+	}
 	doc_evaluate(&d->st, &d->th, &findings);
+	precopy_findings(d, &findings);
 	if (d->json)
 		print_json(d, &findings);
 	else
@@ -574,6 +984,7 @@ int doctor_main(int argc, char **argv)
 	int ret, command_ret = 0;
 
 	doc_state_init(&d.st);
+	precopy_init(&d.pc);
 	doc_thresholds_default(&d.th);
 	model_init(&d.model);
 	ret = parse_args(argc, argv, &d, &a);
@@ -593,6 +1004,7 @@ int doctor_main(int argc, char **argv)
 		ret = command_ret;	/* COMMAND's failure (said on stderr) */
 out:
 	doc_state_free(&d.st);
+	precopy_free(&d.pc);
 	model_free(&d.model);
 	qmp_close(d.qmp);
 	return ret;

@@ -20,6 +20,7 @@
 #include "core/recfile.h"
 #include "core/util.h"
 #include "kernel/recorder.h"
+#include "sys/sockdiag.h"
 
 #define PROG "dirtytop record"
 
@@ -191,11 +192,35 @@ static void print_summary(const char *out, const struct recorder_result *res)
 	fprintf(stderr, " (written into the file; a larger --ringbuf-size helps)\n");
 }
 
+/*
+ * Each second, the TCP bytes each recorded VMM had sent (its migration
+ * stream): the bandwidth the offline doctor needs. A process whose sockets
+ * cannot be read (gone, no permission) is left out.
+ */
+static void sample_traffic(struct recorder *r, uint64_t *next_ns)
+{
+	uint32_t pids[64];
+	uint64_t now = dt_mono_ns(), bytes;
+	size_t n;
+
+	if (now < *next_ns)
+		return;
+	*next_ns = now + 1000000000ull;
+	n = recorder_vmm_pids(r, pids, 64);
+	for (size_t i = 0; i < n; i++)
+		if (!sockdiag_tcp_bytes_acked((pid_t)pids[i], &bytes))
+			recorder_add_traffic(r, pids[i], dt_mono_ns(), bytes);
+}
+
 /* Events into the file until a signal, --duration or COMMAND's end: EXIT_OK or EXIT_RUNTIME. */
 static int record_loop(struct recorder *r, struct session *s)
 {
+	uint64_t next_traffic_ns = 0;
+
 	for (;;) {
 		int e = recorder_poll(r);
+
+		sample_traffic(r, &next_traffic_ns);
 
 		if (e && recorder_write_failed(r))
 			return EXIT_OK;		/* recorder_finish says it */

@@ -118,7 +118,7 @@ struct doc_thresholds {
 
 void doc_thresholds_default(struct doc_thresholds *t);
 
-#define DOC_MAX_EVIDENCE 10
+#define DOC_MAX_EVIDENCE 12
 
 struct doc_evidence {
 	const char *name;		/* static */

@@ -340,6 +340,11 @@ static void encode_record(struct enc *e, const struct rec_record *r, struct code
 		ev(e, x->events);
 		break;
 	}
+	case REC_TRAFFIC:
+		ev(e, r->traffic.ts);
+		ev(e, r->traffic.tgid);
+		ev(e, r->traffic.bytes_acked);
+		break;
 	}
 }
 
@@ -479,6 +484,11 @@ static bool decode_record(uint8_t kind, const uint8_t *p, size_t n, struct codec
 		x->events = dv(&d);
 		break;
 	}
+	case REC_TRAFFIC:
+		r->traffic.ts = dv(&d);
+		r->traffic.tgid = dv32(&d);
+		r->traffic.bytes_acked = dv(&d);
+		break;
 	default:
 		break;	/* a kind from a newer minor version: skipped */
 	}
@@ -1102,7 +1112,7 @@ enum rec_status recr_next(struct rec_reader *r, struct rec_record *out)
 				r->end = out->end;
 				r->have_end = true;
 			}
-			if (k > REC_END || (k > REC_REENTRY && k < REC_RING_INFO) || k == 0)
+			if (k > REC_TRAFFIC || (k > REC_REENTRY && k < REC_RING_INFO) || k == 0)
 				continue;	/* a kind this version does not know */
 			return REC_OK;
 		}

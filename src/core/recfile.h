@@ -23,7 +23,7 @@
 #define REC_MAGIC "\x89" "DTR\r\n\x1a\n"
 #define REC_MAGIC_LEN 8
 #define REC_VERSION_MAJOR 1
-#define REC_VERSION_MINOR 0
+#define REC_VERSION_MINOR 1	/* 1.1: TRAFFIC records */
 
 #define REC_BLOCK_MAGIC 0x4b4c4244u	/* "DBLK" little-endian */
 #define REC_BLOCK_HDR_LEN 56
@@ -50,6 +50,7 @@ enum rec_kind {
 	REC_VM_INFO = 17,
 	REC_STATS = 18,
 	REC_END = 19,
+	REC_TRAFFIC = 20,		/* 1.1: a VMM's sent TCP bytes (its migration stream) */
 };
 
 struct rec_header {
@@ -106,6 +107,12 @@ struct rec_stats {			/* cumulative since the start of the recording */
 	uint64_t missed[REC_EVENT_KINDS];	/* the kernel skipped the BPF program (recursion) */
 };
 
+struct rec_traffic {			/* sampled about once a second per recorded VMM */
+	uint64_t ts;			/* CLOCK_MONOTONIC ns */
+	uint32_t tgid;
+	uint64_t bytes_acked;		/* its TCP sockets' bytes acknowledged, cumulative */
+};
+
 struct rec_end {
 	uint64_t end_mono_ns, end_wall_ns;
 	uint64_t blocks;		/* data blocks before the trailer */
@@ -120,6 +127,7 @@ struct rec_record {
 		struct rec_vm_info vm;
 		struct rec_stats stats;
 		struct rec_end end;
+		struct rec_traffic traffic;
 	};
 };
 

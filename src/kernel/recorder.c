@@ -162,6 +162,30 @@ static void ensure_vm(struct recorder *rc, uint32_t id)
 	write_vm_info(rc, &k->m);
 }
 
+size_t recorder_vmm_pids(const struct recorder *r, uint32_t *out, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < r->n_vms && n < max; i++) {
+		size_t k;
+
+		if (!r->vms[i].known || !r->vms[i].m.tgid)
+			continue;
+		for (k = 0; k < n && out[k] != r->vms[i].m.tgid; k++)
+			;
+		if (k == n)
+			out[n++] = r->vms[i].m.tgid;
+	}
+	return n;
+}
+
+void recorder_add_traffic(struct recorder *r, uint32_t tgid, uint64_t ts, uint64_t bytes)
+{
+	struct rec_record rec = { .kind = REC_TRAFFIC, .traffic = { .ts = ts, .tgid = tgid, .bytes_acked = bytes } };
+
+	add(r, &rec);
+}
+
 static void ensure_ring(struct recorder *rc, uint32_t id)
 {
 	struct known_ring *k;

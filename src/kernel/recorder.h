@@ -56,6 +56,11 @@ int recorder_poll(struct recorder *r);
 /* Whether the error of recorder_poll was the file's (else the ring buffer's). */
 bool recorder_write_failed(const struct recorder *r);
 
+/* The processes of the VMs recorded so far (distinct), at most max of them. */
+size_t recorder_vmm_pids(const struct recorder *r, uint32_t *out, size_t max);
+/* A TRAFFIC record: process tgid's TCP sockets had acknowledged bytes at ts (CLOCK_MONOTONIC). */
+void recorder_add_traffic(struct recorder *r, uint32_t tgid, uint64_t ts, uint64_t bytes);
+
 struct recorder_result {
 	struct rec_stats final;		/* the counters at the end */
 	uint64_t events;		/* received */

@@ -202,13 +202,35 @@ int qmp_migration(struct qmp *q, struct qmp_migration *out, char *err, size_t er
 	snprintf(out->status, sizeof(out->status), "%s", string_of(member(r, "status"), "none"));
 	if (!strcmp(out->status, "active") && (v = member(member(r, "ram"), "mbps")))
 		out->mbps = number_of(v);
+	if ((v = member(member(r, "ram"), "remaining")))
+		out->remaining = number_of(v);
+	if ((v = member(r, "cpu-throttle-percentage")))
+		out->throttle_pct = number_of(v);
+	if ((v = member(r, "dirty-limit-throttle-time-per-round")))
+		out->dirty_limit_us = number_of(v);
 	yajl_tree_free(o);
 	o = command(q, "query-migrate-parameters", err, errlen);
 	if (!o)
 		return -1;
 	if ((v = member(member(o, "return"), "max-bandwidth")))
 		out->max_bandwidth = YAJL_IS_INTEGER(v) ? (uint64_t)YAJL_GET_INTEGER(v) : (uint64_t)number_of(v);
+	if ((v = member(member(o, "return"), "downtime-limit")))
+		out->downtime_limit_ms = number_of(v);
 	yajl_tree_free(o);
+	o = command(q, "query-migrate-capabilities", err, errlen);
+	if (o) {
+		r = member(o, "return");
+		for (size_t i = 0; YAJL_IS_ARRAY(r) && i < r->u.array.len; i++) {
+			const char *cap = string_of(member(r->u.array.values[i], "capability"), "");
+			bool on = YAJL_IS_TRUE(member(r->u.array.values[i], "state"));
+
+			if (!strcmp(cap, "auto-converge"))
+				out->auto_converge = on;
+			else if (!strcmp(cap, "dirty-limit"))
+				out->dirty_limit = on;
+		}
+		yajl_tree_free(o);
+	}
 	o = command(q, "query-cpus-fast", err, errlen);
 	if (o) {
 		r = member(o, "return");

@@ -20,6 +20,11 @@ struct qmp_migration {
 	double mbps;			/* ram.mbps while active, else 0 */
 	uint64_t max_bandwidth;		/* query-migrate-parameters: bytes/s, 0 unknown */
 	pid_t pid;			/* QEMU's process, from its vCPU threads; 0 unknown */
+	double downtime_limit_ms;	/* query-migrate-parameters downtime-limit; 0 unknown */
+	double throttle_pct;		/* query-migrate cpu-throttle-percentage: auto-converge biting */
+	double dirty_limit_us;		/* query-migrate dirty-limit-throttle-time-per-round */
+	bool auto_converge, dirty_limit;	/* query-migrate-capabilities */
+	double remaining;		/* ram.remaining, bytes */
 };
 
 /* query-migrate, query-migrate-parameters and query-cpus-fast. */
