@@ -334,11 +334,13 @@ static void tune_vms(struct tune *t, const struct timeline *tl, const struct mod
 		const struct vm_metrics *vm = NULL;
 		struct tune_plan plan;
 
-		if (!tv->used || !vm_filter_match(&t->filter, tv->tgid))
+		if (!tv->used)
 			continue;
 		for (size_t k = 0; k < summary->n_vms; k++)
 			if (summary->vms[k].key == REPLAY_KEY(tv->id))
 				vm = &summary->vms[k];
+		if (!vm_filter_match(&t->filter, tv->tgid, vm ? vm->identity.name : NULL))
+			continue;
 		if (vm && vm->tracking == TRACK_BITMAP && !vm->pushes) {
 			if (!t->json)
 				printf("VM %u (pid %u %s): tracks dirty pages with the bitmap (%.0f pages/s): no ring "

@@ -136,7 +136,7 @@ static bool hidden(const struct perfetto_report *p, struct replay *r, uint32_t v
 	if (!vm_filter_active(p->filter))
 		return false;
 	vm = replay_vm_find(r, vm_id);
-	return !vm || !vm_filter_match(p->filter, vm->v[REPLAY_ALL].tgid);
+	return !vm || !vm_filter_match(p->filter, vm->v[REPLAY_ALL].tgid, vm->identity.name);
 }
 
 static void on_event(void *ctx, struct replay *r, const struct rec_event *e, uint8_t kind,
