@@ -77,6 +77,7 @@ static int parse_args(int argc, char **argv, struct live_args *a)
 		{ "delay", required_argument, NULL, 'd' },
 		{ "iterations", required_argument, NULL, 'n' },
 		{ "pid", required_argument, NULL, 'p' },
+		{ "vm", required_argument, NULL, 'N' },
 		{ "sort", required_argument, NULL, 's' },
 		{ "vcpus", no_argument, NULL, 'V' },
 		{ "detail", no_argument, NULL, 'D' },
@@ -122,6 +123,10 @@ static int parse_args(int argc, char **argv, struct live_args *a)
 			break;
 		case 'p':
 			if ((rc = cli_pid(PROG, optarg, &a->filter)))
+				return rc;
+			break;
+		case 'N':
+			if ((rc = cli_vm(PROG, optarg, &a->filter)))
 				return rc;
 			break;
 		case 's':

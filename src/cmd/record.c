@@ -85,6 +85,7 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 		{ "force", no_argument, NULL, 'f' },
 		{ "duration", required_argument, NULL, 'd' },
 		{ "pid", required_argument, NULL, 'p' },
+		{ "vm", required_argument, NULL, 'V' },
 		{ "command-only", no_argument, NULL, 'c' },
 		{ "events", required_argument, NULL, 'e' },
 		{ "ringbuf-size", required_argument, NULL, 'R' },
@@ -115,6 +116,10 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 			break;
 		case 'p':
 			if ((rc = cli_pid(PROG, optarg, &a->filter)))
+				return rc;
+			break;
+		case 'V':
+			if ((rc = cli_vm(PROG, optarg, &a->filter)))
 				return rc;
 			break;
 		case 'e':
@@ -153,7 +158,11 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 	if (a->command_only && (!a->command || vm_filter_active(&a->filter)))
 		return cli_usage_error(PROG, "--command-only needs a COMMAND (after --) and no --pid");
 	a->ro.verbose = a->ro.verbose && !a->quiet;
-	a->ro.tgid = a->filter.tgid;
+	/* the BPF side filters on one pid: a name is resolved now, VMs started later are not followed */
+	if (a->command && vm_filter_by_name(&a->filter))
+		return cli_usage_error(PROG, "--vm or a COMMAND, not both");
+	if ((rc = cli_resolve_vm(PROG, &a->filter, &a->ro.tgid)))
+		return rc;
 	a->ro.follow = a->command_only;
 	return -1;
 }
