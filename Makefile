@@ -40,7 +40,7 @@ FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(wildcard tests/fuzz
 FUZZ_SECONDS ?= 30
 
 .SECONDARY:
-.PHONY: all check unit integration check-kernels install clean deps bench bench-exporter demo fuzz fuzz-run
+.PHONY: all check unit integration check-kernels install uninstall man-check clean deps bench bench-exporter demo fuzz fuzz-run
 all: $(OUTPUT)/dirtytop $(OUTPUT)/dirtygen
 
 $(OUTPUT) $(OUTPUT)/tests:
@@ -109,9 +109,31 @@ check-kernels: all
 bench: all
 	bench/run
 
+# make install / uninstall (PREFIX, DESTDIR): binaries, man pages, bash completion.
+# uninstall removes exactly the files install puts; in a staging tree (DESTDIR)
+# also the directories left empty, never a live system's (/usr/local/sbin).
+MANDIR ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+MAN_PAGES := $(wildcard man/*.8)
+INSTALLED := $(PREFIX)/sbin/dirtytop $(PREFIX)/sbin/dirtygen \
+	$(patsubst man/%,$(MANDIR)/man8/%,$(MAN_PAGES)) $(BASHCOMPDIR)/dirtytop
+INSTALL_DIRS := $(PREFIX)/sbin $(MANDIR)/man8 $(MANDIR) $(BASHCOMPDIR) $(PREFIX)/share/bash-completion \
+	$(PREFIX)/share $(PREFIX)
+
 install: all
-	install -d $(DESTDIR)$(PREFIX)/sbin
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(BASHCOMPDIR)
 	install -m 0755 $(OUTPUT)/dirtytop $(OUTPUT)/dirtygen $(DESTDIR)$(PREFIX)/sbin/
+	install -m 0644 $(MAN_PAGES) $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 completion/dirtytop $(DESTDIR)$(BASHCOMPDIR)/dirtytop
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	@if [ -n "$(DESTDIR)" ]; then rmdir --ignore-fail-on-non-empty $(addprefix $(DESTDIR),$(INSTALL_DIRS)); fi
+
+# The man pages render without a warning.
+man-check:
+	@set -e; for m in $(MAN_PAGES); do w=$$(MANWIDTH=80 man --warnings -l $$m 2>&1 >/dev/null); \
+		if [ -n "$$w" ]; then echo "$$m: $$w"; exit 1; fi; done; echo "man pages: no warnings"
 
 deps:
 	scripts/install-deps

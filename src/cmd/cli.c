@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 #include "cmd/cli.h"
+#include "sys/procinfo.h"
 
 int cli_usage_error(const char *prog, const char *fmt, ...)
 {
@@ -132,6 +133,38 @@ int cli_pid(const char *prog, const char *arg, struct vm_filter *f)
 	if (vm_filter_parse(f, arg))
 		return cli_usage_error(prog, "--pid takes %s, not '%s'", vm_filter_usage, arg);
 	return 0;
+}
+
+int cli_vm(const char *prog, const char *arg, struct vm_filter *f)
+{
+	if (vm_filter_parse_name(f, arg))
+		return cli_usage_error(prog, "--vm takes a VM name or a glob, not '%s'", arg);
+	return 0;
+}
+
+int cli_resolve_vm(const char *prog, const struct vm_filter *f, uint32_t *tgid)
+{
+	uint32_t pids[8];
+	size_t n;
+
+	if (!vm_filter_by_name(f)) {
+		*tgid = f->tgid;
+		return 0;
+	}
+	n = procinfo_find_named(f, pids, 8);
+	if (n == 1) {
+		*tgid = pids[0];
+		return 0;
+	}
+	if (!n) {
+		fprintf(stderr, "%s: no running process is a VM named '%s'\n", prog, f->name);
+		return EXIT_RUNTIME;
+	}
+	fprintf(stderr, "%s: '%s' names %zu processes (pid", prog, f->name, n);
+	for (size_t i = 0; i < n && i < 8; i++)
+		fprintf(stderr, " %u", pids[i]);
+	fprintf(stderr, "%s): give one, -p PID\n", n > 8 ? " ..." : "");
+	return EXIT_USAGE;
 }
 
 int cli_hooks(const char *prog, const char *arg, enum hook_mode *out)

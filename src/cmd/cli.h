@@ -45,6 +45,14 @@ int cli_seconds(const char *prog, const char *flag, const char *arg, double lo, 
 		double *out);
 /* -p / --pid: "FLAG takes a process id" (vm_filter_usage) */
 int cli_pid(const char *prog, const char *arg, struct vm_filter *f);
+/* --vm NAME: a VM name or glob */
+int cli_vm(const char *prog, const char *arg, struct vm_filter *f);
+/*
+ * For the BPF side, which filters on one process: the pid of a filter by
+ * name, resolved now among the running processes (exactly one must match;
+ * VMs started later are not followed). 0, or the exit status (said on stderr).
+ */
+int cli_resolve_vm(const char *prog, const struct vm_filter *f, uint32_t *tgid);
 /* --hooks: "--hooks takes auto, btf or raw" */
 int cli_hooks(const char *prog, const char *arg, enum hook_mode *out);
 

@@ -205,7 +205,8 @@ static void print_text(struct doctor *d, const struct doc_findings *f)
 		const struct doc_vm *vm = &d->st.vms[i];
 		double rate = vm->secs > 0 ? vm->dirty_pages / vm->secs : 0;
 
-		printf("  VM %u (pid %u %s): %s", vm->vm_id, vm->pid, vm->comm, tracking_of(vm->tracking));
+		printf("  VM %u%s%s (pid %u %s): %s", vm->vm_id, vm->name[0] ? " " : "", vm->name, vm->pid, vm->comm,
+		       tracking_of(vm->tracking));
 		if (vm->ring_size)
 			printf(" %u", vm->ring_size);
 		printf(", %zu vCPU%s, dirtying %s pages/s (%s MiB/s)", vm->n_vcpus, vm->n_vcpus == 1 ? "" : "s",
@@ -220,7 +221,8 @@ static void print_text(struct doctor *d, const struct doc_findings *f)
 		const struct doc_finding *x = &f->v[i];
 
 		sev[x->severity]++;
-		printf("[%s] %s: VM %u (pid %u %s)", doc_severity_name(x->severity), x->id, x->vm_id, x->pid, x->comm);
+		printf("[%s] %s: VM %u%s%s (pid %u %s)", doc_severity_name(x->severity), x->id, x->vm_id,
+		       x->name[0] ? " " : "", x->name, x->pid, x->comm);
 		if (x->vcpu_id >= 0)
 			printf(" vCPU %d (tid %u)", x->vcpu_id, x->tid);
 		printf("\n    %s\n    evidence:", x->summary);
@@ -244,6 +246,7 @@ static void vm_json(yajl_gen g, const struct doc_vm *vm)
 	jw_put_u64(g, "vm_id", vm->vm_id);
 	jw_put_u64(g, "pid", vm->pid);
 	jw_put_string(g, "comm", vm->comm);
+	jw_put_string_known(g, "name", vm->name);
 	jw_put_string(g, "tracking", tracking_of(vm->tracking));
 	jw_put_u64(g, "ring_size", vm->ring_size);
 	jw_put_bool(g, "exited", vm->exited);
@@ -288,6 +291,7 @@ static void finding_json(yajl_gen g, const struct doc_finding *x)
 	jw_put_u64(g, "vm_id", x->vm_id);
 	jw_put_u64(g, "pid", x->pid);
 	jw_put_string(g, "comm", x->comm);
+	jw_put_string_known(g, "name", x->name);
 	if (x->vcpu_id >= 0) {
 		jw_put_int(g, "vcpu_id", x->vcpu_id);
 		jw_put_u64(g, "tid", x->tid);
@@ -821,7 +825,8 @@ static void usage(FILE *f)
 		"dirty-log-flapping.\n\n"
 		"  -d, --duration SECONDS watch this long (default 10; with COMMAND: until it ends)\n"
 		"  -i, --interval SECONDS the intervals the rules look at (default 1)\n"
-		"  -p, --pid PID          only the VMs of process PID\n"
+		"  -p, --pid PID|NAME     only the VMs of process PID, or the VM named NAME (a glob: 'web-*')\n"
+		"      --vm NAME          only the VM named NAME (QEMU -name guest=NAME; a glob)\n"
 		"  -j, --json             one JSON document\n"
 		"      --bandwidth RATE   migration bandwidth: bytes/s, with K/M/G (MiB/s: 100M) or Nmbit\n"
 		"      --qmp PATH         QEMU's QMP socket: bandwidth of its migration (a socket nobody else uses)\n"
@@ -864,6 +869,7 @@ static int parse_args(int argc, char **argv, struct doctor *d, struct doctor_arg
 		{ "duration", required_argument, NULL, 'd' },
 		{ "interval", required_argument, NULL, 'i' },
 		{ "pid", required_argument, NULL, 'p' },
+		{ "vm", required_argument, NULL, 'V' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "bandwidth", required_argument, NULL, 'B' },
 		{ "qmp", required_argument, NULL, 'Q' },
@@ -893,6 +899,10 @@ static int parse_args(int argc, char **argv, struct doctor *d, struct doctor_arg
 		case 'i': NUM("--interval", 0.05, 3600, &d->interval); break;
 		case 'p':
 			if ((rc = cli_pid(PROG, optarg, &a->filter)))
+				return rc;
+			break;
+		case 'V':
+			if ((rc = cli_vm(PROG, optarg, &a->filter)))
 				return rc;
 			break;
 		case 'j': d->json = true; break;
@@ -954,7 +964,7 @@ static int report_findings(struct doctor *d)
 
 	if (d->qmp_path && !d->qmp_pid && d->qmp_error[0])
 		fprintf(stderr, "dirtytop doctor: no bandwidth from QMP: %s\n", d->qmp_error);
-	if (vm_filter_active(&d->model.filter))
+	if (d->model.filter.tgid)	/* a name: only visible VMs were folded */
 		doc_state_keep_pid(&d->st, d->model.filter.tgid);
 	assign_bandwidth(d);
 	if (!d->downtime_s && d->have_qmp_last && d->qmp_last.downtime_limit_ms > 0) {

@@ -204,61 +204,12 @@ static size_t own_progs(struct prom_bpf_prog *out, size_t max)
 
 /* --- collection and rendering --- */
 
-/*
- * procinfo_lookup, but a VM keeps the comm it had: /proc has none once the
- * process exited, and a changed comm label would end the VM's series one
- * scrape early (its final counts would start a new series).
- */
-struct comm_entry {
-	uint32_t tgid;
-	uint64_t first_seen_ns;
-	uint64_t used;			/* collection that last asked */
-	char comm[DT_COMM_LEN];
-};
-
-static struct comm_entry *g_comms;
-static size_t g_n_comms, g_cap_comms;
-static uint64_t g_collection;
-
-static void lookup_keep_comm(void *ctx, uint32_t tgid, int32_t fd, uint64_t first_seen_ns, struct proc_facts *out)
-{
-	struct comm_entry *e = NULL;
-
-	procinfo_lookup(ctx, tgid, fd, first_seen_ns, out);
-	for (size_t i = 0; i < g_n_comms && !e; i++)
-		if (g_comms[i].tgid == tgid && g_comms[i].first_seen_ns == first_seen_ns)
-			e = &g_comms[i];
-	if (!e) {
-		DT_GROW(g_comms, g_n_comms, g_cap_comms);
-		e = memset(&g_comms[g_n_comms++], 0, sizeof(*e));
-		e->tgid = tgid;
-		e->first_seen_ns = first_seen_ns;
-	}
-	e->used = g_collection;
-	if (!e->comm[0] && out->comm[0])
-		memcpy(e->comm, out->comm, sizeof(e->comm));
-	memcpy(out->comm, e->comm, sizeof(out->comm));
-}
-
-/* Forget the comms of VMs no longer looked up (the model dropped them). */
-static void comms_prune(void)
-{
-	size_t j = 0;
-
-	for (size_t i = 0; i < g_n_comms; i++)
-		if (g_comms[i].used == g_collection)
-			g_comms[j++] = g_comms[i];
-	g_n_comms = j;
-}
-
 static void collect(struct exporter *x)
 {
 	struct key_list fvms = {}, fvcpus = {};
 
-	g_collection++;
 	collector_snapshot(x->col, &x->snap);
-	model_update(&x->model, &x->snap, lookup_keep_comm, NULL, &fvms, &fvcpus);
-	comms_prune();
+	model_update(&x->model, &x->snap, procinfo_lookup, NULL, &fvms, &fvcpus);
 	collector_forget(x->col, &fvms, &fvcpus);
 	key_list_free(&fvms);
 	key_list_free(&fvcpus);
@@ -702,7 +653,7 @@ int exporter_main(int argc, char **argv)
 	model_init(&x.model);
 	dw_init(&x.dw, window_s);
 	collector_snapshot(x.col, &x.snap);	/* the baseline */
-	model_update(&x.model, &x.snap, lookup_keep_comm, NULL, NULL, NULL);
+	model_update(&x.model, &x.snap, procinfo_lookup, NULL, NULL, NULL);
 	dw_update(&x.dw, &x.model, x.snap.ts_ns);
 	x.last_collect_ns = mono_ns();
 
@@ -764,7 +715,6 @@ out:
 		model_free(&x.model);
 		dw_free(&x.dw);
 	}
-	free(g_comms);
 	free(x.auth_user);
 	free(cert);
 	free(key);

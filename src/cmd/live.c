@@ -30,10 +30,10 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: dirtytop [OPTIONS] [-- COMMAND [ARGS...]]\n"
-		"       dirtytop record -o FILE [-d SECONDS] [-p PID] [--events LIST] [-- COMMAND...]\n"
+		"       dirtytop record -o FILE [-d SECONDS] [-p PID|NAME] [--events LIST] [-- COMMAND...]\n"
 		"       dirtytop report FILE [--json] [--html OUT] [--perfetto OUT]\n"
-		"       dirtytop tune [FILE] [-d SECONDS] [-p PID] [--json] [-- COMMAND...]\n"
-		"       dirtytop doctor [FILE] [-d SECONDS] [-p PID] [--bandwidth RATE] [--qmp PATH] [--json]\n"
+		"       dirtytop tune [FILE] [-d SECONDS] [-p PID|NAME] [--json] [-- COMMAND...]\n"
+		"       dirtytop doctor [FILE] [-d SECONDS] [-p PID|NAME] [--bandwidth RATE] [--qmp PATH] [--json]\n"
 		"Live view of KVM dirty page tracking: dirty ring fill, soft-full exits,\n"
 		"full stalls and reaping, per VM and per vCPU. `record` writes the events\n"
 		"to a file, `report` shows the same metrics from it, `tune` sizes the dirty\n"
@@ -42,7 +42,8 @@ static void usage(FILE *f)
 		"  -j, --json             one JSON object per interval (JSON Lines)\n"
 		"  -d, --delay SECONDS    refresh interval (default 1)\n"
 		"  -n, --iterations N     stop after N refreshes\n"
-		"  -p, --pid PID          only the VMs of process PID\n"
+		"  -p, --pid PID|NAME     only the VMs of process PID, or the VM named NAME (a glob: 'web-*')\n"
+		"      --vm NAME          only the VM named NAME (QEMU -name guest=NAME; a glob)\n"
 		"  -s, --sort KEY         vm, fill, used, exits, stall, latency (default fill)\n"
 		"  -V, --vcpus            batch mode: a row per vCPU under each VM\n"
 		"  -D, --detail           batch mode: memslots, ioctls and hottest regions per VM\n"
@@ -77,6 +78,7 @@ static int parse_args(int argc, char **argv, struct live_args *a)
 		{ "delay", required_argument, NULL, 'd' },
 		{ "iterations", required_argument, NULL, 'n' },
 		{ "pid", required_argument, NULL, 'p' },
+		{ "vm", required_argument, NULL, 'N' },
 		{ "sort", required_argument, NULL, 's' },
 		{ "vcpus", no_argument, NULL, 'V' },
 		{ "detail", no_argument, NULL, 'D' },
@@ -122,6 +124,10 @@ static int parse_args(int argc, char **argv, struct live_args *a)
 			break;
 		case 'p':
 			if ((rc = cli_pid(PROG, optarg, &a->filter)))
+				return rc;
+			break;
+		case 'N':
+			if ((rc = cli_vm(PROG, optarg, &a->filter)))
 				return rc;
 			break;
 		case 's':

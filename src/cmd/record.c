@@ -61,7 +61,9 @@ static void usage(FILE *f)
 		"  -o, --output FILE      the recording (created; never follows a symlink)\n"
 		"  -f, --force            overwrite FILE if it exists\n"
 		"  -d, --duration SECONDS stop after SECONDS (default: at SIGINT/SIGTERM, or when COMMAND ends)\n"
-		"  -p, --pid PID          only the VMs of process PID\n"
+		"  -p, --pid PID|NAME     only the VMs of process PID, or of the running VM named NAME\n"
+		"      --vm NAME          only the running VM named NAME (a glob matching one VMM; resolved\n"
+		"                         at the start: VMs started later are not followed)\n"
 		"  -c, --command-only     only the VMs of COMMAND's process\n"
 		"  -e, --events LIST      push,reset,full,uexit,ioctl,memslot,dirtylog,reentry or all\n"
 		"                         (default all)\n"
@@ -86,6 +88,7 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 		{ "force", no_argument, NULL, 'f' },
 		{ "duration", required_argument, NULL, 'd' },
 		{ "pid", required_argument, NULL, 'p' },
+		{ "vm", required_argument, NULL, 'V' },
 		{ "command-only", no_argument, NULL, 'c' },
 		{ "events", required_argument, NULL, 'e' },
 		{ "ringbuf-size", required_argument, NULL, 'R' },
@@ -116,6 +119,10 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 			break;
 		case 'p':
 			if ((rc = cli_pid(PROG, optarg, &a->filter)))
+				return rc;
+			break;
+		case 'V':
+			if ((rc = cli_vm(PROG, optarg, &a->filter)))
 				return rc;
 			break;
 		case 'e':
@@ -154,7 +161,11 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 	if (a->command_only && (!a->command || vm_filter_active(&a->filter)))
 		return cli_usage_error(PROG, "--command-only needs a COMMAND (after --) and no --pid");
 	a->ro.verbose = a->ro.verbose && !a->quiet;
-	a->ro.tgid = a->filter.tgid;
+	/* the BPF side filters on one pid: a name is resolved now, VMs started later are not followed */
+	if (a->command && vm_filter_by_name(&a->filter))
+		return cli_usage_error(PROG, "--vm or a COMMAND, not both");
+	if ((rc = cli_resolve_vm(PROG, &a->filter, &a->ro.tgid)))
+		return rc;
 	a->ro.follow = a->command_only;
 	return -1;
 }

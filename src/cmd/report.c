@@ -264,7 +264,8 @@ static void usage(FILE *f)
 		"  -S, --summary          only the whole recording, no windows\n"
 		"      --html OUT         one self-contained HTML page with plots\n"
 		"      --perfetto OUT     Chrome/Perfetto trace-event JSON (ui.perfetto.dev)\n"
-		"  -p, --pid PID          only the VMs of process PID\n"
+		"  -p, --pid PID|NAME     only the VMs of process PID, or the VM named NAME (a glob: 'web-*')\n"
+		"      --vm NAME          only the VM named NAME (QEMU -name guest=NAME; a glob)\n"
 		"  -V, --vcpus            text: a row per vCPU\n"
 		"  -D, --detail           text: memslots, ioctls and hottest regions per VM\n"
 		"      --top N            hottest regions shown per VM (default 10)\n"
@@ -290,6 +291,7 @@ static int parse_args(struct report *rp, int argc, char **argv)
 		{ "html", required_argument, NULL, 'H' },
 		{ "perfetto", required_argument, NULL, 'P' },
 		{ "pid", required_argument, NULL, 'p' },
+		{ "vm", required_argument, NULL, 'N' },
 		{ "vcpus", no_argument, NULL, 'V' },
 		{ "detail", no_argument, NULL, 'D' },
 		{ "top", required_argument, NULL, 'T' },
@@ -324,6 +326,12 @@ static int parse_args(struct report *rp, int argc, char **argv)
 		case 'p':
 			if (vm_filter_parse(&rp->filter, optarg)) {
 				fprintf(stderr, "dirtytop report: --pid takes %s, not '%s'\n", vm_filter_usage, optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'N':
+			if (vm_filter_parse_name(&rp->filter, optarg)) {
+				fprintf(stderr, "dirtytop report: --vm takes a VM name or a glob, not '%s'\n", optarg);
 				return EXIT_USAGE;
 			}
 			break;

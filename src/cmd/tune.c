@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "cmd/record_run.h"
+#include "cmd/cli.h"
 #include "cmd/commands.h"
 #include "core/exit_status.h"
 #include "core/model.h"
@@ -148,6 +149,7 @@ static void plan_json(yajl_gen g, const struct tune_plan *p, const struct timeli
 	jw_put_u64(g, "vm_id", vm ? vm->vm_id : 0);
 	jw_put_u64(g, "pid", tv->tgid);
 	jw_put_string(g, "comm", vm ? vm->comm : "");
+	jw_put_string_known(g, "name", vm ? vm->identity.name : NULL);
 	jw_put_u64(g, "ring_size", p->ring_size);
 	jw_put_u64(g, "soft_limit", p->soft_limit);
 	jw_put_u64(g, "vcpu_count", p->n_vcpus);
@@ -180,8 +182,9 @@ static void reaping_text(FILE *out, const struct tune_plan *p, const struct time
 	const struct ringsim_model *m = &p->model;
 	char b1[32], b2[32], b3[32];
 
-	fprintf(out, "VM %u (pid %u %s): ring %u entries (soft limit %u), %zu vCPUs\n", vm ? vm->vm_id : 0,
-		tv->tgid, vm ? vm->comm : "", p->ring_size, p->soft_limit, p->n_vcpus);
+	fprintf(out, "VM %u%s%s (pid %u %s): ring %u entries (soft limit %u), %zu vCPUs\n", vm ? vm->vm_id : 0,
+		vm && vm->identity.name[0] ? " " : "", vm ? vm->identity.name : "", tv->tgid, vm ? vm->comm : "",
+		p->ring_size, p->soft_limit, p->n_vcpus);
 	fprintf(out, "  the VMM %s on a soft-full exit%s", m->reaction == RINGSIM_REACT_REAP ? "reaps" :
 		m->reaction == RINGSIM_REACT_WAIT ? "waits for its reaper" : "re-enters KVM_RUN (exit storm)",
 		m->reaction_observed ? "" : " (assumed: none was recorded)");
@@ -334,11 +337,13 @@ static void tune_vms(struct tune *t, const struct timeline *tl, const struct mod
 		const struct vm_metrics *vm = NULL;
 		struct tune_plan plan;
 
-		if (!tv->used || !vm_filter_match(&t->filter, tv->tgid))
+		if (!tv->used)
 			continue;
 		for (size_t k = 0; k < summary->n_vms; k++)
 			if (summary->vms[k].key == REPLAY_KEY(tv->id))
 				vm = &summary->vms[k];
+		if (!vm_filter_match(&t->filter, tv->tgid, vm ? vm->identity.name : NULL))
+			continue;
 		if (vm && vm->tracking == TRACK_BITMAP && !vm->pushes) {
 			if (!t->json)
 				printf("VM %u (pid %u %s): tracks dirty pages with the bitmap (%.0f pages/s): no ring "
@@ -369,7 +374,8 @@ static void usage(FILE *f)
 		"size within the target, or \"use the bitmap\".\n\n"
 		"FILE is a recording (dirtytop record). Without it, tune records live.\n"
 		"  -d, --duration SECONDS live: record this long (default 10; with COMMAND: until it ends)\n"
-		"  -p, --pid PID          only the VMs of process PID\n"
+		"  -p, --pid PID|NAME     only the VMs of process PID, or the VM named NAME (a glob: 'web-*')\n"
+		"      --vm NAME          only the VM named NAME (QEMU -name guest=NAME; a glob)\n"
 		"  -j, --json             one JSON document\n"
 		"      --max-exits N      target: soft-full exits/s per vCPU (default 1)\n"
 		"      --max-stall PCT    target: stall time per vCPU in %% (default 0.5)\n"
@@ -385,6 +391,7 @@ static int parse_args(struct tune *t, int argc, char **argv, const char **path, 
 	static const struct option long_opts[] = {
 		{ "duration", required_argument, NULL, 'd' },
 		{ "pid", required_argument, NULL, 'p' },
+		{ "vm", required_argument, NULL, 'V' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "max-exits", required_argument, NULL, 'E' },
 		{ "max-stall", required_argument, NULL, 'S' },
@@ -410,6 +417,12 @@ static int parse_args(struct tune *t, int argc, char **argv, const char **path, 
 		case 'p':
 			if (vm_filter_parse(&t->filter, optarg)) {
 				fprintf(stderr, "dirtytop tune: --pid takes %s, not '%s'\n", vm_filter_usage, optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'V':
+			if (vm_filter_parse_name(&t->filter, optarg)) {
+				fprintf(stderr, "dirtytop tune: --vm takes a VM name or a glob, not '%s'\n", optarg);
 				return EXIT_USAGE;
 			}
 			break;
@@ -463,14 +476,18 @@ static int record_live(struct tune *t, double duration, char **command, char *tm
 		       struct recording *rec)
 {
 	char err[700];
+	uint32_t tgid;
 	int rec_ret;
 
+	/* the recorder filters on one pid: a name is resolved now */
+	if ((rec_ret = cli_resolve_vm("dirtytop tune", &t->filter, &tgid)))
+		return rec_ret;
 	if (!command && !duration)
 		duration = 10;
 	if (!t->json)
 		fprintf(stderr, "dirtytop tune: recording %s...\n", command ? "while the command runs" :
 			"for the duration");
-	rec_ret = record_to_temp_file(duration, t->filter.tgid, command, tmp, tmplen);
+	rec_ret = record_to_temp_file(duration, tgid, command, tmp, tmplen);
 	if (recording_scan(tmp, rec, err, sizeof(err)) != REC_OK || !recording_readable(rec)) {
 		unlink(tmp);
 		return rec_ret ? rec_ret : EXIT_RUNTIME;

@@ -130,6 +130,8 @@ void doc_accumulate(struct doc_state *s, const struct model *m)
 		d->pid = vm->tgid;
 		if (vm->comm[0])	/* an exited process has none any more */
 			memcpy(d->comm, vm->comm, sizeof(d->comm));
+		if (vm->identity.name[0])
+			memcpy(d->name, vm->identity.name, sizeof(d->name));
 		d->tracking = vm->tracking;
 		if (vm->ring_size) {
 			d->ring_size = vm->ring_size;
@@ -263,6 +265,7 @@ static struct doc_finding *add(struct doc_findings *f, const char *id, enum doc_
 	x->vm_id = vm->vm_id;
 	x->pid = vm->pid;
 	memcpy(x->comm, vm->comm, sizeof(x->comm));
+	memcpy(x->name, vm->name, sizeof(x->name));
 	x->vcpu_id = c ? c->vcpu_id : -1;
 	x->tid = c ? c->tid : 0;
 	return x;

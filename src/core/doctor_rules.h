@@ -64,6 +64,7 @@ struct doc_vm {
 	uint64_t key;
 	uint32_t vm_id, pid;
 	char comm[DT_COMM_LEN];
+	char name[VM_NAME_LEN];			/* the VM's name, "" unknown */
 	enum vm_tracking tracking;
 	uint32_t ring_size, soft_limit;
 	bool exited;
@@ -131,6 +132,7 @@ struct doc_finding {
 	enum doc_severity severity;
 	uint32_t vm_id, pid;
 	char comm[DT_COMM_LEN];
+	char name[VM_NAME_LEN];		/* the VM's name, "" unknown */
 	int32_t vcpu_id;		/* -1: the VM */
 	uint32_t tid;
 	char summary[256];

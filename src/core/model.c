@@ -707,9 +707,31 @@ void model_update(struct model *m, const struct snapshot *s, proc_lookup_fn look
 			}
 			j++;
 		}
-		if (lookup)
-			lookup(ctx, vm->tgid, vm->fd, vm->first_seen_ns, &pf);
-		memcpy(vm->comm, pf.comm, sizeof(vm->comm));
+		if (lookup) {
+			struct proc_query q = { .tgid = vm->tgid, .fd = vm->fd, .first_seen_ns = vm->first_seen_ns,
+						.want_identity = !vm->identity_known };
+
+			lookup(ctx, &q, &pf);
+			if (q.want_identity && pf.have_identity) {
+				vm->identity = pf.identity;
+				vm->identity_known = true;
+			}
+			/* a vCPU thread's own name, once per thread (QEMU's debug-threads: "CPU 0/KVM") */
+			for (j = 0; pf.alive && j < vm->n_vcpus; j++) {
+				struct vcpu_metrics *c = &vm->vcpus[j];
+				struct proc_facts tf = { 0 };
+
+				if (!c->tid || c->thread_name_tid == c->tid)
+					continue;
+				q.want_identity = false;
+				q.tid = c->tid;
+				lookup(ctx, &q, &tf);
+				memcpy(c->thread_name, tf.thread_name, sizeof(c->thread_name));
+				c->thread_name_tid = c->tid;
+			}
+		}
+		if (pf.comm[0])	/* a process that is gone keeps the name it had (its last interval, its series) */
+			memcpy(vm->comm, pf.comm, sizeof(vm->comm));
 		if (!pf.alive || (!vm->present && !vm->n_vcpus) || DT_IS_GRAVE_KEY(vm->key))
 			vm->exited = true;
 

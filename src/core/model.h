@@ -12,6 +12,7 @@
 #include "dt_live.h"
 #include "core/hist.h"
 #include "core/vm_filter.h"
+#include "core/vm_identity.h"
 
 #define DT_PAGE_SIZE 4096
 #define DT_COMM_LEN 16
@@ -62,6 +63,8 @@ struct vcpu_metrics {
 	uint64_t key;
 	int32_t vcpu_id;
 	uint32_t tid;
+	char thread_name[VM_THREAD_NAME_LEN];	/* the vCPU thread's own name ("CPU 0/KVM"), "" unknown */
+	uint32_t thread_name_tid;	/* the tid thread_name was looked up for */
 	uint32_t ring_size, soft_limit;
 	bool seen_from_create;
 	/* totals since dirtytop saw the vCPU */
@@ -127,6 +130,8 @@ struct vm_metrics {
 	uint32_t tgid;
 	int32_t fd;			/* -1 if unknown */
 	char comm[DT_COMM_LEN];
+	struct vm_identity identity;	/* name, uuid, cgroup, pod: "" unknown */
+	bool identity_known;		/* looked up (the VMM's cmdline was read, or a recording had it) */
 	enum vm_tracking tracking;
 	bool seen_from_create;
 	bool memslots_complete;		/* seen from creation, or the table read from the kernel at start */
@@ -165,13 +170,27 @@ struct vm_metrics {
 	bool present;
 };
 
-/* Per process facts the caller looks up (e.g. in /proc); the model stays pure. */
+/*
+ * Per process facts the caller looks up (e.g. in /proc); the model stays pure.
+ * Once per VM and interval (tid 0): alive, comm, and the identity while it is
+ * not known; once per vCPU thread (tid != 0): only that thread's own name.
+ */
+struct proc_query {
+	uint32_t tgid;
+	int32_t fd;			/* the VM's fd, -1 unknown */
+	uint64_t first_seen_ns;
+	bool want_identity;
+	uint32_t tid;			/* != 0: the name of this thread of tgid */
+};
+
 struct proc_facts {
 	bool alive;			/* the process exists and still holds the VM */
 	char comm[DT_COMM_LEN];
+	bool have_identity;		/* identity was looked up (it may still say nothing) */
+	struct vm_identity identity;
+	char thread_name[VM_THREAD_NAME_LEN];	/* tid's name when it has its own (not the process's) */
 };
-typedef void (*proc_lookup_fn)(void *ctx, uint32_t tgid, int32_t fd, uint64_t first_seen_ns,
-			       struct proc_facts *out);
+typedef void (*proc_lookup_fn)(void *ctx, const struct proc_query *q, struct proc_facts *out);
 
 struct model {
 	struct vm_metrics *vms;
@@ -210,10 +229,10 @@ enum sort_key { SORT_VM, SORT_FILL, SORT_USED, SORT_EXITS, SORT_STALL, SORT_LATE
 const char *sort_key_name(enum sort_key k);
 void model_sort(struct model *m, enum sort_key k, bool descending);
 
-/* The VM is one the filter (-p) selects. */
+/* The VM is one the filter (-p PID or NAME) selects. */
 static inline bool model_vm_visible(const struct model *m, const struct vm_metrics *vm)
 {
-	return vm_filter_match(&m->filter, vm->tgid);
+	return vm_filter_match(&m->filter, vm->tgid, vm->identity.name);
 }
 
 #endif

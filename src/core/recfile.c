@@ -136,7 +136,7 @@ static int64_t unzz(uint64_t v)
 
 /* A record's fields while encoding. */
 struct enc {
-	uint8_t b[512];
+	uint8_t b[1024];
 	size_t n;
 };
 
@@ -203,6 +203,33 @@ static void sanitize(char *s)
 	for (; *s; s++)
 		if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
 			*s = '?';
+}
+
+/* A string field: length, bytes (no terminator); reads back sanitized, "" when absent (an older writer). */
+static void estr(struct enc *e, const char *str, size_t cap)
+{
+	size_t len = strnlen(str, cap - 1);
+
+	ev(e, len);
+	memcpy(e->b + e->n, str, len);
+	e->n += len;
+}
+
+static bool dstr(struct dec *d, char *out, size_t cap)
+{
+	uint64_t len;
+
+	out[0] = 0;
+	if (d->pos >= d->n)
+		return true;
+	len = dv(d);
+	if (d->bad || len > d->n - d->pos || len >= cap)
+		return false;
+	memcpy(out, d->p + d->pos, len);
+	out[len] = 0;
+	d->pos += len;
+	sanitize(out);
+	return true;
 }
 
 /* --- record encoding --- */
@@ -317,6 +344,23 @@ static void encode_record(struct enc *e, const struct rec_record *r, struct code
 		e->n += len;
 		break;
 	}
+	case REC_VM_IDENTITY: {
+		const struct vm_identity *m = &r->ident.ident;
+
+		ev(e, r->ident.id);
+		estr(e, m->name, sizeof(m->name));
+		estr(e, m->uuid, sizeof(m->uuid));
+		estr(e, m->cgroup, sizeof(m->cgroup));
+		estr(e, m->pod_uid, sizeof(m->pod_uid));
+		estr(e, m->container, sizeof(m->container));
+		estr(e, m->namespace, sizeof(m->namespace));
+		break;
+	}
+	case REC_THREAD_NAME:
+		ev(e, r->thread.id);
+		ev(e, r->thread.tid);
+		estr(e, r->thread.name, sizeof(r->thread.name));
+		break;
 	case REC_STATS: {
 		const struct rec_stats *s = &r->stats;
 
@@ -446,6 +490,22 @@ static bool decode_record(uint8_t kind, const uint8_t *p, size_t n, struct codec
 		sanitize(m->comm);
 		break;
 	}
+	case REC_VM_IDENTITY: {
+		struct vm_identity *m = &r->ident.ident;
+
+		r->ident.id = dv32(&d);
+		if (!dstr(&d, m->name, sizeof(m->name)) || !dstr(&d, m->uuid, sizeof(m->uuid)) ||
+		    !dstr(&d, m->cgroup, sizeof(m->cgroup)) || !dstr(&d, m->pod_uid, sizeof(m->pod_uid)) ||
+		    !dstr(&d, m->container, sizeof(m->container)) || !dstr(&d, m->namespace, sizeof(m->namespace)))
+			return false;
+		break;
+	}
+	case REC_THREAD_NAME:
+		r->thread.id = dv32(&d);
+		r->thread.tid = dv32(&d);
+		if (!dstr(&d, r->thread.name, sizeof(r->thread.name)))
+			return false;
+		break;
 	case REC_STATS: {
 		struct rec_stats *s = &r->stats;
 		uint64_t k;
@@ -1112,7 +1172,7 @@ enum rec_status recr_next(struct rec_reader *r, struct rec_record *out)
 				r->end = out->end;
 				r->have_end = true;
 			}
-			if (k > REC_TRAFFIC || (k > REC_REENTRY && k < REC_RING_INFO) || k == 0)
+			if (k > REC_LAST_KIND || (k > REC_REENTRY && k < REC_RING_INFO) || k == 0)
 				continue;	/* a kind this version does not know */
 			return REC_OK;
 		}

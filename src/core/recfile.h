@@ -19,11 +19,12 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "core/vm_identity.h"
 
 #define REC_MAGIC "\x89" "DTR\r\n\x1a\n"
 #define REC_MAGIC_LEN 8
 #define REC_VERSION_MAJOR 1
-#define REC_VERSION_MINOR 1	/* 1.1: TRAFFIC records */
+#define REC_VERSION_MINOR 1	/* 1.1: TRAFFIC, VM identity and thread name records */
 
 #define REC_BLOCK_MAGIC 0x4b4c4244u	/* "DBLK" little-endian */
 #define REC_BLOCK_HDR_LEN 56
@@ -51,6 +52,9 @@ enum rec_kind {
 	REC_STATS = 18,
 	REC_END = 19,
 	REC_TRAFFIC = 20,		/* 1.1: a VMM's sent TCP bytes (its migration stream) */
+	REC_VM_IDENTITY = 21,		/* 1.1: a VM's name, uuid, cgroup, pod (once, when first seen) */
+	REC_THREAD_NAME = 22,		/* 1.1: a vCPU thread's own name */
+	REC_LAST_KIND = 22,
 };
 
 struct rec_header {
@@ -100,6 +104,17 @@ struct rec_vm_info {
 	char comm[16];
 };
 
+struct rec_vm_identity {
+	uint32_t id;			/* the VM id */
+	struct vm_identity ident;
+};
+
+struct rec_thread_name {
+	uint32_t id;			/* the ring id */
+	uint32_t tid;
+	char name[VM_THREAD_NAME_LEN];
+};
+
 struct rec_stats {			/* cumulative since the start of the recording */
 	uint64_t ts;
 	uint64_t lost[REC_EVENT_KINDS];		/* the BPF ring buffer was full */
@@ -125,6 +140,8 @@ struct rec_record {
 		struct rec_event ev;
 		struct rec_ring_info ring;
 		struct rec_vm_info vm;
+		struct rec_vm_identity ident;
+		struct rec_thread_name thread;
 		struct rec_stats stats;
 		struct rec_end end;
 		struct rec_traffic traffic;

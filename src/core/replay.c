@@ -605,6 +605,24 @@ void replay_apply(struct replay *r, const struct rec_record *rec)
 	case REC_VM_INFO:
 		apply_vm_info(r, &rec->vm);
 		break;
+	case REC_VM_IDENTITY: {
+		struct replay_vm *vm = vm_get(r, rec->ident.id);
+
+		if (vm) {
+			vm->identity = rec->ident.ident;
+			vm->have_identity = true;
+		}
+		break;
+	}
+	case REC_THREAD_NAME: {
+		struct replay_ring *ring = ring_get(r, rec->thread.id);
+
+		if (ring) {
+			ring->name_tid = rec->thread.tid;
+			memcpy(ring->thread_name, rec->thread.name, sizeof(ring->thread_name));
+		}
+		break;
+	}
 	case REC_STATS:
 		for (int i = 0; i < REC_EVENT_KINDS; i++) {
 			/* cumulative: keep the largest seen */
@@ -713,21 +731,35 @@ void replay_free(struct replay *r)
 	free(r);
 }
 
-void replay_proc_lookup(void *ctx, uint32_t tgid, int32_t fd, uint64_t first_seen_ns, struct proc_facts *out)
+void replay_proc_lookup(void *ctx, const struct proc_query *q, struct proc_facts *out)
 {
 	struct replay *r = ctx;
 	struct replay_vm *best = NULL;
 
 	memset(out, 0, sizeof(*out));
 	out->alive = true;	/* the recording does not know when a VMM exited */
+	if (q->tid) {
+		for (size_t i = 0; r && i < r->n_rings; i++) {
+			struct replay_ring *ring = r->rings[i];
+
+			if (ring->name_tid == q->tid && ring->v[1].tgid == q->tgid)
+				memcpy(out->thread_name, ring->thread_name, sizeof(out->thread_name));
+		}
+		return;
+	}
 	for (size_t i = 0; r && i < r->n_vms; i++) {
 		struct replay_vm *vm = r->vms[i];
 
-		if (vm->v[1].tgid != tgid || !vm->comm[0])
+		if (vm->v[1].tgid != q->tgid || !vm->comm[0])
 			continue;
-		if (!best || (vm->v[1].fd == fd && vm->v[1].first_seen_ns == first_seen_ns))
+		if (!best || (vm->v[1].fd == q->fd && vm->v[1].first_seen_ns == q->first_seen_ns))
 			best = vm;
 	}
-	if (best)
-		memcpy(out->comm, best->comm, sizeof(out->comm));
+	if (!best)
+		return;
+	memcpy(out->comm, best->comm, sizeof(out->comm));
+	if (best->have_identity) {
+		out->have_identity = true;
+		out->identity = best->identity;
+	}
 }

@@ -43,6 +43,8 @@ struct replay_ring {
 	uint32_t id;			/* the recording's ring id */
 	uint32_t vm_id;
 	bool have_info;			/* a ring info record was seen */
+	uint32_t name_tid;		/* the thread thread_name belongs to */
+	char thread_name[VM_THREAD_NAME_LEN];	/* its own name (1.1 thread name record), "" unknown */
 	struct dt_vcpu v[2];
 	struct dt_ring_ts rt;
 };
@@ -51,6 +53,8 @@ struct replay_vm {
 	uint32_t id;			/* the recording's VM id */
 	bool have_info;
 	char comm[16];
+	bool have_identity;		/* a VM identity record was seen (1.1) */
+	struct vm_identity identity;
 	struct dt_vm v[2];
 	struct replay_memslot *slots;
 	size_t n_slots, cap_slots;
@@ -109,7 +113,10 @@ uint64_t replay_start_ns(const struct replay *r);
 uint64_t replay_end_ns(const struct replay *r);
 void replay_free(struct replay *r);
 
-/* The process facts of a recorded VM (ctx: the replay): its comm; alive, the recording does not know exits. */
-void replay_proc_lookup(void *ctx, uint32_t tgid, int32_t fd, uint64_t first_seen_ns, struct proc_facts *out);
+/*
+ * The process facts of a recorded VM (ctx: the replay): its comm and identity,
+ * its vCPU threads' names; alive, the recording does not know exits.
+ */
+void replay_proc_lookup(void *ctx, const struct proc_query *q, struct proc_facts *out);
 
 #endif

@@ -17,6 +17,7 @@
 #include "core/util.h"
 #include "kernel/features.h"
 #include "kernel/recorder.h"
+#include "sys/procinfo.h"
 #include "record.skel.h"
 
 #define MAX_BLOCK_BYTES (8u << 20)
@@ -33,6 +34,7 @@ _Static_assert(SAME_KIND(REC_EVENT_KINDS, DT_EV_NTYPES), "lost counters of the f
 
 struct known_ring {
 	bool known;
+	uint32_t named_tid;		/* the thread whose name was written */
 	struct dt_rec_ring_meta m;
 };
 
@@ -126,6 +128,18 @@ static void write_ring_info(struct recorder *rc, const struct dt_rec_ring_meta *
 	add(rc, &r);
 }
 
+/* The VM's name, uuid, cgroup as /proc says when the recorder first sees it (format 1.1). */
+static void write_vm_identity(struct recorder *rc, uint32_t id, uint32_t tgid)
+{
+	struct rec_record r = { .kind = REC_VM_IDENTITY };
+
+	r.ident.id = id;
+	if (procinfo_identity(tgid, &r.ident.ident))
+		add(rc, &r);
+}
+
+static void write_thread_name(struct recorder *rc, uint32_t id);
+
 static bool grow(void **arr, size_t *n, size_t want, size_t elem)
 {
 	size_t c;
@@ -160,6 +174,7 @@ static void ensure_vm(struct recorder *rc, uint32_t id)
 	if (bpf_map_lookup_elem(rc->vm_meta_fd, &id, &k->m))
 		return;	/* cannot happen: the BPF side writes it first; the report shows a placeholder */
 	write_vm_info(rc, &k->m);
+	write_vm_identity(rc, id, k->m.tgid);
 }
 
 size_t recorder_vmm_pids(const struct recorder *r, uint32_t *out, size_t max)
@@ -200,6 +215,24 @@ static void ensure_ring(struct recorder *rc, uint32_t id)
 		return;
 	ensure_vm(rc, k->m.vm_id);
 	write_ring_info(rc, &k->m);
+	write_thread_name(rc, id);
+}
+
+/* A vCPU thread's own name ("CPU 0/KVM"), once per thread, when it has one. */
+static void write_thread_name(struct recorder *rc, uint32_t id)
+{
+	struct known_ring *k = &rc->rings[id];
+	struct rec_record r = { .kind = REC_THREAD_NAME };
+
+	if (!k->m.tid || k->named_tid == k->m.tid)
+		return;
+	k->named_tid = k->m.tid;
+	procinfo_thread_name(k->m.tgid, k->m.tid, r.thread.name, sizeof(r.thread.name));
+	if (!r.thread.name[0])
+		return;
+	r.thread.id = id;
+	r.thread.tid = k->m.tid;
+	add(rc, &r);
 }
 
 /* Metadata that changed after it was written (events that carried the change were lost). */
@@ -225,6 +258,7 @@ static void refresh_meta(struct recorder *rc, bool rings)
 		if (memcmp(&m, &k->m, sizeof(m))) {
 			k->m = m;
 			write_ring_info(rc, &m);
+			write_thread_name(rc, id);
 		}
 	}
 }
@@ -337,8 +371,10 @@ static int on_event(void *ctx, void *data, size_t size)
 		ensure_ring(rc, h->id);
 		e->tid = p->tid;
 		e->arg = p->arg;
-		if ((h->type == DT_EV_FULL || h->type == DT_EV_TID) && h->id < rc->n_rings)
+		if ((h->type == DT_EV_FULL || h->type == DT_EV_TID) && h->id < rc->n_rings) {
 			rc->rings[h->id].m.tid = p->tid;	/* the map has it too: no refresh needed */
+			write_thread_name(rc, h->id);
+		}
 		break;
 	}
 	case DT_EV_DIRTYLOG: {

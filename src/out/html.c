@@ -829,7 +829,12 @@ int html_report_write(struct html_report *h, struct replay *r, const struct mode
 			if (replay_ring_at(r, i)->vm_id == rec_id)
 				rings[n++] = replay_ring_at(r, i);
 		qsort(rings, n, sizeof(*rings), cmp_rings);
-		fprintf(f, "<section class=\"vm\" id=\"vm%u\"><h2>VM %u: pid %u (", vmm->vm_id, vmm->vm_id, vmm->tgid);
+		fprintf(f, "<section class=\"vm\" id=\"vm%u\"><h2>VM %u", vmm->vm_id, vmm->vm_id);
+		if (vmm->identity.name[0]) {
+			fputc(' ', f);
+			html_text(f, vmm->identity.name);
+		}
+		fprintf(f, ": pid %u (", vmm->tgid);
 		html_text(f, vmm->comm[0] ? vmm->comm : "?");
 		fprintf(f, "), %zu vCPUs, %s tracking", vmm->n_vcpus, tracking_name(vmm->tracking));
 		if (vmm->ring_size)

@@ -12,6 +12,7 @@ static void vcpu_json(yajl_gen g, const struct vcpu_metrics *v)
 	yajl_gen_map_open(g);
 	jw_put_int(g, "vcpu_id", v->vcpu_id);
 	jw_put_u64(g, "tid", v->tid);
+	jw_put_string_known(g, "thread_name", v->thread_name);
 	jw_put_u64(g, "ring_size", v->ring_size);
 	jw_put_u64(g, "soft_limit", v->soft_limit);
 	jw_put_u64(g, "pushes", v->pushes);
@@ -116,6 +117,7 @@ static void vm_json(yajl_gen g, const struct vm_metrics *vm, const struct view_o
 	jw_put_u64(g, "vm_id", vm->vm_id);
 	jw_put_u64(g, "pid", vm->tgid);
 	jw_put_string(g, "comm", vm->comm);
+	jw_put_identity(g, &vm->identity);
 	jw_key(g, "fd");
 	vm->fd >= 0 ? yajl_gen_integer(g, vm->fd) : yajl_gen_null(g);
 	jw_put_string(g, "tracking", tracking_name(vm->tracking));

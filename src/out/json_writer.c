@@ -144,6 +144,22 @@ void jw_put_string(yajl_gen g, const char *k, const char *s)
 	jw_string(g, s);
 }
 
+void jw_put_string_known(yajl_gen g, const char *k, const char *s)
+{
+	jw_key(g, k);
+	jw_string_or_null(g, s && s[0] ? s : NULL);
+}
+
+void jw_put_identity(yajl_gen g, const struct vm_identity *id)
+{
+	jw_put_string_known(g, "name", id->name);
+	jw_put_string_known(g, "uuid", id->uuid);
+	jw_put_string_known(g, "cgroup", id->cgroup);
+	jw_put_string_known(g, "pod_uid", id->pod_uid);
+	jw_put_string_known(g, "container", id->container);
+	jw_put_string_known(g, "namespace", id->namespace);
+}
+
 void jw_put_null(yajl_gen g, const char *k)
 {
 	jw_key(g, k);

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <yajl/yajl_gen.h>
 #include "core/hist.h"
+#include "core/vm_identity.h"
 
 /* A generator writing compact JSON; NULL when out of memory. */
 yajl_gen jw_new(void);
@@ -40,6 +41,9 @@ void jw_put_fixed(yajl_gen g, const char *k, double v, int decimals);
 void jw_put_bool(yajl_gen g, const char *k, bool v);
 void jw_put_string(yajl_gen g, const char *k, const char *s);
 void jw_put_null(yajl_gen g, const char *k);
+void jw_put_string_known(yajl_gen g, const char *k, const char *s);	/* "" or NULL: null */
+/* A VM's identity: "name", "uuid", "cgroup", "pod_uid", "container", "namespace" (null when unknown). */
+void jw_put_identity(yajl_gen g, const struct vm_identity *id);
 /* {count, p50, p99, max}, or null with no sample */
 void jw_put_quantiles(yajl_gen g, const char *k, const struct quantiles *q);
 /* non-empty buckets as [low, high, count]; high is exclusive */

@@ -136,7 +136,7 @@ static bool hidden(const struct perfetto_report *p, struct replay *r, uint32_t v
 	if (!vm_filter_active(p->filter))
 		return false;
 	vm = replay_vm_find(r, vm_id);
-	return !vm || !vm_filter_match(p->filter, vm->v[REPLAY_ALL].tgid);
+	return !vm || !vm_filter_match(p->filter, vm->v[REPLAY_ALL].tgid, vm->identity.name);
 }
 
 static void on_event(void *ctx, struct replay *r, const struct rec_event *e, uint8_t kind,
@@ -292,10 +292,11 @@ int perfetto_report_finish(struct perfetto_report *p, struct replay *r, const st
 		if (hidden(p, r, vm->id))
 			continue;
 		if (n)
-			snprintf(name, sizeof(name), "VM %u: pid %u (%s)", n, vm->v[REPLAY_ALL].tgid,
-				 vm->comm[0] ? vm->comm : "?");
+			snprintf(name, sizeof(name), "VM %u%s%.*s: pid %u (%s)", n, vm->identity.name[0] ? " " : "", 64,
+				 vm->identity.name, vm->v[REPLAY_ALL].tgid, vm->comm[0] ? vm->comm : "?");
 		else
-			snprintf(name, sizeof(name), "VM (recording id %u): pid %u (%s)", vm->id, vm->v[REPLAY_ALL].tgid,
+			snprintf(name, sizeof(name), "VM (recording id %u)%s%.*s: pid %u (%s)", vm->id,
+				 vm->identity.name[0] ? " " : "", 64, vm->identity.name, vm->v[REPLAY_ALL].tgid,
 				 vm->comm[0] ? vm->comm : "?");
 		meta(p, "process_name", vm->id, NULL, name, 0);
 		meta(p, "process_sort_index", vm->id, NULL, NULL, n ? (int)n : 100000 + (int)i);
@@ -306,7 +307,12 @@ int perfetto_report_finish(struct perfetto_report *p, struct replay *r, const st
 
 		if (hidden(p, r, ring->vm_id))
 			continue;
-		snprintf(name, sizeof(name), "vCPU %d (tid %u)", ring->v[REPLAY_ALL].vcpu_id, ring->v[REPLAY_ALL].tid);
+		if (ring->thread_name[0])	/* QEMU's debug-threads name, "CPU 0/KVM" */
+			snprintf(name, sizeof(name), "vCPU %d %s (tid %u)", ring->v[REPLAY_ALL].vcpu_id, ring->thread_name,
+				 ring->v[REPLAY_ALL].tid);
+		else
+			snprintf(name, sizeof(name), "vCPU %d (tid %u)", ring->v[REPLAY_ALL].vcpu_id,
+				 ring->v[REPLAY_ALL].tid);
 		meta(p, "thread_name", ring->vm_id, &tid, name, 0);
 		meta(p, "thread_sort_index", ring->vm_id, &tid, NULL, ring->v[REPLAY_ALL].vcpu_id);
 	}

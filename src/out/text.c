@@ -12,6 +12,21 @@ static const char *q_or_dash(char *buf, size_t len, const struct quantiles *q, d
 	return fmt_usecs(buf, len, v);
 }
 
+/* What identifies the VM beyond its name: "       uuid U  cgroup C  pod P  namespace N". */
+static void print_identity(FILE *out, const struct vm_identity *id)
+{
+	fprintf(out, "      ");
+	if (id->uuid[0])
+		fprintf(out, " uuid %s", id->uuid);
+	if (id->cgroup[0])
+		fprintf(out, " cgroup %s", id->cgroup);
+	if (id->pod_uid[0])
+		fprintf(out, " pod %s", id->pod_uid);
+	if (id->namespace[0])
+		fprintf(out, " namespace %s", id->namespace);
+	fputc('\n', out);
+}
+
 static void print_detail(FILE *out, const struct vm_metrics *vm, const struct view_opts *o)
 {
 	char a[16], b[16], c[16], d[16];
@@ -79,27 +94,30 @@ void view_text_print(FILE *out, const struct model *m, const struct view_opts *o
 		if (!model_vm_visible(m, vm))
 			continue;
 		if (!shown++)
-			fprintf(out, "%-6s %-8s %-16s %-11s %5s %6s %9s %10s %9s %8s %7s\n", "VM", "PID",
-				"COMMAND", "TRACKING", "VCPUS", "RING", "FILL", "FILL-MIB", "FULLEX/s",
+			fprintf(out, "%-6s %-8s %-16s %-16s %-11s %5s %6s %9s %10s %9s %8s %7s\n", "VM", "PID",
+				"COMMAND", "NAME", "TRACKING", "VCPUS", "RING", "FILL", "FILL-MIB", "FULLEX/s",
 				"STALL%", "RESET/s");
-		fprintf(out, "%-6u %-8u %-16s %-11s %5zu %6u %9s %10s %9.1f %8s %7.1f%s\n", vm->vm_id, vm->tgid,
-			vm->comm[0] ? vm->comm : "?", tracking_name(vm->tracking), vm->n_vcpus, vm->ring_size,
+		fprintf(out, "%-6u %-8u %-16s %-16s %-11s %5zu %6u %9s %10s %9.1f %8s %7.1f%s\n", vm->vm_id, vm->tgid,
+			vm->comm[0] ? vm->comm : "?", vm->identity.name[0] ? vm->identity.name : "-",
+			tracking_name(vm->tracking), vm->n_vcpus, vm->ring_size,
 			fmt_rate(a, sizeof(a), vm->fill_rate), fmt_mib_s(b, sizeof(b), vm->fill_mib_s),
 			vm->full_exits_s,
 			fmt_percent(c, sizeof(c), vm->n_vcpus ? 100.0 * vm->stall_frac_sum / vm->n_vcpus : 0),
 			vm->reset_calls_s, vm->exited ? "  (exited)" : "");
+		if (vm->identity.uuid[0] || vm->identity.cgroup[0])
+			print_identity(out, &vm->identity);
 		if (o->detail)
 			print_detail(out, vm, o);
 		if (!o->show_vcpus || !vm->n_vcpus)
 			continue;
-		fprintf(out, "  %-5s %-8s %9s %6s %6s %6s %8s %7s %9s %9s %9s %9s\n", "VCPU", "TID", "FILL",
-			"USED", "PEAK", "PEAK%", "FULLEX/s", "STALL%", "REAP-P50", "REAP-P99", "LAT-P50",
+		fprintf(out, "  %-5s %-8s %-15s %9s %6s %6s %6s %8s %7s %9s %9s %9s %9s\n", "VCPU", "TID", "THREAD",
+			"FILL", "USED", "PEAK", "PEAK%", "FULLEX/s", "STALL%", "REAP-P50", "REAP-P99", "LAT-P50",
 			"LAT-P99");
 		for (size_t j = 0; j < vm->n_vcpus; j++) {
 			const struct vcpu_metrics *v = &vm->vcpus[j];
 
-			fprintf(out, "  %-5d %-8u %9s %6u %6u %6s %8.1f %7s %9s %9s %9s %9s\n", v->vcpu_id, v->tid,
-				fmt_rate(a, sizeof(a), v->fill_rate), v->used, v->peak_used,
+			fprintf(out, "  %-5d %-8u %-15s %9s %6u %6u %6s %8.1f %7s %9s %9s %9s %9s\n", v->vcpu_id,
+				v->tid, v->thread_name[0] ? v->thread_name : "-", fmt_rate(a, sizeof(a), v->fill_rate), v->used, v->peak_used,
 				fmt_percent(b, sizeof(b), v->peak_pct), v->full_exits_s,
 				fmt_percent(c, sizeof(c), 100.0 * v->stall_frac),
 				q_or_dash(d, sizeof(d), &v->reap_interval_us, v->reap_interval_us.p50),

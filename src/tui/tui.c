@@ -752,7 +752,9 @@ static void draw_header(struct tui *t, const struct model *m, const struct layou
 	x = put_seg(2, x, A_NORMAL, line);
 	x = put_seg(2, x, A_BOLD, "Filter:");
 	if (vm_filter_active(&m->filter)) {
-		snprintf(line, sizeof(line), " pid %u", m->filter.tgid);
+		char d[VM_FILTER_NAME_LEN + 8];
+
+		snprintf(line, sizeof(line), " %s", vm_filter_describe(&m->filter, d, sizeof(d)));
 		x = put_seg(2, x, t->a_warn | A_BOLD, line);
 	} else {
 		x = put_seg(2, x, A_NORMAL, " none (every VM)");
@@ -767,7 +769,10 @@ static void draw_banner(struct tui *t, const struct model *m, const struct layou
 	int n = 0, y;
 
 	if (vm_filter_active(&m->filter)) {
-		snprintf(buf[0], sizeof(buf[0]), "No VM of PID %u is using KVM dirty tracking", m->filter.tgid);
+		char d[VM_FILTER_NAME_LEN + 8];
+
+		snprintf(buf[0], sizeof(buf[0]), "No VM of %.100s is using KVM dirty tracking",
+			 vm_filter_describe(&m->filter, d, sizeof(d)));
 		lines[n++] = buf[0];
 		if (m->n_vms) {
 			snprintf(buf[1], sizeof(buf[1]), "%zu other VM%s hidden by the filter", m->n_vms,
@@ -1459,10 +1464,12 @@ static void commit_prompt(struct tui *t, struct model *m)
 		if (!*s) {
 			m->filter = (struct vm_filter){ 0 };
 			set_msg(t, false, "Filter cleared: every VM is shown");
-		} else if (!isdigit((unsigned char)*s) || vm_filter_parse(&m->filter, s)) {
-			set_msg(t, true, "'%s' is not a PID: type a process id, or nothing to show every VM", s);
+		} else if (vm_filter_parse(&m->filter, s)) {
+			set_msg(t, true, "'%s' is neither a PID nor a VM name: type one, or nothing to show every VM", s);
 		} else {
-			set_msg(t, false, "Showing only the VMs of PID %u", m->filter.tgid);
+			char d[VM_FILTER_NAME_LEN + 8];
+
+			set_msg(t, false, "Showing only the VMs of %s", vm_filter_describe(&m->filter, d, sizeof(d)));
 		}
 	} else if (t->prompt == PROMPT_DELAY) {
 		double v = strtod(s, &end);

@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 #include "core/model.h"
@@ -15,12 +16,23 @@
 
 static bool g_alive = true;
 
-static void fake_lookup(void *ctx, uint32_t tgid, int32_t fd, uint64_t first_seen, struct proc_facts *out)
+static int g_identity_lookups;
+
+static void fake_lookup(void *ctx, const struct proc_query *q, struct proc_facts *out)
 {
-	(void)ctx; (void)tgid; (void)fd; (void)first_seen;
+	(void)ctx;
 	memset(out, 0, sizeof(*out));
 	out->alive = g_alive;
 	strcpy(out->comm, "vmm");
+	if (q->tid) {
+		snprintf(out->thread_name, sizeof(out->thread_name), "CPU %u/KVM", q->tid - 200);
+		return;
+	}
+	if (q->want_identity) {
+		g_identity_lookups++;
+		out->have_identity = true;
+		strcpy(out->identity.name, "web-01");
+	}
 }
 
 static struct dt_vcpu *add_vcpu(struct snapshot *s, uint64_t ring, int id)
@@ -302,6 +314,53 @@ static void test_sort_by_fill(void **state)
 	snapshot_free(&s);
 }
 
+/* The identity is looked up once per VM, thread names once per vCPU thread; the filter takes names and globs. */
+static void test_identity_and_name_filter(void **state)
+{
+	struct snapshot s = {};
+	struct model m;
+
+	(void)state;
+	g_alive = true;
+	g_identity_lookups = 0;
+	model_init(&m);
+	s.ts_ns = SEC;
+	add_vm(&s);
+	add_vcpu(&s, RING0, 0);
+	add_vcpu(&s, RING1, 1);
+	update(&m, &s, NULL, NULL);
+	snapshot_reset(&s);
+	s.ts_ns = 2 * SEC;
+	add_vm(&s);
+	add_vcpu(&s, RING0, 0);
+	add_vcpu(&s, RING1, 1);
+	update(&m, &s, NULL, NULL);
+	assert_int_equal(g_identity_lookups, 1);
+	assert_string_equal(m.vms[0].identity.name, "web-01");
+	assert_string_equal(m.vms[0].vcpus[0].thread_name, "CPU 0/KVM");
+	assert_string_equal(m.vms[0].vcpus[1].thread_name, "CPU 1/KVM");
+
+	assert_int_equal(vm_filter_parse(&m.filter, "web-01"), 0);
+	assert_true(model_vm_visible(&m, &m.vms[0]));
+	assert_int_equal(vm_filter_parse(&m.filter, "web-*"), 0);
+	assert_true(model_vm_visible(&m, &m.vms[0]));
+	assert_int_equal(vm_filter_parse(&m.filter, "web"), 0);
+	assert_false(model_vm_visible(&m, &m.vms[0]));
+	assert_int_equal(vm_filter_parse(&m.filter, "100"), 0);
+	assert_int_equal(m.filter.tgid, 100);
+	assert_true(model_vm_visible(&m, &m.vms[0]));
+	assert_int_equal(vm_filter_parse(&m.filter, "101"), 0);
+	assert_false(model_vm_visible(&m, &m.vms[0]));
+	assert_int_equal(vm_filter_parse(&m.filter, "0"), -1);
+	assert_int_equal(vm_filter_parse(&m.filter, ""), -1);
+	/* a VM whose name is unknown matches no name */
+	m.vms[0].identity.name[0] = 0;
+	assert_int_equal(vm_filter_parse(&m.filter, "*"), 0);
+	assert_false(model_vm_visible(&m, &m.vms[0]));
+	model_free(&m);
+	snapshot_free(&s);
+}
+
 static void test_heat_merge_and_rates(void **state)
 {
 	struct snapshot s = {};
@@ -400,6 +459,7 @@ int main(void)
 		cmocka_unit_test(test_buried_after_exit_not_shown_again),
 		cmocka_unit_test(test_recreated_vm_gets_new_id),
 		cmocka_unit_test(test_sort_by_fill),
+		cmocka_unit_test(test_identity_and_name_filter),
 		cmocka_unit_test(test_heat_merge_and_rates),
 		cmocka_unit_test(test_unchanged_hist_keeps_run_quantiles),
 	};

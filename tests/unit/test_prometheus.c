@@ -18,9 +18,9 @@
 static bool g_alive = true;
 static const char *g_comm = "vmm";
 
-static void fake_lookup(void *ctx, uint32_t tgid, int32_t fd, uint64_t first_seen, struct proc_facts *out)
+static void fake_lookup(void *ctx, const struct proc_query *q, struct proc_facts *out)
 {
-	(void)ctx; (void)tgid; (void)fd; (void)first_seen;
+	(void)ctx; (void)q;
 	memset(out, 0, sizeof(*out));
 	out->alive = g_alive;
 	snprintf(out->comm, sizeof(out->comm), "%s", g_comm);

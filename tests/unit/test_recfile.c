@@ -425,6 +425,66 @@ static void test_unknown_kinds_skipped(void **state)
 	fclose(f);
 }
 
+/* Format 1.1: the VM identity and thread name records read back as written. */
+static void test_identity_records(void **state)
+{
+	struct rec_header h;
+	struct rec_writer *w;
+	struct rec_record r = {}, got;
+	struct rec_reader *rd;
+	char path[] = "/tmp/test_recfile.XXXXXX", err[256], buf[8192];
+	int fd = mkstemp(path), seen = 0;
+	ssize_t len;
+	FILE *f;
+
+	(void)state;
+	unlink(path);
+	header_init(&h);
+	assert_int_equal(recw_create(&w, fd, &h, 1, err, sizeof(err)), 0);
+	r.kind = REC_VM_IDENTITY;
+	r.ident.id = 3;
+	strcpy(r.ident.ident.name, "vms-prod_fedora-1");
+	strcpy(r.ident.ident.uuid, "0f6e8b4a-2d4c-5f0e-9b8e-1c2d3e4f5a6b");
+	memset(r.ident.ident.cgroup, 'c', sizeof(r.ident.ident.cgroup) - 1);	/* the longest */
+	strcpy(r.ident.ident.pod_uid, "5f3b1c9e-2a4d-4e8f-9b1a-7c6d5e4f3a21");
+	memset(r.ident.ident.container, 'a', 64);
+	strcpy(r.ident.ident.namespace, "vms-prod");
+	recw_add(w, &r);
+	memset(&r, 0, sizeof(r));
+	r.kind = REC_THREAD_NAME;
+	r.thread.id = 7;
+	r.thread.tid = 4242;
+	strcpy(r.thread.name, "CPU 1/KVM");
+	recw_add(w, &r);
+	assert_int_equal(recw_finish(w, &(struct rec_stats){ 0 }, 3, 3), 0);
+	recw_free(w);
+	len = pread(fd, buf, sizeof(buf), 0);
+	close(fd);
+	f = fmemopen(buf, (size_t)len, "rb");
+	assert_int_equal(recr_open(&rd, f, err, sizeof(err)), REC_OK);
+	assert_int_equal(recr_header(rd)->minor, 1);
+	while (recr_next(rd, &got) == REC_OK) {
+		if (got.kind == REC_VM_IDENTITY) {
+			assert_int_equal(got.ident.id, 3);
+			assert_string_equal(got.ident.ident.name, "vms-prod_fedora-1");
+			assert_string_equal(got.ident.ident.uuid, "0f6e8b4a-2d4c-5f0e-9b8e-1c2d3e4f5a6b");
+			assert_int_equal(strlen(got.ident.ident.cgroup), sizeof(got.ident.ident.cgroup) - 1);
+			assert_string_equal(got.ident.ident.pod_uid, "5f3b1c9e-2a4d-4e8f-9b1a-7c6d5e4f3a21");
+			assert_int_equal(strlen(got.ident.ident.container), 64);
+			assert_string_equal(got.ident.ident.namespace, "vms-prod");
+			seen |= 1;
+		} else if (got.kind == REC_THREAD_NAME) {
+			assert_int_equal(got.thread.id, 7);
+			assert_int_equal(got.thread.tid, 4242);
+			assert_string_equal(got.thread.name, "CPU 1/KVM");
+			seen |= 2;
+		}
+	}
+	assert_int_equal(seen, 3);
+	recr_free(rd);
+	fclose(f);
+}
+
 static void test_kind_names(void **state)
 {
 	(void)state;
@@ -443,6 +503,7 @@ int main(void)
 		cmocka_unit_test(test_foreign_and_future),
 		cmocka_unit_test(test_open_output),
 		cmocka_unit_test(test_unknown_kinds_skipped),
+		cmocka_unit_test(test_identity_records),
 		cmocka_unit_test(test_kind_names),
 	};
 
