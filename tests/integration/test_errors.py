@@ -20,7 +20,7 @@ def run(args, env=None, user=None, timeout=60):
     (["-d", "abc"], "--delay takes seconds"),
     (["-d", "0"], "--delay takes seconds"),
     (["-n", "0"], "--iterations takes a count"),
-    (["-p", "x"], "--pid takes a process id"),
+    (["-p", "0"], "--pid takes a process id"),  # a name is valid (-p web-01): 0 is no pid and no name
     (["-s", "nope"], "--sort takes"),
     (["--hooks", "kprobe"], "--hooks takes auto, btf or raw"),
     (["--heat-region", "3"], "--heat-region takes MiB, a power of two"),
