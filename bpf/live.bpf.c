@@ -229,8 +229,6 @@ __noinline int heat_count_chunk(struct gfn_chunk *buf, struct dt_vcpu *v, __u32 
 	return 0;
 }
 
-#define HEAT_MAX_CHUNKS (65536 / DT_PUSH_BATCH + 1)
-
 struct heat_walk {
 	struct dt_vcpu *v;
 	struct gfn_chunk *buf;
@@ -280,14 +278,12 @@ static __noinline void vcpu_sync(struct dt_vcpu *v, __u32 dirty_index, __u32 res
 	    !(v->ring_size & (v->ring_size - 1))) {
 		__u32 chunks = (w.to - (w.from & ~(DT_PUSH_BATCH - 1)) + DT_PUSH_BATCH - 1) / DT_PUSH_BATCH;
 
-		if (use_bpf_loop) {
+		/*
+		 * Without bpf_loop (< 5.17) there is no ring heat: a bounded loop of
+		 * 1025 chunks here made 6.1's verifier refuse the object ("back-edge").
+		 */
+		if (use_bpf_loop)
 			bpf_loop(chunks, heat_chunk, &w, 0);
-		} else {
-			/* a walk spans at most a ring (65536 entries) and one partial chunk */
-			for (__u32 c = 0; c < HEAT_MAX_CHUNKS && c < chunks; c++)
-				if (heat_chunk(c, &w))
-					break;
-		}
 	}
 	dt_agg_pushes(v, epoch, n, dirty_index, reset_index);
 }
@@ -573,7 +569,7 @@ __noinline int memslot_op(struct dt_vm *vm, __u64 kvm, struct dt_ioctl *io, __u6
 }
 
 /* One 64-byte chunk of a dirty bitmap: 512 pages, one 2 MiB region, into the heat map. */
-static long popcount_chunk(__u32 i, struct dt_bitmap_ctx *ctx)
+static __always_inline long popcount_chunk_body(__u32 i, struct dt_bitmap_ctx *ctx)
 {
 	struct dt_bitmap_walk *w = ctx->w;
 	long count = dt_bitmap_chunk(w, i);
@@ -584,6 +580,7 @@ static long popcount_chunk(__u32 i, struct dt_bitmap_ctx *ctx)
 		heat_add(w->vm, w->slot, i >> ((heat_shift - 9) & 31), count);
 	return 0;
 }
+DT_LOOP_CALLBACK(popcount_chunk, popcount_chunk_body, struct dt_bitmap_ctx)
 
 /* A KVM_GET_DIRTY_LOG that succeeded: count the dirty pages in the returned bitmap. Global, as above. */
 __noinline int bitmap_sync(struct dt_vm *vm, __u64 kvm, struct dt_ioctl *io, __u64 latency)
@@ -609,7 +606,7 @@ __noinline int bitmap_sync(struct dt_vm *vm, __u64 kvm, struct dt_ioctl *io, __u
 		ms->get_unsized++;	/* too large for the walk without bpf_loop: not counted */
 		return 0;
 	}
-	dt_bitmap_walk(w, popcount_chunk);
+	dt_bitmap_walk(w, popcount_chunk, popcount_chunk_body);
 	ms->get_dirty_pages += w->total;
 	dt_hist_add(&ms->sync_dirty_pages, epoch, w->total);
 	vm->bitmap_dirty_pages += w->total;

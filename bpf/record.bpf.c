@@ -406,7 +406,7 @@ int userspace_exit(struct userspace_exit_args *ctx)
 /* --- KVM ioctls --- */
 
 /* One 64-byte chunk of a dirty bitmap: 512 pages, one 2 MiB region: count it, record it. */
-static long popcount_chunk(__u32 i, struct dt_bitmap_ctx *ctx)
+static __always_inline long popcount_chunk_body(__u32 i, struct dt_bitmap_ctx *ctx)
 {
 	struct dt_bitmap_walk *w = ctx->w;
 	long count = dt_bitmap_chunk(w, i);
@@ -426,6 +426,7 @@ static long popcount_chunk(__u32 i, struct dt_bitmap_ctx *ctx)
 	submit(e);
 	return 0;
 }
+DT_LOOP_CALLBACK(popcount_chunk, popcount_chunk_body, struct dt_bitmap_ctx)
 
 /*
  * The dirty pages of a KVM_GET_DIRTY_LOG bitmap that was just filled, per 2 MiB
@@ -444,7 +445,7 @@ __noinline int dirtylog_count(__u32 vm_id, __u32 slot, __u64 bitmap)
 	w = dt_bitmap_start(bitmap, *size, vm_id, slot);
 	if (!w)
 		return -1;
-	dt_bitmap_walk(w, popcount_chunk);
+	dt_bitmap_walk(w, popcount_chunk, popcount_chunk_body);
 	return 0;
 }
 

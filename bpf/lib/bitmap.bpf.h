@@ -15,8 +15,7 @@
 
 #include <bpf/bpf_helpers.h>
 
-/* Set by userspace before load: false where the kernel lacks bpf_loop (5.17). */
-const volatile bool use_bpf_loop = true;
+#include "loop.bpf.h"
 
 /* 1 GiB slots: each chunk costs the verifier a pass of the loop body. */
 #define DT_BITMAP_BOUNDED_CHUNKS 512
@@ -73,19 +72,13 @@ static __always_inline struct dt_bitmap_walk *dt_bitmap_last(void)
 	return bpf_map_lookup_elem(&popcount_scratch, &zero);
 }
 
-/* Run cb(chunk index, struct dt_bitmap_ctx *) over the chunks of w, until cb returns non-zero. */
-#define dt_bitmap_walk(w, cb)								\
+/* Run body(chunk index, struct dt_bitmap_ctx *) over the chunks of w (cb: its DT_LOOP_CALLBACK), until non-zero. */
+#define dt_bitmap_walk(w, cb, body)							\
 	({										\
 		struct dt_bitmap_ctx __ctx = { .w = (w) };				\
 		__u32 __n = (__u32)(((w)->bytes + 63) / 64);				\
 											\
-		if (use_bpf_loop) {							\
-			bpf_loop(__n, cb, &__ctx, 0);					\
-		} else {								\
-			for (__u32 __i = 0; __i < DT_BITMAP_BOUNDED_CHUNKS && __i < __n; __i++)	\
-				if (cb(__i, &__ctx))					\
-					break;					\
-		}									\
+		dt_loop(__n, DT_BITMAP_BOUNDED_CHUNKS, cb, body, &__ctx);		\
 	})
 
 /*

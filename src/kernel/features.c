@@ -41,10 +41,10 @@ int features_probe(struct dt_features *fs, char *err, size_t errlen)
 		return EXIT_KERNEL;
 	}
 	if (forced_off("DIRTYTOP_FORCE_NO_BPF_LOOP"))
-		dt_feature_set_off(fs, DT_FEAT_BPF_LOOP, "forced off (DIRTYTOP_FORCE_NO_BPF_LOOP): bounded loops; "
+		dt_feature_set_off(fs, DT_FEAT_BPF_LOOP, "forced off (DIRTYTOP_FORCE_NO_BPF_LOOP): no dirty heat from ring pushes; bounded loops; "
 				   "bitmap syncs of slots over 1 GiB not counted (uncounted_syncs)");
 	else if (!has_helper(BPF_FUNC_loop))
-		dt_feature_set_off(fs, DT_FEAT_BPF_LOOP, "no bpf_loop helper (Linux < 5.17): bounded loops; "
+		dt_feature_set_off(fs, DT_FEAT_BPF_LOOP, "no bpf_loop helper (Linux < 5.17): no dirty heat from ring pushes; bounded loops; "
 				   "bitmap syncs of slots over 1 GiB not counted (uncounted_syncs)");
 	if (forced_off("DIRTYTOP_FORCE_NO_ITER"))
 		dt_feature_set_off(fs, DT_FEAT_MEMSLOT_RECOVERY, "forced off (DIRTYTOP_FORCE_NO_ITER): "
