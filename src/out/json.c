@@ -169,7 +169,7 @@ static void vm_json(yajl_gen g, const struct vm_metrics *vm, const struct view_o
 	for (size_t i = 0; i < vm->n_memslots; i++)
 		memslot_json(g, &vm->memslots[i]);
 	yajl_gen_array_close(g);
-	jw_put_bool(g, "memslots_complete", vm->seen_from_create);
+	jw_put_bool(g, "memslots_complete", vm->memslots_complete);
 	jw_put_u64(g, "heat_region_size", 1ull << vm->heat_region_bytes_log2);
 	heat_json(g, vm, vo->top_regions);
 
