@@ -237,9 +237,11 @@ int main(int argc, char **argv)
 			int n;
 
 			/* from start: an interval changed on the screen counts at once */
+			double interval_s = tui ? tui_interval(tui) : vo.interval_s;
+
 			deadline = start;
-			deadline.tv_sec += (time_t)vo.interval_s;
-			deadline.tv_nsec += (long)((vo.interval_s - floor(vo.interval_s)) * 1e9);
+			deadline.tv_sec += (time_t)interval_s;
+			deadline.tv_nsec += (long)((interval_s - floor(interval_s)) * 1e9);
 			if (deadline.tv_nsec >= 1000000000L) {
 				deadline.tv_sec++;
 				deadline.tv_nsec -= 1000000000L;
