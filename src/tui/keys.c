@@ -326,15 +326,52 @@ static key_action *bound(int ch, bool detail, int *arg)
 	return NULL;
 }
 
-const char *help_key_line(size_t i, char *buf, size_t len)
+static const char *help_key_line(size_t i, char *buf, size_t len)
 {
 	for (size_t j = 0; j < N_BINDINGS; j++) {
-		if (!bindings[j].label || i--)
+		if (!bindings[j].label)
 			continue;
-		snprintf(buf, len, "%-16s %s", bindings[j].label, bindings[j].help);
-		return buf;
+		if (!i) {
+			snprintf(buf, len, "%-16s %s", bindings[j].label, bindings[j].help);
+			return buf;
+		}
+		i--;
 	}
 	return i < sizeof(help_notes) / sizeof(help_notes[0]) ? help_notes[i] : NULL;
+}
+
+/* The help page: the keys from the binding table, the columns from theirs. */
+void draw_help(struct tui *t)
+{
+	int y = 2, x0 = 0, keys_w = 64;
+	size_t nk = 0;
+	bool side = COLS >= keys_w + 100;
+	const char *line;
+	char buf[128];
+
+	putf(0, 0, A_NORMAL, "dirtytop help: KVM dirty ring metrics per VM and per vCPU.  Press any key to return.");
+	paint(0, 0, -1, t->a_bar);
+	put(y, 0, t->a_title, "Keys");
+	for (; (line = help_key_line(nk, buf, sizeof(buf))); nk++)
+		put(y + 1 + (int)nk, 2, A_NORMAL, line);
+	if (side) {
+		x0 = keys_w;
+	} else {
+		y += (int)nk + 2;
+	}
+	put(y, x0, t->a_title, "Columns (VM rows; vCPU rows under their VM)");
+	for (int i = 0; i < C_COUNT; i++) {
+		putf(y + 1 + i, x0 + 2, A_BOLD, "%-9s", cols[i].title);
+		put(y + 1 + i, x0 + 12, A_NORMAL, cols[i].help);
+	}
+	y += C_COUNT + 2;
+	put(y, x0, t->a_title, "Detail page (i): memslots, memslot operations, ring resets, hottest regions");
+	for (int i = 0; i < M_COUNT; i++) {
+		putf(y + 1 + i, x0 + 2, A_BOLD, "%-9s", mcols[i].title);
+		put(y + 1 + i, x0 + 12, A_NORMAL, mcols[i].help);
+	}
+	put(y + 2 + M_COUNT, x0 + 2, A_NORMAL,
+	    "Hottest regions: the guest-physical regions of a slot with the most pages dirtied this interval.");
 }
 
 /* ---- prompts ---- */

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * The terminal and what is drawn on every page: colours, resizing, the
- * clipped drawing primitives, the summary header, the footer with its key
- * hints, prompt or message, the no-VM banner and the help page.
+ * The terminal: colours, resizing, the clipped drawing primitives, the
+ * layout of the list, messages and the footer (key hints, a prompt or a
+ * message). It knows nothing of the table, the detail page or the keys.
  */
 #include <locale.h>
 #include <stdarg.h>
@@ -11,7 +11,6 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
-#include "core/units.h"
 #include "tui/tui_internal.h"
 
 #define MSG_SECONDS 5
@@ -112,99 +111,7 @@ const char *fmt_interval(char *buf, size_t len, double s)
 	return buf;
 }
 
-/* ---- what every page shows ---- */
-
-void draw_header(struct tui *t, const struct model *m, const struct layout *l)
-{
-	char tbuf[16], a[16], b[16], c[16], d[16], e[16], f[16], line[256];
-	const struct view_opts *o = t->o;
-	size_t shown = 0, exited = 0, vcpus = 0, stalled = 0;
-	double fill = 0, mib = 0, fullex = 0, resets = 0;
-	int x;
-
-	for (size_t i = 0; i < m->n_vms; i++) {
-		const struct vm_metrics *vm = &m->vms[i];
-
-		if (!model_vm_visible(m, vm))
-			continue;
-		shown++;
-		exited += vm->exited;
-		vcpus += vm->n_vcpus;
-		fill += vm->fill_rate;
-		mib += vm->fill_mib_s;
-		fullex += vm->full_exits_s;
-		resets += vm->reset_calls_s;
-		for (size_t j = 0; j < vm->n_vcpus; j++)
-			stalled += vm->vcpus[j].stalled_now;
-	}
-	/* paused: the time of the data on the screen */
-	if (!t->paused || !t->shown_at)
-		t->shown_at = time(NULL);
-	strftime(tbuf, sizeof(tbuf), "%H:%M:%S", localtime(&t->shown_at));
-	if (l->hdr_lines < 1)
-		return;
-
-	x = put_seg(0, 0, t->a_title, "dirtytop ");
-	putf(0, x, A_NORMAL, "%s  refresh %s (last %s)  hooks %s  map entries %zu", tbuf,
-	     fmt_interval(a, sizeof(a), t->interval_s), m->interval_s > 0 ? fmt_interval(b, sizeof(b), m->interval_s) : "-",
-	     o->hooks ? o->hooks : "?", o->map_entries);
-	if (t->paused)
-		put(0, COLS > 8 ? COLS - 8 : 0, t->a_paused, " PAUSED ");
-	if (l->hdr_lines < 3)
-		return;
-
-	x = put_seg(1, 0, A_BOLD, "VMs:");
-	if (vm_filter_active(&m->filter))
-		snprintf(line, sizeof(line), " %zu shown of %zu", shown, m->n_vms);
-	else
-		snprintf(line, sizeof(line), " %zu shown", shown);
-	x = put_seg(1, x, A_NORMAL, line);
-	if (exited) {
-		snprintf(line, sizeof(line), " (%zu exited)", exited);
-		x = put_seg(1, x, A_NORMAL, line);
-	}
-	snprintf(line, sizeof(line), "  vCPUs: %zu  fill %s %s  soft-full exits %s  resets %s  stalled vCPUs %zu",
-		 vcpus, fmt_rate(c, sizeof(c), fill), fmt_mib_s(d, sizeof(d), mib), fmt_rate(e, sizeof(e), fullex),
-		 fmt_rate(f, sizeof(f), resets), stalled);
-	put_seg(1, x, A_NORMAL, line);
-
-	x = put_seg(2, 0, A_BOLD, "Sort:");
-	snprintf(line, sizeof(line), " %s %s   ", cols[sort_col(t->sort)].title,
-		 sort_descending(t) ? "descending" : "ascending");
-	x = put_seg(2, x, A_NORMAL, line);
-	x = put_seg(2, x, A_BOLD, "Filter:");
-	if (vm_filter_active(&m->filter)) {
-		snprintf(line, sizeof(line), " pid %u", m->filter.tgid);
-		x = put_seg(2, x, t->a_warn | A_BOLD, line);
-	} else {
-		x = put_seg(2, x, A_NORMAL, " none (every VM)");
-	}
-	put_seg(2, x, A_NORMAL, "   h: help");
-}
-
-void draw_banner(struct tui *t, const struct model *m, const struct layout *l)
-{
-	const char *lines[4];
-	char buf[2][160];
-	int n = 0;
-
-	if (vm_filter_active(&m->filter)) {
-		snprintf(buf[0], sizeof(buf[0]), "No VM of PID %u is using KVM dirty tracking", m->filter.tgid);
-		lines[n++] = buf[0];
-		if (m->n_vms) {
-			snprintf(buf[1], sizeof(buf[1]), "%zu other VM%s hidden by the filter", m->n_vms,
-				 m->n_vms == 1 ? " is" : "s are");
-			lines[n++] = buf[1];
-		}
-		lines[n++] = "press p, then Enter on an empty line, to show every VM";
-	} else {
-		lines[n++] = "No VM is using KVM dirty tracking yet";
-		lines[n++] = "start a VM with a dirty ring (QEMU: -accel kvm,dirty-ring-size=4096), or run the demo:";
-		lines[n++] = "dirtygen --vms 2 --vcpus 4 --rate 20000,5000 --duration 60";
-	}
-	if (l->n_rows > 0)
-		put_centred(l->rows_y, l->n_rows, l->n_rows >= 2 * n ? 2 : 1, lines, n, t->a_warn | A_BOLD);
-}
+/* ---- the footer: key hints, a prompt or a message ---- */
 
 void draw_footer(struct tui *t, const struct layout *l)
 {
@@ -242,39 +149,6 @@ void draw_footer(struct tui *t, const struct layout *l)
 		putf(y, x, A_NORMAL, " %s  ", hints[i][1]);
 		x += (int)strlen(hints[i][1]) + 3;
 	}
-}
-
-void draw_help(struct tui *t)
-{
-	int y = 2, x0 = 0, keys_w = 64;
-	size_t nk = 0;
-	bool side = COLS >= keys_w + 100;
-	const char *line;
-	char buf[128];
-
-	putf(0, 0, A_NORMAL, "dirtytop help: KVM dirty ring metrics per VM and per vCPU.  Press any key to return.");
-	paint(0, 0, -1, t->a_bar);
-	put(y, 0, t->a_title, "Keys");
-	for (; (line = help_key_line(nk, buf, sizeof(buf))); nk++)
-		put(y + 1 + (int)nk, 2, A_NORMAL, line);
-	if (side) {
-		x0 = keys_w;
-	} else {
-		y += (int)nk + 2;
-	}
-	put(y, x0, t->a_title, "Columns (VM rows; vCPU rows under their VM)");
-	for (int i = 0; i < C_COUNT; i++) {
-		putf(y + 1 + i, x0 + 2, A_BOLD, "%-9s", cols[i].title);
-		put(y + 1 + i, x0 + 12, A_NORMAL, cols[i].help);
-	}
-	y += C_COUNT + 2;
-	put(y, x0, t->a_title, "Detail page (i): memslots, memslot operations, ring resets, hottest regions");
-	for (int i = 0; i < M_COUNT; i++) {
-		putf(y + 1 + i, x0 + 2, A_BOLD, "%-9s", mcols[i].title);
-		put(y + 1 + i, x0 + 12, A_NORMAL, mcols[i].help);
-	}
-	put(y + 2 + M_COUNT, x0 + 2, A_NORMAL,
-	    "Hottest regions: the guest-physical regions of a slot with the most pages dirtied this interval.");
 }
 
 /* ---- the terminal ---- */

@@ -445,7 +445,7 @@ int sort_col(enum sort_key k)
 	return C_FILL;
 }
 
-bool sort_descending(const struct tui *t)
+static bool sort_descending(const struct tui *t)
 {
 	return t->descending && t->sort != SORT_VM;	/* model_sort orders vm ids ascending */
 }
@@ -464,6 +464,99 @@ static void draw_col_header(const struct tui *t, int y)
 	paint(y, col_x(sc), cols[sc].width, t->a_sort);
 }
 
+/* ---- the summary above the table, and what shows when it is empty ---- */
+
+void draw_header(struct tui *t, const struct model *m, const struct layout *l)
+{
+	char tbuf[16], a[16], b[16], c[16], d[16], e[16], f[16], line[256];
+	const struct view_opts *o = t->o;
+	size_t shown = 0, exited = 0, vcpus = 0, stalled = 0;
+	double fill = 0, mib = 0, fullex = 0, resets = 0;
+	int x;
+
+	for (size_t i = 0; i < m->n_vms; i++) {
+		const struct vm_metrics *vm = &m->vms[i];
+
+		if (!model_vm_visible(m, vm))
+			continue;
+		shown++;
+		exited += vm->exited;
+		vcpus += vm->n_vcpus;
+		fill += vm->fill_rate;
+		mib += vm->fill_mib_s;
+		fullex += vm->full_exits_s;
+		resets += vm->reset_calls_s;
+		for (size_t j = 0; j < vm->n_vcpus; j++)
+			stalled += vm->vcpus[j].stalled_now;
+	}
+	/* paused: the time of the data on the screen */
+	if (!t->paused || !t->shown_at)
+		t->shown_at = time(NULL);
+	strftime(tbuf, sizeof(tbuf), "%H:%M:%S", localtime(&t->shown_at));
+	if (l->hdr_lines < 1)
+		return;
+
+	x = put_seg(0, 0, t->a_title, "dirtytop ");
+	putf(0, x, A_NORMAL, "%s  refresh %s (last %s)  hooks %s  map entries %zu", tbuf,
+	     fmt_interval(a, sizeof(a), t->interval_s), m->interval_s > 0 ? fmt_interval(b, sizeof(b), m->interval_s) : "-",
+	     o->hooks ? o->hooks : "?", o->map_entries);
+	if (t->paused)
+		put(0, COLS > 8 ? COLS - 8 : 0, t->a_paused, " PAUSED ");
+	if (l->hdr_lines < 3)
+		return;
+
+	x = put_seg(1, 0, A_BOLD, "VMs:");
+	if (vm_filter_active(&m->filter))
+		snprintf(line, sizeof(line), " %zu shown of %zu", shown, m->n_vms);
+	else
+		snprintf(line, sizeof(line), " %zu shown", shown);
+	x = put_seg(1, x, A_NORMAL, line);
+	if (exited) {
+		snprintf(line, sizeof(line), " (%zu exited)", exited);
+		x = put_seg(1, x, A_NORMAL, line);
+	}
+	snprintf(line, sizeof(line), "  vCPUs: %zu  fill %s %s  soft-full exits %s  resets %s  stalled vCPUs %zu",
+		 vcpus, fmt_rate(c, sizeof(c), fill), fmt_mib_s(d, sizeof(d), mib), fmt_rate(e, sizeof(e), fullex),
+		 fmt_rate(f, sizeof(f), resets), stalled);
+	put_seg(1, x, A_NORMAL, line);
+
+	x = put_seg(2, 0, A_BOLD, "Sort:");
+	snprintf(line, sizeof(line), " %s %s   ", cols[sort_col(t->sort)].title,
+		 sort_descending(t) ? "descending" : "ascending");
+	x = put_seg(2, x, A_NORMAL, line);
+	x = put_seg(2, x, A_BOLD, "Filter:");
+	if (vm_filter_active(&m->filter)) {
+		snprintf(line, sizeof(line), " pid %u", m->filter.tgid);
+		x = put_seg(2, x, t->a_warn | A_BOLD, line);
+	} else {
+		x = put_seg(2, x, A_NORMAL, " none (every VM)");
+	}
+	put_seg(2, x, A_NORMAL, "   h: help");
+}
+
+static void draw_banner(struct tui *t, const struct model *m, const struct layout *l)
+{
+	const char *lines[4];
+	char buf[2][160];
+	int n = 0;
+
+	if (vm_filter_active(&m->filter)) {
+		snprintf(buf[0], sizeof(buf[0]), "No VM of PID %u is using KVM dirty tracking", m->filter.tgid);
+		lines[n++] = buf[0];
+		if (m->n_vms) {
+			snprintf(buf[1], sizeof(buf[1]), "%zu other VM%s hidden by the filter", m->n_vms,
+				 m->n_vms == 1 ? " is" : "s are");
+			lines[n++] = buf[1];
+		}
+		lines[n++] = "press p, then Enter on an empty line, to show every VM";
+	} else {
+		lines[n++] = "No VM is using KVM dirty tracking yet";
+		lines[n++] = "start a VM with a dirty ring (QEMU: -accel kvm,dirty-ring-size=4096), or run the demo:";
+		lines[n++] = "dirtygen --vms 2 --vcpus 4 --rate 20000,5000 --duration 60";
+	}
+	if (l->n_rows > 0)
+		put_centred(l->rows_y, l->n_rows, l->n_rows >= 2 * n ? 2 : 1, lines, n, t->a_warn | A_BOLD);
+}
 
 /* The column header and the rows in view (the banner when there is none), keeping the cursor in view. */
 void draw_table(struct tui *t, const struct model *m, const struct layout *l)

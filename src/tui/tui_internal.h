@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * The state the parts of the screen share: screen.c (terminal, colours,
- * drawing primitives, header, footer, banner, help), table.c (the VM/vCPU
- * table and its cursor), detail.c (the detail page of one VM), keys.c (the
- * key-binding table and prompts) and tui.c (the public tui_* API).
+ * The state the parts of the screen share. Each part uses only the ones
+ * listed before it: screen.c (terminal, colours, drawing primitives, layout,
+ * messages, footer), table.c (the summary header and the VM/vCPU table with
+ * its cursor), detail.c (the detail page of one VM), keys.c (the key-binding
+ * table, prompts and the help page) and tui.c (the public tui_* API).
  */
 #ifndef DT_TUI_TUI_INTERNAL_H
 #define DT_TUI_TUI_INTERNAL_H
@@ -130,11 +131,7 @@ void put_centred(int y0, int h, int gap, const char *const *lines, int n, attr_t
 void get_layout(struct layout *l);
 void set_msg(struct tui *t, bool error, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 const char *fmt_interval(char *buf, size_t len, double s);
-
-void draw_header(struct tui *t, const struct model *m, const struct layout *l);
-void draw_banner(struct tui *t, const struct model *m, const struct layout *l);
 void draw_footer(struct tui *t, const struct layout *l);
-void draw_help(struct tui *t);
 
 /* ---- table.c ---- */
 
@@ -149,7 +146,6 @@ const char *q_us(char *buf, size_t len, const struct quantiles *q, double v);
 const char *ring_text(char *buf, size_t len, uint32_t size, uint32_t soft);
 const char *known_comm(const struct tui *t, uint32_t vm_id);
 int sort_col(enum sort_key k);
-bool sort_descending(const struct tui *t);
 
 bool vm_expanded(const struct tui *t, const struct vm_metrics *vm);
 void set_expanded(struct tui *t, const struct vm_metrics *vm, bool on);
@@ -159,6 +155,7 @@ void select_row(struct tui *t, const struct model *m, size_t i);
 void move_sel(struct tui *t, const struct model *m, long delta);
 int page_rows(void);
 const struct row *sel_row(const struct tui *t);
+void draw_header(struct tui *t, const struct model *m, const struct layout *l);	/* the summary lines */
 void draw_table(struct tui *t, const struct model *m, const struct layout *l);
 
 /* ---- detail.c ---- */
@@ -173,6 +170,6 @@ void draw_detail(struct tui *t, const struct model *m);
 /* ---- keys.c ---- */
 
 bool handle_key(struct tui *t, struct model *m, int ch);	/* false: the user quits */
-const char *help_key_line(size_t i, char *buf, size_t len);	/* line i of the keys' help; NULL past the last */
+void draw_help(struct tui *t);
 
 #endif
