@@ -164,8 +164,8 @@ static bool on_keys(void *ctx)
 
 	if (!tui_input(l->tui, l->model))
 		return false;
-	if (l->a->vo.interval_s != session_interval(l->s))
-		session_set_interval(l->s, l->a->vo.interval_s);
+	if (tui_interval(l->tui) != session_interval(l->s))	/* the user's keys asked for another */
+		session_set_interval(l->s, tui_interval(l->tui));
 	tui_draw(l->tui, l->model);
 	return true;
 }
