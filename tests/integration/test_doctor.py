@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import DIRTYGEN, DIRTYTOP
+from conftest import DIRTYGEN, DIRTYTOP, native_kvm
 from vmm import (QMP, build_guest, free_port, qemu_args, qemu_ready, stop, wait_guest_running, wait_migration,
                  children)
 
@@ -116,6 +116,7 @@ def test_reaper_stalled(kvm_bpf, tmp):
     assert not findings(doc, "exit-storm") and not findings(doc, "vcpu-throttled")
 
 
+@native_kvm  # needs 18-20K pages/s from a paced vCPU
 def test_reaper_too_slow(kvm_bpf, tmp):
     """20000 pages/s into 960 entries, reset every 200 ms: the ring fills in 48 ms."""
     doc, _ = run_doctor(tmp, ["--ring-size", "1024", "--rate", "20000", "--reap-interval", "200", "--mem", "64",
@@ -131,6 +132,7 @@ def test_reaper_too_slow(kvm_bpf, tmp):
     assert not findings(doc, "vcpu-throttled")
 
 
+@native_kvm  # needs 18K pages/s from one vCPU
 def test_dominant_vcpu(kvm_bpf, tmp):
     doc, truth = run_doctor(tmp, ["--vcpus", "2", "--ring-size", "65536", "--rate", "20000,1000", "--mem", "128",
                                   "--duration", "3"])
@@ -139,6 +141,7 @@ def test_dominant_vcpu(kvm_bpf, tmp):
     assert f["evidence"]["share"] > 0.9 and 18000 < f["evidence"]["vcpu_rate"] < 21000
 
 
+@native_kvm  # needs a 70 MiB/s dirty rate
 def test_precopy_no_converge_bandwidth(kvm_bpf, tmp):
     """78 MiB/s of dirtying against 10 MiB/s of bandwidth."""
     doc, _ = run_doctor(tmp, ["--ring-size", "65536", "--rate", "20000", "--mem", "128", "--duration", "3"],
@@ -250,6 +253,7 @@ def test_qemu_dirty_log_flapping(qemu_ready, tmp):
     assert ev["cycles_per_slot"] >= 3 and ev["dirty_log_on"] >= 3 * ev["ram_slots"], ev
 
 
+@native_kvm  # QEMU must boot and dirty faster than emulation allows
 def test_qemu_precopy_no_converge(qemu_ready, tmp):
     """A migration capped at 2 MiB/s of a guest dirtying tens of MiB/s: doctor with the
     bandwidth from QMP, and doctor measuring QEMU's TCP traffic itself. With the dirty ring,

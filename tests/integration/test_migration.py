@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import DIRTYTOP
+from conftest import DIRTYTOP, native_kvm
 from vmm import (MIB, QMP, Watcher, build_guest, calc_dirty_rate, children, free_port, pushes_at, qemu_args,
                  qemu_ready, ram_slots, stop, wait_guest_running, wait_migration)
 
@@ -24,6 +24,7 @@ QUIET = ["exit-storm", "reaper-stalled", "vcpu-throttled", "precopy-no-converge"
          "slow-get-dirty-log", "slow-clear-dirty-log", "slow-memslot-ioctl"]
 
 
+@native_kvm  # QEMU boots SeaBIOS and migrates within deadlines set for hardware speed
 @pytest.mark.parametrize("ring", [4096, 0], ids=["dirty-ring", "bitmap"])
 def test_live_migration(qemu_ready, tmp, ring):
     elf = build_guest(tmp)

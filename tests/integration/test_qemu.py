@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import DIRTYTOP, ROOT, missing
+from conftest import DIRTYTOP, ROOT, missing, native_kvm
 
 GUEST_DIR = os.path.join(ROOT, "tests", "guest")
 MIB = 1 << 20
@@ -67,6 +67,7 @@ def ram_slots(vm):
             and s["gpa"] < 0xf0000000]
 
 
+@native_kvm  # SeaBIOS must program the chipset within 90 s
 @pytest.mark.parametrize("ring", [4096, 0], ids=["dirty-ring", "bitmap"])
 def test_qemu_memslot_table(qemu_ready, tmp, ring):
     mem = 128

@@ -18,7 +18,7 @@ import time
 import pytest
 
 import recfile
-from conftest import (DIRTYGEN, DIRTYTOP, final_vm_record, missing, run_traced, vcpu_by_tid)
+from conftest import (DIRTYGEN, DIRTYTOP, final_vm_record, missing, native_kvm, run_traced, vcpu_by_tid)
 from test_counts import CASES, compare_counts
 
 BUILD = os.path.dirname(DIRTYTOP)
@@ -144,7 +144,7 @@ def test_report_equals_truth_and_live_view(kvm_bpf, tmp):
     path = tmp / "run.dtr"
     rec = start_recorder(path, "--block-events", "5000")
     try:
-        live_records, truth = run_traced(CASES["ring1024"])
+        live_records, truth = run_traced(CASES["stalled-reaper"])
     finally:
         stop_recorder(rec)
     assert truth["totals"]["full_exits"] > 0
@@ -393,6 +393,7 @@ def chromium(tmp, *args):
     return p.stdout
 
 
+@native_kvm  # needs soft-full exits in every VM of the small recording
 def test_html_report_draws_its_plots(small_recording, tmp):
     path, truth = small_recording
     html = tmp / "report.html"
@@ -428,6 +429,7 @@ def test_html_report_draws_its_plots(small_recording, tmp):
     assert colors > 30 and top_share < 0.97, f"the screenshot looks blank: {colors} colors, {top_share:.1%} one"
 
 
+@native_kvm  # needs soft-full exits in every VM of the small recording
 def test_perfetto_trace(small_recording, tmp):
     path, truth = small_recording
     out = tmp / "trace.json"

@@ -10,7 +10,7 @@ import json
 import os
 import subprocess
 
-from conftest import DIRTYGEN, DIRTYTOP
+from conftest import DIRTYGEN, DIRTYTOP, native_kvm
 
 SIZES = [1024, 2048, 4096]
 WORKLOAD = ["--rate", "20000", "--reap-interval", "200", "--reap-delay", "50", "--mem", "256",
@@ -44,6 +44,7 @@ def measured_exits_s(size, tmp):
     return c["full_exits"] / ((c["run_end_ns"] - c["run_start_ns"]) / 1e9)
 
 
+@native_kvm  # needs 18-21K pages/s
 def test_tune_predicts_dirtygen_exits(kvm_bpf, tmp):
     doc, truth = run_tune([], tmp, ["--ring-size", "65536"] + WORKLOAD)
     vm = vm_of(doc, truth)
@@ -83,6 +84,7 @@ def test_tune_predicts_dirtygen_exits(kvm_bpf, tmp):
     assert best == 8192  # 20000/s for 250 ms: 5000 entries
 
 
+@native_kvm  # an unbounded writer must outrun a 65536-entry ring
 def test_tune_recommends_bitmap_from_recording(kvm_bpf, tmp):
     """A reaper stalled for 3 s under an unbounded writer: no ring holds it. From a file."""
     rec = tmp / "rec.dtr"
