@@ -8,7 +8,6 @@
 #ifndef DT_CMD_COMMANDS_H
 #define DT_CMD_COMMANDS_H
 
-#define DIRTYTOP_VERSION "0.1.0"
 
 int live_main(int argc, char **argv);
 int record_main(int argc, char **argv);

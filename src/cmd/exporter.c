@@ -37,6 +37,7 @@
 #include <bpf/bpf.h>
 #include "cmd/cli.h"
 #include "cmd/commands.h"
+#include "core/version.h"
 #include "core/doctor_rules.h"
 #include "core/exit_status.h"
 #include "core/recording.h"

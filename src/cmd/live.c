@@ -10,6 +10,7 @@
 #include <errno.h>
 #include "cmd/cli.h"
 #include "cmd/commands.h"
+#include "core/version.h"
 #include "cmd/session.h"
 #include "kernel/collector.h"
 #include "out/views.h"

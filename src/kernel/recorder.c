@@ -13,7 +13,7 @@
 #include <bpf/libbpf.h>
 #include "dt_live.h"
 #include "dt_events.h"
-#include "cmd/commands.h"
+#include "core/version.h"
 #include "core/util.h"
 #include "kernel/features.h"
 #include "kernel/recorder.h"
