@@ -389,7 +389,7 @@ static void commit_prompt(struct tui *t, struct model *m)
 			m->filter = (struct vm_filter){ 0 };
 			set_msg(t, false, "Filter cleared: every VM is shown");
 		} else if (vm_filter_parse(&m->filter, s)) {
-			set_msg(t, true, "'%s' is neither a PID nor a VM name: type one, or nothing to show every VM", s);
+			set_msg(t, true, "'%s' is not a PID, nor a VM name: type one, or nothing to show every VM", s);
 		} else {
 			char d[VM_FILTER_NAME_LEN + 8];
 

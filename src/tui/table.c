@@ -549,10 +549,10 @@ static void draw_banner(struct tui *t, const struct model *m, const struct layou
 	int n = 0;
 
 	if (vm_filter_active(&m->filter)) {
-		char d[VM_FILTER_NAME_LEN + 8];
-
-		snprintf(buf[0], sizeof(buf[0]), "No VM of %.100s is using KVM dirty tracking",
-			 vm_filter_describe(&m->filter, d, sizeof(d)));
+		if (m->filter.name[0])
+			snprintf(buf[0], sizeof(buf[0]), "No VM named %.100s is using KVM dirty tracking", m->filter.name);
+		else
+			snprintf(buf[0], sizeof(buf[0]), "No VM of PID %u is using KVM dirty tracking", m->filter.tgid);
 		lines[n++] = buf[0];
 		if (m->n_vms) {
 			snprintf(buf[1], sizeof(buf[1]), "%zu other VM%s hidden by the filter", m->n_vms,

@@ -473,11 +473,12 @@ def test_pid_filter(kvm_bpf, screens, gens):
     assert str(fast.pid) not in text, f"the other VM is still on the screen:\n{s.dump()}"
     assert re.search(r"VMs: 1 shown of \d+", text), s.dump()
 
-    # not a number: an error message, the filter unchanged, dirtytop still running
+    # neither a pid nor a name (a name is valid: -p web-01): an error message, the filter
+    # unchanged, dirtytop still running
     s.keys("p")
-    s.type("abc")
+    s.type("0")
     s.keys("Enter")
-    s.wait_text("'abc' is not a PID")
+    s.wait_text("'0' is not a PID")
     assert only(slow.pid)(s.lines()) and f"Filter: pid {slow.pid}" in s.text()
 
     # a pid without VMs: the banner says so
