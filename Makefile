@@ -94,6 +94,7 @@ fuzz-run: fuzz
 check: all $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done
 	PYTHON=$(PYTHON) tests/run-integration
+	$(PYTHON) -m pytest -v -rs -p no:cacheprovider tests/kernels
 
 unit: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done
