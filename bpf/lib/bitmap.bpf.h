@@ -14,9 +14,7 @@
 #define DT_BITMAP_BPF_H
 
 #include <bpf/bpf_helpers.h>
-
-/* Set by userspace before load: false where the kernel lacks bpf_loop (5.17). */
-const volatile bool use_bpf_loop = true;
+#include "loop.bpf.h"
 
 /* 1 GiB slots: each chunk costs the verifier a pass of the loop body. */
 #define DT_BITMAP_BOUNDED_CHUNKS 512
@@ -77,15 +75,8 @@ static __always_inline struct dt_bitmap_walk *dt_bitmap_last(void)
 #define dt_bitmap_walk(w, cb)								\
 	({										\
 		struct dt_bitmap_ctx __ctx = { .w = (w) };				\
-		__u32 __n = (__u32)(((w)->bytes + 63) / 64);				\
 											\
-		if (use_bpf_loop) {							\
-			bpf_loop(__n, cb, &__ctx, 0);					\
-		} else {								\
-			for (__u32 __i = 0; __i < DT_BITMAP_BOUNDED_CHUNKS && __i < __n; __i++)	\
-				if (cb(__i, &__ctx))					\
-					break;					\
-		}									\
+		dt_loop((__u32)(((w)->bytes + 63) / 64), DT_BITMAP_BOUNDED_CHUNKS, cb, &__ctx);	\
 	})
 
 /*
