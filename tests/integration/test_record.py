@@ -139,6 +139,16 @@ def compare_with_live(live_records, summary, truth):
         raise AssertionError("the report disagrees with the live view:\n  " + "\n  ".join(errors))
 
 
+def pushes_by_tid(vm_records, truth):
+    """{vCPU thread: pushes} of truth's vCPUs in a live-view (or report) record."""
+    out = {}
+    for tvm in truth["vms"]:
+        vm = final_vm_record(vm_records, tvm)
+        for tc in tvm["vcpus"]:
+            out[tc["tid"]] = vcpu_by_tid(vm, tc["tid"])["pushes"]
+    return out
+
+
 def test_report_equals_truth_and_live_view(kvm_bpf, tmp):
     """Record a run while the live view shows it: the report counts exactly like both."""
     path = tmp / "run.dtr"
@@ -148,7 +158,20 @@ def test_report_equals_truth_and_live_view(kvm_bpf, tmp):
     finally:
         stop_recorder(rec)
     assert truth["totals"]["full_exits"] > 0
+    # the recording streams pushes in batches read back from the rings (format 2.0)
+    parsed = recfile.parse(open(path, "rb").read())
+    kinds = {}
+    for b in parsed["blocks"]:
+        for k, n in b["counts"].items():
+            kinds[k] = kinds.get(k, 0) + n
+    assert parsed["version"] == (2, 0) and kinds.get("batch", 0) > 0 and 1 not in kinds, kinds
+    # pushes per vCPU: recording == live view == dirtygen's truth, exactly
+    harvested = {tc["tid"]: tc["harvested"] for tvm in truth["vms"] for tc in tvm["vcpus"]}
+    assert pushes_by_tid(live_records, truth) == harvested
     rc, doc, err = report(path, "--json")
+    assert rc == 0, err
+    assert pushes_by_tid([doc["summary"]], truth) == harvested
+    assert kinds["push"] >= sum(harvested.values())  # the file's batches hold them (and other VMs')
     assert rc == 0, err
     assert doc["recording"]["complete"], doc["recording"]["message"]
     assert_nothing_lost(doc)
@@ -235,7 +258,26 @@ def test_forced_loss_is_counted_exactly(kvm_bpf, tmp):
     assert rc == 0
 
 
-# --- files: cut, damaged, foreign, future ---
+# --- files: cut, damaged, foreign, future, older ---
+
+def test_reads_format_1_0():
+    """A recording of format 1.0 (a record per push), committed, reads and reports as it did."""
+    path = os.path.join(os.path.dirname(__file__), "..", "data", "v1.0.dtr")
+    data = open(path, "rb").read()
+    parsed = recfile.parse(data)
+    assert parsed["version"] == (1, 0) and parsed["trailer"]
+    rc, doc, err = report(path, "--json", "-S")
+    assert rc == 0 and err == "", err
+    rec = doc["recording"]
+    assert rec["complete"] and rec["format_version"] == "1.0"
+    assert rec["events_by_kind"]["push"] == recfile.events_before(parsed, len(data), "push") == 500
+    assert rec["events_by_kind"]["batch"] == 0
+    assert rec["events"] == recfile.events_before(parsed, len(data)) == 504
+    (vm,) = doc["summary"]["vms"]
+    assert vm["pushes"] == 500 and vm["reset_calls"] == 1 and vm["reset_entries"] == 500
+    assert sorted((c["vcpu_id"], c["pushes"], c["entries_reset"]) for c in vm["vcpus"]) == [(0, 300, 300),
+                                                                                             (1, 200, 200)]
+
 
 def test_cut_anywhere_reports_its_complete_blocks(small_recording, tmp):
     path, truth = small_recording
@@ -292,7 +334,7 @@ def test_damaged_foreign_and_future_files(small_recording, tmp):
         rc, _, err = report(f)
         assert rc == 1 and "not a dirtytop recording" in err, (name, rc, err)
     future = bytearray(data)
-    future[8:10] = (2).to_bytes(2, "little")
+    future[8:10] = (parsed["version"][0] + 1).to_bytes(2, "little")  # the next major version
     (tmp / "future.dtr").write_bytes(bytes(future))
     rc, _, err = report(tmp / "future.dtr")
     assert rc == 1 and "newer dirtytop" in err, err
