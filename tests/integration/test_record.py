@@ -260,6 +260,22 @@ def test_forced_loss_is_counted_exactly(kvm_bpf, tmp):
 
 # --- files: cut, damaged, foreign, future, older ---
 
+def test_batch_file_reads_the_same_both_ways():
+    """The independent reader and `dirtytop report` count the same pushes in a 2.0 file of batches."""
+    path = os.path.join(os.path.dirname(__file__), "..", "data", "v2.0-batch.dtr")
+    data = open(path, "rb").read()
+    parsed = recfile.parse(data)
+    assert parsed["version"] == (2, 0) and parsed["trailer"]
+    rc, doc, err = report(path, "--json", "-S")
+    assert rc == 0 and err == "", err
+    rec = doc["recording"]
+    assert rec["events_by_kind"]["push"] == recfile.events_before(parsed, len(data), "push") == 1160
+    assert rec["events_by_kind"]["batch"] == recfile.events_before(parsed, len(data), "batch") == 24
+    assert rec["events"] == recfile.events_before(parsed, len(data))
+    (vm,) = doc["summary"]["vms"]
+    assert sorted(c["pushes"] for c in vm["vcpus"]) == [580, 580]
+
+
 def test_reads_format_1_0():
     """A recording of format 1.0 (a record per push), committed, reads and reports as it did."""
     path = os.path.join(os.path.dirname(__file__), "..", "data", "v1.0.dtr")
