@@ -170,14 +170,11 @@ static __always_inline struct dt_vcpu *vcpu_get(__u64 ring)
 }
 
 /*
- * Counting pushes. The ring itself holds what the push handler would see:
- * dirty_index counts the pushes, and the entries (slot, offset) stay in
- * place until the ring wraps, which takes a full ring of pushes after they
- * are reset; KVM's reset only clears their flags. So the vCPU thread catches
- * up now and then: at each batch start (DT_PUSH_BATCH), at a soft-full exit
- * and when KVM_RUN returns, it adds the pushes since v->dirty_index and reads
- * those entries back for the heat map. Only the vCPU thread syncs (KVM holds
- * vcpu->mutex around all of them), so v->dirty_index has a single writer.
+ * Counting pushes (lib/ring.bpf.h): at each batch start, at a soft-full exit
+ * and when KVM_RUN returns, the vCPU thread adds the pushes since
+ * v->dirty_index and reads those entries back for the heat map. Only the
+ * vCPU thread syncs (KVM holds vcpu->mutex around all of them), so
+ * v->dirty_index has a single writer.
  */
 struct gfn_chunk {
 	struct dt_gfn e[DT_PUSH_BATCH];
@@ -239,23 +236,15 @@ struct heat_walk {
 static long heat_chunk(__u32 c, struct heat_walk *w)
 {
 	struct dt_vcpu *v = w->v;
-	__u32 base = (w->from & ~(DT_PUSH_BATCH - 1)) + c * DT_PUSH_BATCH;
-	__u32 lo = c ? 0 : w->from & (DT_PUSH_BATCH - 1);
-	__u32 hi = w->to - base < DT_PUSH_BATCH ? w->to - base : DT_PUSH_BATCH;
-	__u64 addr = v->gfns + (__u64)(base & (v->ring_size - 1)) * sizeof(struct dt_gfn);
+	struct dt_ring_span s = dt_ring_chunk(w->from, w->to, c);
 
-	if (bpf_probe_read_kernel(w->buf, sizeof(*w->buf), (void *)addr))
+	if (dt_ring_read_chunk(w->buf, v->gfns, v->ring_size, s.base))
 		return 1;
-	heat_count_chunk(w->buf, v, lo, hi - lo);
-	return hi < DT_PUSH_BATCH;
+	heat_count_chunk(w->buf, v, s.lo, s.hi - s.lo);
+	return s.hi < DT_PUSH_BATCH;
 }
 
-/*
- * Count the pushes since the last sync. trusted: the indices come from a
- * ring the kernel handed to the hook; else (kvm_userspace_exit, which names
- * no vCPU: the ring is the thread's last one) they are checked for sense
- * first, since a VMM could have moved the thread to another vCPU.
- */
+/* Count the pushes since the last sync (trusted: see dt_ring_unread). */
 static __noinline void vcpu_sync(struct dt_vcpu *v, __u32 dirty_index, __u32 reset_index, bool trusted)
 {
 	struct heat_walk w = { .v = v };
@@ -263,28 +252,17 @@ static __noinline void vcpu_sync(struct dt_vcpu *v, __u32 dirty_index, __u32 res
 
 	if (!v)
 		return;
-	n = dirty_index - v->dirty_index;
-	/* behind v->dirty_index: a batch start just counted from (a vCPU first seen there) */
-	if ((__s32)n <= 0)
+	n = dt_ring_unread(v->dirty_index, dirty_index, reset_index, v->ring_size, trusted, &w.from);
+	if (!n)
 		return;
-	if (!trusted && (n > v->ring_size || dirty_index - reset_index > v->ring_size))
-		return;
-	/* entries older than a ring back are overwritten */
-	w.from = n <= v->ring_size ? v->dirty_index : dirty_index - v->ring_size;
 	w.to = dirty_index;
 	w.buf = bpf_map_lookup_elem(&gfn_scratch, &zero);
-	/* a ring of 2^k >= 64 entries, so a chunk never wraps */
-	if (w.buf && v->gfns && v->ring_size >= DT_PUSH_BATCH &&
-	    !(v->ring_size & (v->ring_size - 1))) {
-		__u32 chunks = (w.to - (w.from & ~(DT_PUSH_BATCH - 1)) + DT_PUSH_BATCH - 1) / DT_PUSH_BATCH;
-
-		/*
-		 * Without bpf_loop (< 5.17) there is no ring heat: a bounded loop of
-		 * 1025 chunks here made 6.1's verifier refuse the object ("back-edge").
-		 */
-		if (use_bpf_loop)
-			bpf_loop(chunks, heat_chunk, &w, 0);
-	}
+	/*
+	 * Without bpf_loop (< 5.17) there is no ring heat: a bounded loop of
+	 * 1025 chunks here made 6.1's verifier refuse the object ("back-edge").
+	 */
+	if (use_bpf_loop && w.buf && dt_ring_chunks_ok(v->gfns, v->ring_size))
+		bpf_loop(dt_ring_chunks(w.from, w.to), heat_chunk, &w, 0);
 	dt_agg_pushes(v, epoch, n, dirty_index, reset_index);
 }
 
@@ -305,12 +283,6 @@ static __always_inline void on_push_batch(__u64 ring, __u32 dirty_index, __u32 r
 	rt = bpf_map_lookup_elem(&ring_ts, &ring);
 	if (rt)
 		dt_agg_push_stamp(rt, dirty_index, bpf_ktime_get_ns());
-}
-
-/* The entry just pushed (dirty_index - 1) starts a batch. */
-static __always_inline bool starts_batch(__u32 dirty_index)
-{
-	return !((dirty_index - 1) & (DT_PUSH_BATCH - 1));
 }
 
 static __always_inline void on_reset(__u64 ring, __u32 dirty_index, __u32 reset_index)
@@ -346,7 +318,7 @@ DT_HOOK(kvm_dirty_ring_push, push, struct kvm_dirty_ring *ring, u32 slot, u64 of
 		return 0;
 	dirty_index = dt_ring_dirty_index(ring, btf);
 
-	if (starts_batch(dirty_index))
+	if (dt_ring_starts_batch(dirty_index))
 		on_push_batch((__u64)ring, dirty_index, dt_ring_reset_index(ring, btf));
 	return 0;
 }

@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * `dirtytop record`, kernel side: stream every dirty ring event through a BPF
- * ring buffer (include/dt_events.h). The push handler runs once per dirtied guest
- * page: one hash lookup, one reserve/submit, a handful of stores. When the
- * ring buffer is full the event is counted, per CPU and per event type, in
- * `counters`; userspace writes those counts into the file.
+ * ring buffer (include/dt_events.h). The push handler runs once per dirtied
+ * guest page, and does as the live one: in the common case one load and one
+ * test; at a batch boundary the pushes since the last one are read back from
+ * the ring and streamed as one BATCH event (see ring_sync). When the ring
+ * buffer is full the event is counted, per CPU and per event type, in
+ * `counters` (a batch's pushes as PUSH); userspace writes those counts into
+ * the file.
  *
  * Rings (vCPUs) and VMs are numbered here with small ids; events carry the
  * ids, never kernel addresses. What userspace needs to know about an id
@@ -51,6 +54,10 @@ struct {
 struct rec_ring {
 	__u32 id;
 	__u32 tid;
+	__u32 synced;		/* pushes before this ring index are streamed (or counted lost) */
+	__u32 ring_size;
+	__u64 gfns;		/* the ring's entries */
+	__u64 batch_ns;		/* no push after synced is older (see struct dt_ev_batch) */
 };
 
 struct {
@@ -135,6 +142,15 @@ static __always_inline void count_lost(__u32 type)
 
 	if (c)
 		c->lost[type & (DT_EV_NTYPES - 1)]++;
+}
+
+static __always_inline void count_lost_n(__u32 type, __u32 n)
+{
+	__u32 zero = 0;
+	struct dt_rec_counters *c = bpf_map_lookup_elem(&counters, &zero);
+
+	if (c)
+		c->lost[type & (DT_EV_NTYPES - 1)] += n;
 }
 
 static __always_inline void count_untracked(__u32 type)
@@ -232,6 +248,11 @@ static __noinline struct rec_ring *ring_create(__u64 ring_addr, bool from_create
 	if (bpf_map_update_elem(&ring_meta, &id, &m, BPF_ANY))
 		return NULL;
 	r.id = id;
+	/* streamed from here: a new ring from its first entry, an older one from now */
+	r.synced = f.dirty_index;
+	r.ring_size = f.size;
+	r.gfns = f.gfns;
+	r.batch_ns = m.first_seen_ns;
 	if (bpf_map_update_elem(&rings, &ring_addr, &r, from_create ? BPF_ANY : BPF_NOEXIST)) {
 		bpf_map_delete_elem(&ring_meta, &id);
 		if (from_create)
@@ -272,33 +293,113 @@ static __noinline void set_tid(struct rec_ring *r, __u64 ring, __u32 tid, bool e
 	submit(e);
 }
 
-static __always_inline void on_push(__u64 ring, __u32 dirty_index, __u32 reset_index, __u32 slot,
-				    __u64 offset)
+/*
+ * Streaming pushes (lib/ring.bpf.h): at a batch boundary (the push of a
+ * chunk's first entry, a soft-full exit, a return of KVM_RUN: the vCPU
+ * thread; a ring reset: the resetting thread) the entries pushed since
+ * r->synced are read back from the ring and streamed as BATCH events, one
+ * per aligned chunk. Two threads can sync a ring at once (the vCPU's and the
+ * resetter), so a range is claimed by a compare-and-swap of r->synced: each
+ * push is streamed once. The event is reserved before its range is claimed:
+ * a batch claimed before a reset's sync then precedes the reset event in the
+ * ring buffer, so replay sees every push before the reset that reclaims it.
+ */
+/* Without bpf_loop, chunks streamed per sync: a sync spans one or two unless it fell behind. */
+#define SYNC_BOUNDED_CHUNKS 4
+
+struct batch_walk {
+	struct rec_ring *r;
+	__u32 from, to;		/* ring indices [from, to) to stream */
+	__u32 reset_index;
+	__u64 now;
+};
+
+static __always_inline long batch_chunk_body(__u32 c, struct batch_walk *w)
+{
+	struct dt_ring_span s = dt_ring_chunk(w->from, w->to, c);
+	struct rec_ring *r = w->r;
+	struct dt_ev_batch *e;
+	__u32 cur, end = s.base + s.hi, lo;
+	__u64 first_ns;
+
+	e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
+	for (int attempt = 0; attempt < 2; attempt++) {
+		cur = r->synced;
+		if ((__s32)(end - cur) <= 0)
+			break;		/* another thread streamed this chunk */
+		if ((__s32)(cur - s.base) < 0)
+			break;		/* an earlier chunk is not streamed yet: the next sync does both */
+		/* claim [cur, end) */
+		if (__sync_val_compare_and_swap(&r->synced, cur, end) != cur)
+			continue;
+		lo = (cur - s.base) & (DT_PUSH_BATCH - 1);
+		if (!e) {
+			count_lost_n(DT_EV_PUSH, end - cur);
+			return s.hi < DT_PUSH_BATCH;
+		}
+		first_ns = r->batch_ns;
+		r->batch_ns = w->now;
+		dt_ring_read_chunk(e->e, r->gfns, r->ring_size, s.base);	/* zeroes e->e if it fails */
+		e->h.ts = w->now;
+		e->h.id = r->id;
+		e->h.type = DT_EV_BATCH;
+		e->h.as_id = 0;
+		e->h.slot = 0;
+		e->first_ns = first_ns;
+		e->dirty_index = end;
+		e->reset_index = w->reset_index;
+		e->lo = lo;
+		e->n = end - cur;
+		submit(e);
+		return s.hi < DT_PUSH_BATCH;
+	}
+	if (e)
+		bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
+	return 1;
+}
+DT_LOOP_CALLBACK(batch_chunk, batch_chunk_body, struct batch_walk)
+
+/* Stream the pushes up to dirty_index (trusted: see dt_ring_unread). */
+static __noinline void ring_sync(struct rec_ring *r, __u32 dirty_index, __u32 reset_index, bool trusted)
+{
+	struct batch_walk w = { .r = r, .to = dirty_index, .reset_index = reset_index };
+	__u32 cur, n;
+
+	if (!r || !wanted(DT_EV_PUSH))
+		return;
+	cur = r->synced;
+	n = dt_ring_unread(cur, dirty_index, reset_index, r->ring_size, trusted, &w.from);
+	if (!n)
+		return;
+	if (!dt_ring_chunks_ok(r->gfns, r->ring_size))
+		w.from = dirty_index;	/* cannot be read back: all are lost */
+	if (w.from != cur && __sync_val_compare_and_swap(&r->synced, cur, w.from) == cur)
+		count_lost_n(DT_EV_PUSH, w.from - cur);	/* overwritten before they were read */
+	if (w.from == w.to)
+		return;
+	w.now = bpf_ktime_get_ns();
+	dt_ring_walk(w.from, w.to, SYNC_BOUNDED_CHUNKS, batch_chunk, batch_chunk_body, &w);
+}
+
+/* The push of a chunk's first entry (dirty_index - 1): stream the chunk before it. */
+static __always_inline void on_push_batch(__u64 ring, __u32 dirty_index, __u32 reset_index)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct dt_ev_push *e;
 	struct rec_ring *r;
 
 	if (filtered_out(pid_tgid))
 		return;
 	r = ring_get(ring);
 	if (!r) {
-		count_untracked(DT_EV_PUSH);
+		count_untracked(DT_EV_BATCH);
 		return;
 	}
 	if (!r->tid)
 		set_tid(r, ring, (__u32)pid_tgid, true);
-	if (!wanted(DT_EV_PUSH))
-		return;
-	e = ev_reserve(DT_EV_PUSH, r->id, sizeof(*e));
-	if (!e)
-		return;
-	e->h.as_id = slot >> 16;
-	e->h.slot = slot;
-	e->dirty_index = dirty_index;
-	e->reset_index = reset_index;
-	e->offset = offset;
-	submit(e);
+	ring_sync(r, dirty_index - 1, reset_index, true);
+	/* the new batch starts with this push: stamp it (unless another thread synced since) */
+	if (r->synced == dirty_index - 1)
+		r->batch_ns = bpf_ktime_get_ns();
 }
 
 static __always_inline void on_reset(__u64 ring, __u32 dirty_index, __u32 reset_index)
@@ -313,6 +414,8 @@ static __always_inline void on_reset(__u64 ring, __u32 dirty_index, __u32 reset_
 		count_untracked(DT_EV_RESET);
 		return;
 	}
+	/* the pushes it reclaims are streamed before it */
+	ring_sync(r, dirty_index, reset_index, true);
 	if (!wanted(DT_EV_RESET))
 		return;
 	e = ev_reserve(DT_EV_RESET, r->id, sizeof(*e));
@@ -323,7 +426,7 @@ static __always_inline void on_reset(__u64 ring, __u32 dirty_index, __u32 reset_
 	submit(e);
 }
 
-static __always_inline void on_full_exit(__u64 ring)
+static __always_inline void on_full_exit(__u64 ring, __u32 dirty_index, __u32 reset_index)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)pid_tgid;
@@ -339,6 +442,7 @@ static __always_inline void on_full_exit(__u64 ring)
 	}
 	if (r->tid != tid)
 		set_tid(r, ring, tid, false);
+	ring_sync(r, dirty_index, reset_index, true);
 	dt_reentry_arm(tid, ring);
 	if (!wanted(DT_EV_FULL))
 		return;
@@ -352,11 +456,16 @@ static __always_inline void on_full_exit(__u64 ring)
 
 /* --- the dirty ring tracepoints, as tp_btf and raw_tp (lib/hooks.bpf.h) --- */
 
+/* Once per dirtied page: a load, a test, and once per batch the work. */
 DT_HOOK(kvm_dirty_ring_push, push, struct kvm_dirty_ring *ring, u32 slot, u64 offset)
 {
+	__u32 dirty_index;
+
 	if (DT_HOOK_ARG_NULL(ring))
 		return 0;
-	on_push((__u64)ring, dt_ring_dirty_index(ring, btf), dt_ring_reset_index(ring, btf), slot, offset);
+	dirty_index = dt_ring_dirty_index(ring, btf);
+	if (dt_ring_starts_batch(dirty_index))
+		on_push_batch((__u64)ring, dirty_index, dt_ring_reset_index(ring, btf));
 	return 0;
 }
 
@@ -370,29 +479,35 @@ DT_HOOK(kvm_dirty_ring_reset, reset, struct kvm_dirty_ring *ring)
 
 DT_HOOK(kvm_dirty_ring_exit, exit, struct kvm_vcpu *vcpu)
 {
+	struct kvm_dirty_ring *ring;
+
 	if (DT_HOOK_ARG_NULL(vcpu))
 		return 0;
-	on_full_exit((__u64)dt_vcpu_ring(vcpu));
+	ring = dt_vcpu_ring(vcpu);
+	on_full_exit((__u64)ring, dt_ring_dirty_index(ring, btf), dt_ring_reset_index(ring, btf));
 	return 0;
 }
 
-/* --- every return of KVM_RUN to userspace, for vCPU threads we know --- */
+/* --- every return of KVM_RUN to userspace, for vCPU threads we know: the thread catches up --- */
 
 SEC("tp/kvm/kvm_userspace_exit")
 int userspace_exit(struct userspace_exit_args *ctx)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct kvm_dirty_ring *kr;
 	struct dt_ev_tid *e;
 	struct rec_ring *r;
 	__u64 *ring;
 
-	if (!wanted(DT_EV_UEXIT))
-		return 0;
 	ring = dt_thread_ring(tid);
 	if (!ring)
 		return 0;
 	r = bpf_map_lookup_elem(&rings, ring);
 	if (!r || r->tid != tid)
+		return 0;
+	kr = (void *)*ring;
+	ring_sync(r, dt_ring_dirty_index(kr, false), dt_ring_reset_index(kr, false), false);
+	if (!wanted(DT_EV_UEXIT))
 		return 0;
 	e = ev_reserve(DT_EV_UEXIT, r->id, sizeof(*e));
 	if (!e)

@@ -14,6 +14,7 @@
 #include <linux/types.h>
 #endif
 
+#include "dt_batch.h"
 #include "dt_flags.h"
 
 /* Event types; also the index of the per-type lost counters. */
@@ -27,14 +28,15 @@ enum dt_ev_type {
 	DT_EV_TID = 7,		/* a ring's vCPU thread became known (first push) */
 	DT_EV_DIRTYLOG = 8,	/* dirty pages of one 2 MiB region in a KVM_GET_DIRTY_LOG bitmap */
 	DT_EV_REENTRY = 9,	/* the first KVM_RUN of a vCPU thread after a soft-full exit */
+	DT_EV_BATCH = 10,	/* a batch of pushes, read back from the ring (lost: counted as PUSH) */
 	DT_EV_NTYPES = 16,	/* room for more; the file's lost counters have as many */
 };
 
 /* the BPF side indexes its counters with type & (DT_EV_NTYPES - 1) */
 _Static_assert(!(DT_EV_NTYPES & (DT_EV_NTYPES - 1)), "DT_EV_NTYPES is a power of two");
-_Static_assert(DT_EV_REENTRY < DT_EV_NTYPES, "every event type has a counter");
+_Static_assert(DT_EV_BATCH < DT_EV_NTYPES, "every event type has a counter");
 
-/* --events selection (bit = 1 << type). TID events follow PUSH. */
+/* --events selection (bit = 1 << type). TID and BATCH events follow PUSH. */
 #define DT_EVM(t) (1u << (t))
 #define DT_EVM_ALL (DT_EVM(DT_EV_PUSH) | DT_EVM(DT_EV_RESET) | DT_EVM(DT_EV_FULL) | \
 		    DT_EVM(DT_EV_UEXIT) | DT_EVM(DT_EV_IOCTL) | DT_EVM(DT_EV_MEMSLOT) | \
@@ -54,6 +56,30 @@ struct dt_ev_push {		/* 32 bytes */
 	__u32 dirty_index;	/* after the push */
 	__u32 reset_index;
 	__u64 offset;		/* page offset in the memslot */
+};
+
+/* An entry of a dirty ring as KVM lays it out (struct kvm_dirty_gfn). */
+struct dt_ev_gfn {
+	__u32 flags;		/* KVM's; not meaningful once read back */
+	__u32 slot;		/* as_id << 16 | memslot id */
+	__u64 offset;		/* page offset in the memslot */
+};
+
+/*
+ * BATCH: the pushes of ring indices dirty_index - n .. dirty_index - 1, read
+ * back from the ring; they are e[lo .. lo+n-1], e[] being the whole aligned
+ * chunk of DT_PUSH_BATCH entries (read at once; the rest is stale). Every
+ * push of the batch happened between first_ns and h.ts (the read), except
+ * that a batch starting a chunk has first_ns stamped by its first push's
+ * own handler, right after that push.
+ */
+struct dt_ev_batch {		/* 1072 bytes */
+	struct dt_ev_hdr h;	/* id: ring; ts: the read */
+	__u64 first_ns;
+	__u32 dirty_index;	/* after the batch's last push */
+	__u32 reset_index;	/* the ring's when it was read */
+	__u32 lo, n;
+	struct dt_ev_gfn e[DT_PUSH_BATCH];
 };
 
 struct dt_ev_reset {		/* 24 bytes */

@@ -11,6 +11,7 @@
 #include <linux/types.h>
 #endif
 
+#include "dt_batch.h"
 #include "dt_flags.h"
 #include "dt_hist_bucket.h"
 #include "dt_kvm.h"		/* dt_memslot.flags are KVM_MEM_* */
@@ -36,16 +37,7 @@ struct dt_hist {
 /* Ring buckets whose first push time is remembered, for reap latency. */
 #define DT_RING_TS_BUCKETS 256
 
-/*
- * The live push handler does its work once per batch of pushes, at the
- * batch's first entry (ring index a multiple of DT_PUSH_BATCH): it counts the
- * entries pushed since and reads their slot/offset back from the ring (see
- * bpf/live.bpf.c). The vCPU thread's other hooks (soft-full exit, return
- * of KVM_RUN) catch up too, so counts lag by less than a batch and are exact
- * once KVM_RUN returns. A remembered time bucket is at least a batch.
- */
-#define DT_PUSH_BATCH_SHIFT 6
-#define DT_PUSH_BATCH (1u << DT_PUSH_BATCH_SHIFT)
+/* A remembered time bucket is at least a push batch (dt_batch.h). */
 
 struct dt_ring_ts {
 	__u32 shift;			/* log2(entries per bucket) */

@@ -76,9 +76,8 @@ static __always_inline struct dt_bitmap_walk *dt_bitmap_last(void)
 #define dt_bitmap_walk(w, cb, body)							\
 	({										\
 		struct dt_bitmap_ctx __ctx = { .w = (w) };				\
-		__u32 __n = (__u32)(((w)->bytes + 63) / 64);				\
 											\
-		dt_loop(__n, DT_BITMAP_BOUNDED_CHUNKS, cb, body, &__ctx);		\
+		dt_loop((__u32)(((w)->bytes + 63) / 64), DT_BITMAP_BOUNDED_CHUNKS, cb, body, &__ctx);	\
 	})
 
 /*

@@ -7,6 +7,9 @@
 #define DT_RING_BPF_H
 
 #include <bpf/bpf_core_read.h>
+#include "dt_batch.h"
+#include "kvm_layouts.bpf.h"
+#include "loop.bpf.h"
 
 /*
  * The indices, read in a hook (hooks.bpf.h): btf is a constant there, so
@@ -58,6 +61,83 @@ static __always_inline void dt_ring_read_fields(__u64 ring_addr, struct dt_ring_
 	f->gfns = (__u64)BPF_CORE_READ(ring, dirty_gfns);
 	f->dirty_index = BPF_CORE_READ(ring, dirty_index);
 	f->reset_index = BPF_CORE_READ(ring, reset_index);
+}
+
+/*
+ * Reading pushes back from the ring, a batch at a time (dt_batch.h). The
+ * ring itself holds what the push handler would see: dirty_index counts the
+ * pushes, and the entries (slot, offset) stay in place until the ring wraps,
+ * which takes a full ring of pushes after they are reset; KVM's reset only
+ * clears their flags. So the push handler does a load and a test, and at a
+ * batch boundary a thread reads the entries pushed since its object's cursor.
+ */
+
+/* The entry just pushed (dirty_index - 1) starts a batch. */
+static __always_inline bool dt_ring_starts_batch(__u32 dirty_index)
+{
+	return !((dirty_index - 1) & (DT_PUSH_BATCH - 1));
+}
+
+/*
+ * Pushes since the cursor (0: none, or the cursor is ahead: a batch start
+ * just counted from). trusted: the indices come from a ring the kernel
+ * handed to the hook; else (kvm_userspace_exit, which names no vCPU: the
+ * ring is the thread's last one) they are checked for sense first, since a
+ * VMM could have moved the thread to another vCPU. *from: the first of them
+ * still in the ring (entries older than a ring back are overwritten).
+ */
+static __always_inline __u32 dt_ring_unread(__u32 cursor, __u32 dirty_index, __u32 reset_index, __u32 size,
+					    bool trusted, __u32 *from)
+{
+	__u32 n = dirty_index - cursor;
+
+	if ((__s32)n <= 0)
+		return 0;
+	if (!trusted && (n > size || dirty_index - reset_index > size))
+		return 0;
+	*from = n <= size ? cursor : dirty_index - size;
+	return n;
+}
+
+/* A ring of 2^k >= DT_PUSH_BATCH entries: an aligned chunk never wraps it. */
+static __always_inline bool dt_ring_chunks_ok(__u64 gfns, __u32 size)
+{
+	return gfns && size >= DT_PUSH_BATCH && !(size & (size - 1));
+}
+
+/* Aligned chunks of DT_PUSH_BATCH entries that ring indices [from, to) touch. */
+static __always_inline __u32 dt_ring_chunks(__u32 from, __u32 to)
+{
+	return (to - (from & ~(DT_PUSH_BATCH - 1)) + DT_PUSH_BATCH - 1) / DT_PUSH_BATCH;
+}
+
+/* Chunk c of a walk over [from, to): ring index base, and its entries lo .. hi-1 in the walk. */
+struct dt_ring_span {
+	__u32 base, lo, hi;
+};
+
+static __always_inline struct dt_ring_span dt_ring_chunk(__u32 from, __u32 to, __u32 c)
+{
+	struct dt_ring_span s;
+
+	s.base = (from & ~(DT_PUSH_BATCH - 1)) + c * DT_PUSH_BATCH;
+	s.lo = c ? 0 : from & (DT_PUSH_BATCH - 1);
+	s.hi = to - s.base < DT_PUSH_BATCH ? to - s.base : DT_PUSH_BATCH;
+	return s;
+}
+
+/*
+ * body(c, ctx) for the chunks c of [from, to) until it returns non-zero (cb: its DT_LOOP_CALLBACK);
+ * without bpf_loop at most max chunks (the rest wait for the next sync).
+ */
+#define dt_ring_walk(from, to, max, cb, body, ctx) dt_loop(dt_ring_chunks(from, to), max, cb, body, ctx)
+
+/* The DT_PUSH_BATCH entries of the chunk at ring index base (aligned) into dst: one read. */
+static __always_inline long dt_ring_read_chunk(void *dst, __u64 gfns, __u32 size, __u32 base)
+{
+	__u64 addr = gfns + (__u64)(base & (size - 1)) * sizeof(struct dt_gfn);
+
+	return bpf_probe_read_kernel(dst, DT_PUSH_BATCH * sizeof(struct dt_gfn), (void *)addr);
 }
 
 #endif /* DT_RING_BPF_H */

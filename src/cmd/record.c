@@ -40,7 +40,7 @@ static int parse_events(const char *s, uint32_t *mask)
 			continue;
 		}
 		k = rec_kind_from_name(tok);
-		if (k < 0 || k == REC_TID) {
+		if (k < 0 || k == REC_TID || k == REC_BATCH) {	/* they follow push */
 			fprintf(stderr, "dirtytop record: unknown event '%s' (push, reset, full, uexit, ioctl, "
 				"memslot, dirtylog, reentry, all)\n", tok);
 			rc = -1;

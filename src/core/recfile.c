@@ -26,7 +26,7 @@
 static const char *const kind_names[REC_EVENT_KINDS] = {
 	[REC_PUSH] = "push", [REC_RESET] = "reset", [REC_FULL] = "full", [REC_UEXIT] = "uexit",
 	[REC_IOCTL] = "ioctl", [REC_MEMSLOT] = "memslot", [REC_TID] = "tid", [REC_DIRTYLOG] = "dirtylog",
-	[REC_REENTRY] = "reentry",
+	[REC_REENTRY] = "reentry", [REC_BATCH] = "batch",
 };
 
 const char *rec_kind_name(uint8_t kind)
@@ -134,9 +134,9 @@ static int64_t unzz(uint64_t v)
 	return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
 }
 
-/* A record's fields while encoding. */
+/* A record's fields while encoding (a full batch: 64 x 15 bytes at most, and a few fields). */
 struct enc {
-	uint8_t b[1024];
+	uint8_t b[2048];
 	size_t n;
 };
 
@@ -257,6 +257,71 @@ static void codec_reset(struct codec *c, uint64_t first_ts)
 	c->cursor = first_ts;
 }
 
+/*
+ * BATCH after id, dts: zigzag(dirty_index - D), used, ts - first_ts, n, then n
+ * times slot, zigzag(offset - O); D and O as for PUSH (the same per-ring state).
+ */
+static void encode_batch(struct enc *e, const struct rec_batch *b, struct codec *c)
+{
+	unsigned i = b->id % PUSH_CACHE;
+	uint32_t n = b->n < REC_BATCH_MAX ? b->n : REC_BATCH_MAX;
+
+	ev(e, zz((int32_t)(b->dirty_index - c->pc[i].dirty)));
+	ev(e, (uint32_t)(b->dirty_index - b->reset_index));
+	ev(e, b->ts >= b->first_ts ? b->ts - b->first_ts : 0);
+	ev(e, n);
+	c->pc[i].dirty = b->dirty_index;
+	for (uint32_t k = 0; k < n; k++) {
+		ev(e, b->e[k].slot);
+		ev(e, zz((int64_t)(b->e[k].offset - c->pc[i].offset)));
+		c->pc[i].offset = b->e[k].offset;
+	}
+}
+
+static bool decode_batch(struct dec *d, struct rec_batch *b, struct codec *c)
+{
+	unsigned i = b->id % PUSH_CACHE;
+	uint64_t span, n;
+
+	b->dirty_index = c->pc[i].dirty + (uint32_t)unzz(dv(d));
+	b->reset_index = b->dirty_index - dv32(d);
+	span = dv(d);
+	b->first_ts = span <= b->ts ? b->ts - span : 0;
+	n = dv(d);
+	if (n > REC_BATCH_MAX)
+		return false;
+	b->n = (uint32_t)n;
+	c->pc[i].dirty = b->dirty_index;
+	for (uint32_t k = 0; k < b->n; k++) {
+		b->e[k].slot = dv32(d);
+		b->e[k].offset = c->pc[i].offset + (uint64_t)unzz(dv(d));
+		c->pc[i].offset = b->e[k].offset;
+	}
+	return true;
+}
+
+void rec_batch_push(const struct rec_batch *b, uint32_t i, struct rec_event *out)
+{
+	uint64_t span = b->ts >= b->first_ts ? b->ts - b->first_ts : 0;
+	uint32_t n = b->n ? b->n : 1;
+
+	memset(out, 0, sizeof(*out));
+	out->id = b->id;
+	/* span * i / n without overflow: span < 2^64, i < n <= 64 */
+	out->ts = b->first_ts + span / n * i + span % n * i / n;
+	out->dirty_index = b->dirty_index - b->n + i + 1;
+	out->reset_index = b->reset_index;
+	if (i < REC_BATCH_MAX) {
+		out->slot = b->e[i].slot;
+		out->offset = b->e[i].offset;
+	}
+}
+
+uint64_t rec_pushes(const struct rec_record *r)
+{
+	return r->kind == REC_PUSH ? 1 : r->kind == REC_BATCH ? r->batch.n : 0;
+}
+
 static void encode_record(struct enc *e, const struct rec_record *r, struct codec *c)
 {
 	const struct rec_event *v = &r->ev;
@@ -281,6 +346,9 @@ static void encode_record(struct enc *e, const struct rec_record *r, struct code
 		c->pc[i].offset = v->offset;
 		break;
 	}
+	case REC_BATCH:
+		encode_batch(e, &r->batch, c);
+		break;
 	case REC_RESET:
 		ev(e, v->dirty_index);
 		ev(e, (uint32_t)(v->dirty_index - v->reset_index));
@@ -419,6 +487,10 @@ static bool decode_record(uint8_t kind, const uint8_t *p, size_t n, struct codec
 		c->pc[i].offset = v->offset;
 		break;
 	}
+	case REC_BATCH:
+		if (!decode_batch(&d, &r->batch, c))
+			return false;
+		break;
 	case REC_RESET: {
 		uint32_t used;
 
@@ -957,9 +1029,9 @@ enum rec_status recr_open(struct rec_reader **out, FILE *f, char *err, size_t er
 		snprintf(err, errlen, "the file is truncated inside its header (%zu bytes): nothing was recorded", n);
 		return REC_ERR_CORRUPT;
 	}
-	if (rd16(fixed + 8) != REC_VERSION_MAJOR) {
-		snprintf(err, errlen, "this recording has format version %u.%u; this dirtytop reads version %u.x%s",
-			 rd16(fixed + 8), rd16(fixed + 10), REC_VERSION_MAJOR,
+	if (rd16(fixed + 8) < REC_OLDEST_MAJOR || rd16(fixed + 8) > REC_VERSION_MAJOR) {
+		snprintf(err, errlen, "this recording has format version %u.%u; this dirtytop reads versions %u.x to %u.x%s",
+			 rd16(fixed + 8), rd16(fixed + 10), REC_OLDEST_MAJOR, REC_VERSION_MAJOR,
 			 rd16(fixed + 8) > REC_VERSION_MAJOR ? ": it was written by a newer dirtytop, upgrade to read it"
 							     : "");
 		return REC_ERR_VERSION;
@@ -1172,7 +1244,7 @@ enum rec_status recr_next(struct rec_reader *r, struct rec_record *out)
 				r->end = out->end;
 				r->have_end = true;
 			}
-			if (k > REC_LAST_KIND || (k > REC_REENTRY && k < REC_RING_INFO) || k == 0)
+			if (k > REC_LAST_KIND || (k > REC_BATCH && k < REC_RING_INFO) || k == 0)
 				continue;	/* a kind this version does not know */
 			return REC_OK;
 		}

@@ -23,8 +23,9 @@
 
 #define REC_MAGIC "\x89" "DTR\r\n\x1a\n"
 #define REC_MAGIC_LEN 8
-#define REC_VERSION_MAJOR 1
-#define REC_VERSION_MINOR 1	/* 1.1: TRAFFIC, VM identity and thread name records */
+#define REC_VERSION_MAJOR 2		/* 2.0: pushes in batches (REC_BATCH); 1.x: one PUSH per push */
+#define REC_VERSION_MINOR 0		/* 2.0 has 1.1's TRAFFIC, VM identity and thread name records */
+#define REC_OLDEST_MAJOR 1		/* the oldest major version still read */
 
 #define REC_BLOCK_MAGIC 0x4b4c4244u	/* "DBLK" little-endian */
 #define REC_BLOCK_HDR_LEN 56
@@ -45,6 +46,7 @@ enum rec_kind {
 	REC_TID = 7,
 	REC_DIRTYLOG = 8,		/* dirty pages of one 2 MiB region of a KVM_GET_DIRTY_LOG bitmap */
 	REC_REENTRY = 9,		/* the first KVM_RUN of a vCPU thread after a soft-full exit */
+	REC_BATCH = 10,			/* pushes read back from a ring at a batch boundary (2.0) */
 	REC_EVENT_KINDS = 16,		/* lost counters are indexed by kind < this */
 	REC_LAST_EVENT = 15,
 	REC_RING_INFO = 16,
@@ -87,6 +89,25 @@ struct rec_event {
 	uint32_t cmd, target, flags;	/* IOCTL MEMSLOT */
 	int64_t ret;
 	uint64_t latency_ns, gpa, size;	/* size: GET_DIRTY_LOG: dirty pages (flags & 1: counted); DIRTYLOG: pages */
+};
+
+/*
+ * BATCH: the pushes of ring indices dirty_index - n .. dirty_index - 1 of
+ * ring id, in order. They happened between first_ts and ts (when they were
+ * read back); rec_batch_push() gives each as a PUSH event. ts and id are
+ * where struct rec_event has them (recw_add and the reader use them).
+ */
+#define REC_BATCH_MAX 64
+struct rec_batch {
+	uint64_t ts;
+	uint32_t id;
+	uint32_t n;
+	uint32_t dirty_index, reset_index;	/* after the last push; the ring's at the read */
+	uint64_t first_ts;
+	struct {
+		uint32_t slot;			/* as_id << 16 | slot id */
+		uint64_t offset;		/* page offset in the memslot */
+	} e[REC_BATCH_MAX];
 };
 
 struct rec_ring_info {			/* a vCPU's dirty ring, as first seen (and updates) */
@@ -138,6 +159,7 @@ struct rec_record {
 	uint8_t kind;
 	union {
 		struct rec_event ev;
+		struct rec_batch batch;
 		struct rec_ring_info ring;
 		struct rec_vm_info vm;
 		struct rec_vm_identity ident;
@@ -152,6 +174,17 @@ static inline bool rec_is_event(uint8_t kind)
 {
 	return kind >= 1 && kind <= REC_LAST_EVENT;
 }
+
+_Static_assert(offsetof(struct rec_batch, ts) == offsetof(struct rec_event, ts) &&
+	       offsetof(struct rec_batch, id) == offsetof(struct rec_event, id), "events share ts and id");
+
+/*
+ * Push i (< b->n) of a batch as a PUSH event. Its time is interpolated:
+ * first_ts + (ts - first_ts) * i / n (docs/recording.md: timing in a batch).
+ */
+void rec_batch_push(const struct rec_batch *b, uint32_t i, struct rec_event *out);
+/* Pushes an event record stands for: 1 for PUSH, n for BATCH, else 0. */
+uint64_t rec_pushes(const struct rec_record *r);
 
 const char *rec_kind_name(uint8_t kind);	/* "push", ...; NULL if not an event kind we know */
 int rec_kind_from_name(const char *name);	/* -1 if unknown */

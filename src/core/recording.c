@@ -48,8 +48,10 @@ enum rec_status recording_open(const char *path, FILE **f, struct rec_reader **r
 static void scan_record(struct recording *rec, const struct rec_record *r, uint64_t *stats_ts)
 {
 	if (rec_is_event(r->kind)) {
-		rec->counts[0]++;
+		rec->counts[0]++;	/* events in the file */
 		rec->counts[r->kind]++;
+		if (r->kind == REC_BATCH)
+			rec->counts[REC_PUSH] += r->batch.n;	/* push: pushes, however stored */
 		return;
 	}
 	if (r->kind == REC_STATS) {

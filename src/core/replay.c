@@ -3,6 +3,7 @@
  * Replay: recorded events -> dt_agg.h -> struct dt_vcpu / dt_vm / dt_memslot -> snapshots.
  * Each event is folded in exactly as bpf/live.bpf.c folds it live:
  *   push       dt_agg_push (+ dt_agg_push_stamp at a bucket's first entry); heat of its region
+ *   batch      each of its pushes as a push (rec_batch_push); observers see pushes
  *   reset      dt_agg_reset
  *   full       dt_agg_full_exit (and the vCPU's thread, as remember_thread)
  *   uexit      userspace_exits++
@@ -594,6 +595,16 @@ static void apply_event(struct replay *r, uint8_t kind, const struct rec_event *
 
 void replay_apply(struct replay *r, const struct rec_record *rec)
 {
+	if (rec->kind == REC_BATCH) {
+		struct rec_event e;
+
+		r->count[REC_BATCH]++;
+		for (uint32_t i = 0; i < rec->batch.n; i++) {
+			rec_batch_push(&rec->batch, i, &e);
+			apply_event(r, REC_PUSH, &e);
+		}
+		return;
+	}
 	if (rec_is_event(rec->kind)) {
 		apply_event(r, rec->kind, &rec->ev);
 		return;

@@ -75,6 +75,17 @@ void timeline_add(struct timeline *t, const struct rec_record *rec)
 		DT_GROW(r->pushes, r->n_pushes, r->cap_pushes);
 		r->pushes[r->n_pushes++] = (struct ringsim_push){ e->ts, e->dirty_index };
 		return;
+	case REC_BATCH:
+		if (!(r = ring_at(t, e->id)))
+			return;
+		for (uint32_t i = 0; i < rec->batch.n; i++) {
+			struct rec_event p;
+
+			rec_batch_push(&rec->batch, i, &p);
+			DT_GROW(r->pushes, r->n_pushes, r->cap_pushes);
+			r->pushes[r->n_pushes++] = (struct ringsim_push){ p.ts, p.dirty_index };
+		}
+		return;
 	case REC_RESET:
 		if (!(r = ring_at(t, e->id)))
 			return;

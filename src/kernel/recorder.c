@@ -29,7 +29,8 @@ _Static_assert(SAME_KIND(REC_PUSH, DT_EV_PUSH) && SAME_KIND(REC_RESET, DT_EV_RES
 	       SAME_KIND(REC_FULL, DT_EV_FULL) && SAME_KIND(REC_UEXIT, DT_EV_UEXIT) &&
 	       SAME_KIND(REC_IOCTL, DT_EV_IOCTL) && SAME_KIND(REC_MEMSLOT, DT_EV_MEMSLOT) &&
 	       SAME_KIND(REC_TID, DT_EV_TID) && SAME_KIND(REC_DIRTYLOG, DT_EV_DIRTYLOG) &&
-	       SAME_KIND(REC_REENTRY, DT_EV_REENTRY), "recfile kinds and record.bpf.c event types differ");
+	       SAME_KIND(REC_REENTRY, DT_EV_REENTRY) && SAME_KIND(REC_BATCH, DT_EV_BATCH) &&
+	       REC_BATCH_MAX == DT_PUSH_BATCH, "recfile kinds and record.bpf.c event types differ");
 _Static_assert(SAME_KIND(REC_EVENT_KINDS, DT_EV_NTYPES), "lost counters of the file and of the BPF side differ");
 
 struct known_ring {
@@ -350,6 +351,23 @@ static int on_event(void *ctx, void *data, size_t size)
 		e->offset = p->offset;
 		break;
 	}
+	case DT_EV_BATCH: {
+		const struct dt_ev_batch *p = data;
+		struct rec_batch *b = &r.batch;
+
+		if (size < sizeof(*p) || p->n > DT_PUSH_BATCH || p->lo + p->n > DT_PUSH_BATCH)
+			return 0;
+		ensure_ring(rc, h->id);
+		b->first_ts = p->first_ns;
+		b->dirty_index = p->dirty_index;
+		b->reset_index = p->reset_index;
+		b->n = p->n;
+		for (uint32_t i = 0; i < p->n; i++) {
+			b->e[i].slot = p->e[p->lo + i].slot;
+			b->e[i].offset = p->e[p->lo + i].offset;
+		}
+		break;
+	}
 	case DT_EV_RESET: {
 		const struct dt_ev_reset *p = data;
 
@@ -505,6 +523,8 @@ int recorder_open(struct recorder **out, const struct recorder_opts *o, char *er
 		abort();
 	r->o = *o;
 	r->o.events_mask |= DT_EVM(DT_EV_TID);	/* which thread runs a vCPU: always */
+	if (r->o.events_mask & DT_EVM(DT_EV_PUSH))
+		r->o.events_mask |= DT_EVM(DT_EV_BATCH);	/* pushes are streamed in batches */
 	rc = loader_load(o->hooks, o->verbose, open_and_load, r, &r->mode, err, errlen);
 	if (rc) {
 		free(r);

@@ -73,6 +73,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case REC_END:
 			continue;	/* the writer puts it in the trailer */
+		case REC_BATCH:
+			r.batch.ts = h.start_mono_ns + take(&p, end, 4) * (1 + take(&p, end, 1));
+			r.batch.id = (uint32_t)take(&p, end, 1);
+			r.batch.first_ts = r.batch.ts - take(&p, end, 4);	/* may wrap: a first time after the last */
+			r.batch.dirty_index = (uint32_t)take(&p, end, 4);
+			r.batch.reset_index = (uint32_t)take(&p, end, 4);
+			r.batch.n = (uint32_t)take(&p, end, 1) % (REC_BATCH_MAX + 1);
+			for (uint32_t i = 0; i < r.batch.n; i++) {
+				r.batch.e[i].slot = (uint32_t)take(&p, end, 1);
+				r.batch.e[i].offset = take(&p, end, 2) << (i % 4 * 8);
+			}
+			break;
 		default:
 			r.ev.ts = h.start_mono_ns + take(&p, end, 4) * (1 + take(&p, end, 1));
 			r.ev.id = (uint32_t)take(&p, end, 1);

@@ -2,7 +2,9 @@
 
 It parses the framing (header, blocks, trailer) and counts the records of each
 kind per block, without sharing any code with src/recfile.c, so the tests can
-say which events a file cut at byte N must still report.
+say which events a file cut at byte N must still report. Pushes are counted as
+pushes whether a record holds one (kind 1, format 1.x) or a batch (kind 10,
+format 2.0: counted under "batch" too).
 """
 import struct
 import zlib
@@ -11,7 +13,9 @@ MAGIC = b"\x89DTR\r\n\x1a\n"
 BLOCK_MAGIC = 0x4B4C4244
 BLOCK_HDR = 56
 KINDS = {1: "push", 2: "reset", 3: "full", 4: "uexit", 5: "ioctl", 6: "memslot", 7: "tid",
-         8: "dirtylog", 9: "reentry"}
+         8: "dirtylog", 9: "reentry", 10: "batch"}
+BATCH = 10
+VERSIONS = (1, 2)  # major versions this reader knows
 
 
 def _varint(buf, pos):
@@ -25,10 +29,24 @@ def _varint(buf, pos):
         shift += 7
 
 
+def batch_pushes(fields):
+    """Pushes in a batch record's fields: id, dts, zigzag(dirty - D), used, ts - first, n, entries."""
+    pos = 0
+    for _ in range(5):
+        _, pos = _varint(fields, pos)
+    n, pos = _varint(fields, pos)
+    assert n <= 64, f"a batch of {n} pushes"
+    for _ in range(2 * n):  # slot, zigzag(offset - O): all there
+        _, pos = _varint(fields, pos)
+    assert pos == len(fields), "a batch record longer than its entries"
+    return n
+
+
 def parse(data):
     """-> dict: header_end, version, blocks [{start, end, kind, events, records, counts}], trailer."""
     assert data[:8] == MAGIC, "not a recording"
     major, minor, hlen = struct.unpack_from("<HHI", data, 8)
+    assert major in VERSIONS, f"format {major}.{minor}"
     header_end = 16 + hlen + 4
     (crc,) = struct.unpack_from("<I", data, 16 + hlen)
     assert zlib.crc32(data[8:16] + data[16:16 + hlen]) == crc, "header checksum"
@@ -49,6 +67,8 @@ def parse(data):
         while i < len(raw):
             k = raw[i]
             ln, i = _varint(raw, i + 1)
+            if k == BATCH:
+                counts["push"] = counts.get("push", 0) + batch_pushes(raw[i:i + ln])
             i += ln
             n += 1
             name = KINDS.get(k, k)

@@ -47,7 +47,7 @@ static void header_init(struct rec_header *h)
 static int make_record(int i, struct rec_record *r)
 {
 	memset(r, 0, sizeof(*r));
-	switch (i % 13) {
+	switch (i % 14) {
 	case 0:
 		r->kind = REC_VM_INFO;
 		r->vm.id = 1 + i / 13;
@@ -83,7 +83,7 @@ static int make_record(int i, struct rec_record *r)
 	}
 	r->ev.ts = 5000000000ull + (uint64_t)i * 1000000 - (i % 5 == 0 ? 3000 : 0);	/* not always in order */
 	r->ev.id = 10 + i % 4;
-	switch (i % 13) {
+	switch (i % 14) {
 	case 3: case 4: case 5:
 		r->kind = REC_PUSH;
 		r->ev.dirty_index = (uint32_t)i * 3 + 0xfffffff0u;	/* wraps */
@@ -130,6 +130,20 @@ static int make_record(int i, struct rec_record *r)
 		r->ev.offset = 5;
 		r->ev.size = 512;
 		break;
+	case 13: {
+		struct rec_batch *b = &r->batch;
+
+		r->kind = REC_BATCH;
+		b->n = (uint32_t)(i * 5) % (REC_BATCH_MAX + 1);	/* 0 .. 64 */
+		b->first_ts = b->ts - (uint64_t)i * 1000;
+		b->dirty_index = (uint32_t)i * 64 + 0xffffffc0u;	/* wraps */
+		b->reset_index = b->dirty_index - 900;
+		for (uint32_t k = 0; k < b->n; k++) {
+			b->e[k].slot = k % 7 ? 1 : (1u << 16) | 2;
+			b->e[k].offset = k % 5 ? (uint64_t)i * 100 + k : UINT64_MAX - k;
+		}
+		break;
+	}
 	default:
 		r->kind = i % 2 ? REC_TID : REC_REENTRY;
 		r->ev.tid = 77;
@@ -342,12 +356,17 @@ static void test_foreign_and_future(void **state)
 	assert_int_equal(read_mem(REC_MAGIC, 4).open, REC_ERR_CORRUPT);	/* cut inside the header */
 
 	m = write_file(10, 100, true, NULL, NULL);
-	m.buf[8] = 2;	/* major version 2 */
+	m.buf[8] = REC_VERSION_MAJOR + 1;	/* the next major version */
 	f = fmemopen(m.buf, m.len, "rb");
 	assert_int_equal(recr_open(&r, f, err, sizeof(err)), REC_ERR_VERSION);
 	assert_non_null(strstr(err, "newer"));
 	fclose(f);
-	m.buf[8] = 1;
+	m.buf[8] = 0;	/* older than any dirtytop wrote */
+	f = fmemopen(m.buf, m.len, "rb");
+	assert_int_equal(recr_open(&r, f, err, sizeof(err)), REC_ERR_VERSION);
+	assert_null(strstr(err, "newer"));
+	fclose(f);
+	m.buf[8] = REC_VERSION_MAJOR;
 	m.buf[10] = 7;	/* minor 7: readable, but the header checksum now fails */
 	rb = read_mem(m.buf, m.len);
 	assert_int_equal(rb.open, REC_ERR_CORRUPT);
@@ -462,7 +481,7 @@ static void test_identity_records(void **state)
 	close(fd);
 	f = fmemopen(buf, (size_t)len, "rb");
 	assert_int_equal(recr_open(&rd, f, err, sizeof(err)), REC_OK);
-	assert_int_equal(recr_header(rd)->minor, 1);
+	assert_int_equal(recr_header(rd)->major, REC_VERSION_MAJOR);
 	while (recr_next(rd, &got) == REC_OK) {
 		if (got.kind == REC_VM_IDENTITY) {
 			assert_int_equal(got.ident.id, 3);
@@ -485,10 +504,90 @@ static void test_identity_records(void **state)
 	fclose(f);
 }
 
+/* A batch's pushes: ring indices in order, the entries, times from first_ts towards ts. */
+static void test_batch_push(void **state)
+{
+	struct rec_record r = { .kind = REC_BATCH };
+	struct rec_batch *b = &r.batch;
+	struct rec_event e;
+
+	(void)state;
+	b->id = 3;
+	b->ts = 1000640;
+	b->first_ts = 1000000;
+	b->n = 64;
+	b->dirty_index = 10;		/* pushes of indices 2^32 - 54 .. 9: wraps */
+	b->reset_index = 0xfffffff0u;
+	for (uint32_t k = 0; k < 64; k++) {
+		b->e[k].slot = k < 32 ? 1 : 2;
+		b->e[k].offset = 1000 + k;
+	}
+	assert_int_equal(rec_pushes(&r), 64);
+	rec_batch_push(b, 0, &e);
+	assert_int_equal(e.ts, 1000000);		/* the first push: first_ts */
+	assert_int_equal(e.dirty_index, 10u - 63);
+	assert_int_equal(e.reset_index, 0xfffffff0u);
+	assert_int_equal(e.id, 3);
+	assert_int_equal(e.slot, 1);
+	assert_int_equal(e.offset, 1000);
+	rec_batch_push(b, 63, &e);
+	assert_int_equal(e.ts, 1000630);		/* (640 / 64) * 63: before the read */
+	assert_int_equal(e.dirty_index, 10);
+	assert_int_equal(e.slot, 2);
+	assert_int_equal(e.offset, 1063);
+	rec_batch_push(b, 32, &e);
+	assert_int_equal(e.ts, 1000320);
+	b->first_ts = 0;
+	b->ts = UINT64_MAX;		/* no overflow in the interpolation */
+	rec_batch_push(b, 63, &e);
+	assert_true(e.ts < UINT64_MAX && e.ts > UINT64_MAX / 64 * 62);
+	r.kind = REC_PUSH;
+	assert_int_equal(rec_pushes(&r), 1);
+	r.kind = REC_RESET;
+	assert_int_equal(rec_pushes(&r), 0);
+}
+
+/*
+ * A file of format 1.0 (one PUSH record per push), written by the dirtytop
+ * of that version (tests/data/README), still reads: header, records, trailer.
+ */
+static void test_reads_version_1_0(void **state)
+{
+	FILE *f = fopen("tests/data/v1.0.dtr", "rb");
+	uint64_t pushes[3] = { 0 }, resets = 0, batches = 0;
+	struct rec_reader *r;
+	struct rec_record rec;
+	char err[256];
+
+	(void)state;
+	assert_non_null(f);
+	assert_int_equal(recr_open(&r, f, err, sizeof(err)), REC_OK);
+	assert_int_equal(recr_header(r)->major, 1);
+	assert_int_equal(recr_header(r)->minor, 0);
+	assert_string_equal(recr_header(r)->hostname, "v1host");
+	while (recr_next(r, &rec) == REC_OK) {
+		if (rec.kind == REC_PUSH && rec.ev.id < 3) {
+			pushes[rec.ev.id] += rec_pushes(&rec);
+			assert_int_equal(rec.ev.slot, 1);
+		}
+		resets += rec.kind == REC_RESET;
+		batches += rec.kind == REC_BATCH;
+	}
+	assert_non_null(recr_end(r));
+	assert_int_equal(pushes[1], 300);
+	assert_int_equal(pushes[2], 200);
+	assert_int_equal(resets, 2);
+	assert_int_equal(batches, 0);
+	assert_int_equal(recr_events(r), 504);
+	recr_free(r);
+	fclose(f);
+}
+
 static void test_kind_names(void **state)
 {
 	(void)state;
 	assert_string_equal(rec_kind_name(REC_PUSH), "push");
+	assert_string_equal(rec_kind_name(REC_BATCH), "batch");
 	assert_int_equal(rec_kind_from_name("memslot"), REC_MEMSLOT);
 	assert_int_equal(rec_kind_from_name("nope"), -1);
 	assert_null(rec_kind_name(REC_RING_INFO));
@@ -505,6 +604,8 @@ int main(void)
 		cmocka_unit_test(test_unknown_kinds_skipped),
 		cmocka_unit_test(test_identity_records),
 		cmocka_unit_test(test_kind_names),
+		cmocka_unit_test(test_batch_push),
+		cmocka_unit_test(test_reads_version_1_0),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -189,6 +189,119 @@ static void test_counts_windows_and_summary(void **state)
 	replay_free(r);
 }
 
+/*
+ * The pushes of drive() streamed as record.bpf.c streams them: a batch at
+ * every chunk's first push (for the pushes before it), at the soft-full exit
+ * and before every reset; and the live side fed as bpf/live.bpf.c feeds it
+ * (dt_agg_pushes per batch, a bucket's time stamped at its first push).
+ */
+struct batcher {
+	struct replay *r;
+	struct dt_vcpu *live;
+	uint32_t synced, reset;
+	uint64_t first_ns;
+	uint64_t batches;
+};
+
+static void batch_sync(struct batcher *b, uint32_t to, uint64_t now)
+{
+	struct rec_record rec = { .kind = REC_BATCH };
+
+	if (to == b->synced)
+		return;
+	rec.batch.id = 1;
+	rec.batch.ts = now;
+	rec.batch.first_ts = b->first_ns;
+	rec.batch.dirty_index = to;
+	rec.batch.reset_index = b->reset;
+	rec.batch.n = to - b->synced;
+	assert_true(rec.batch.n <= REC_BATCH_MAX);
+	for (uint32_t k = 0; k < rec.batch.n; k++) {
+		rec.batch.e[k].slot = 1;
+		rec.batch.e[k].offset = b->synced + k + 1;	/* as event(): offset = dirty index after */
+	}
+	replay_apply(b->r, &rec);
+	dt_agg_pushes(b->live, 2, to - b->synced, to, b->reset);
+	b->synced = to;
+	b->first_ns = now;
+	b->batches++;
+}
+
+static void drive_batches(struct batcher *b, struct dt_ring_ts *rt)
+{
+	struct replay *r = b->r;
+
+	vm_info(r, 1, T0);
+	ring_info(r, 1, 1, T0);
+	b->live->soft_limit = 960;
+	rt->shift = dt_ring_ts_shift(1024);
+	for (uint32_t i = 1; i <= 3000; i++) {
+		uint64_t ts = T0 + i * MS;
+
+		if (!((i - 1) % DT_PUSH_BATCH)) {	/* the push handler at a chunk's first entry */
+			batch_sync(b, i - 1, ts);
+			b->first_ns = ts;
+		}
+		if (dt_ring_ts_starts_bucket(rt->shift, i))
+			dt_agg_push_stamp(rt, i, ts);	/* live: at the bucket's first push */
+		if (i == 1500) {
+			batch_sync(b, i, ts + 1000);
+			event(r, REC_FULL, 1, ts + 1000, 0, 0);
+			dt_agg_full_exit(b->live, ts + 1000);
+		}
+		if (i % 100 == 0) {
+			batch_sync(b, i, ts + 500000);	/* the resetter, before the reset event */
+			b->reset = i;
+			event(r, REC_RESET, 1, ts + 500000, i, b->reset);
+			dt_agg_reset(b->live, rt, 2, i, b->reset, ts + 500000);
+			ioctl_ev(r, REC_IOCTL, 1, ts + 520000, DT_KVM_RESET_DIRTY_RINGS, 100);
+		}
+	}
+}
+
+/* Batches replay to the aggregates the live side builds from the same run, exactly. */
+static void test_batches_equal_live(void **state)
+{
+	struct dt_vcpu live = {};
+	struct dt_ring_ts rt = {};
+	struct batcher b = { .live = &live };
+	struct snapshot s = {};
+	const struct dt_vcpu *v;
+
+	(void)state;
+	b.r = replay_new(T0, T0 + 3 * SEC + 600 * MS, SEC, 9, NULL, NULL);
+	drive_batches(&b, &rt);
+	replay_finish(b.r);
+	replay_summary(b.r, &s);
+	assert_int_equal(replay_events(b.r, REC_PUSH), 3000);
+	assert_int_equal(replay_events(b.r, REC_BATCH), b.batches);
+	assert_true(b.batches >= 3000 / DT_PUSH_BATCH && b.batches < 3000 / 30);
+	assert_int_equal(s.n_vcpus, 1);
+	v = &s.vcpus[0].v;
+	assert_int_equal(v->pushes, 3000);
+	assert_int_equal(v->pushes, live.pushes);
+	assert_int_equal(v->entries_reset, live.entries_reset);
+	assert_int_equal(v->full_exits, live.full_exits);
+	assert_int_equal(v->stalls, live.stalls);
+	assert_int_equal(v->stall_ns, live.stall_ns);
+	assert_memory_equal(v->reap_latency_us.count, live.reap_latency_us.count, sizeof(live.reap_latency_us.count));
+	assert_int_equal(v->reap_latency_us.sum, live.reap_latency_us.sum);
+	assert_true(v->reap_latency_us.sum > 0);
+	assert_memory_equal(v->reclaimed.count, live.reclaimed.count, sizeof(live.reclaimed.count));
+	assert_int_equal(v->peak_used.value[0] | v->peak_used.value[1], live.peak_used.value[0] | live.peak_used.value[1]);
+	/* heat: every pushed page (offsets 1 .. 3000) once, in 2 MiB regions 0 .. 5 */
+	{
+		uint64_t pages = 0;
+
+		assert_int_equal(s.n_heat, 6);
+		for (size_t k = 0; k < s.n_heat; k++)
+			pages += s.heat[k].pages;
+		assert_int_equal(pages, 3000);
+	}
+	snapshot_free(&s);
+	replay_free(b.r);
+}
+
 static uint64_t slot_ops(const struct snapshot *s, int op)
 {
 	return s->n_vms ? s->vms[0].v.slot_ops[op] : 0;
@@ -297,6 +410,7 @@ int main(void)
 		cmocka_unit_test(test_counts_windows_and_summary),
 		cmocka_unit_test(test_memslots_bitmap_heat),
 		cmocka_unit_test(test_hostile_input),
+		cmocka_unit_test(test_batches_equal_live),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
