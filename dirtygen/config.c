@@ -31,6 +31,12 @@ static void usage(FILE *f)
 "  --batch N               pages per pacing exit (default max(1,rate/1000), 256 if\n"
 "                          unbounded; ring modes: at most 64)\n"
 "  --reap-interval MS      reaper period: ring reap or bitmap sync (default 100)\n"
+"  --reap-period-us US     reaper period in microseconds (instead of --reap-interval)\n"
+"  --reap-mode M           periodic | checkpoint (ring modes: pause the vCPUs, harvest,\n"
+"                          reset, resume; default periodic)\n"
+"  --checkpoint-hz N       --reap-mode checkpoint, N cycles per second (period 1e6/N us)\n"
+"  --latency-group N       checkpoint: reap latency from the first entry of the N-entry\n"
+"                          group (power of two) holding the oldest reclaimed entry (default 1)\n"
 "  --full-action A         reap | wait | retry | throttle:MS on KVM_EXIT_DIRTY_RING_FULL\n"
 "                          (default reap; throttle:MS = reap, then sleep MS ms)\n"
 "  --throttle-rate R       throttle instead: after each full-exit reap sleep until the\n"
@@ -165,11 +171,12 @@ enum {
 	O_PATTERN, O_RATE, O_BATCH, O_INTERVAL, O_ACTION, O_DELAY, O_STALL, O_DURATION,
 	O_TRUTH, O_QUIET, O_SHIFT, O_SEED, O_RETRY, O_MAXREC, O_KVMDEV, O_HELP, O_VERSION,
 	O_PROGRESS, O_SLOTOPS, O_SLOTOPS_INT, O_SLOTOPS_TOGGLE, O_THROTTLE_RATE,
+	O_PERIOD_US, O_REAP_MODE, O_CKPT_HZ, O_LAT_GROUP,
 };
 
 /* which flags were given, for the checks that combine them */
 struct dg_seen {
-	bool clear_chunk, full_action, slot_ops_interval;
+	bool clear_chunk, full_action, slot_ops_interval, latency_group;
 };
 
 static const struct option longopts[] = {
@@ -186,6 +193,10 @@ static const struct option longopts[] = {
 	{ "rate", required_argument, 0, O_RATE },
 	{ "batch", required_argument, 0, O_BATCH },
 	{ "reap-interval", required_argument, 0, O_INTERVAL },
+	{ "reap-period-us", required_argument, 0, O_PERIOD_US },
+	{ "reap-mode", required_argument, 0, O_REAP_MODE },
+	{ "checkpoint-hz", required_argument, 0, O_CKPT_HZ },
+	{ "latency-group", required_argument, 0, O_LAT_GROUP },
 	{ "full-action", required_argument, 0, O_ACTION },
 	{ "reap-delay", required_argument, 0, O_DELAY },
 	{ "stall", required_argument, 0, O_STALL },
@@ -218,6 +229,8 @@ static void set_defaults(struct dg_config *cfg)
 	cfg->ring_size = 4096;
 	cfg->pattern = DG_PAT_SEQ;
 	cfg->reap_interval_ms = 100;
+	cfg->reap_period_us = 100000;
+	cfg->latency_group = 1;
 	cfg->full_action = DG_FULL_REAP;
 	cfg->truth_path = "-";
 	cfg->region_shift = 21;
@@ -318,6 +331,30 @@ static int parse_one(int c, const char *arg, struct dg_config *cfg, struct dg_se
 	case O_INTERVAL:
 		if (opt_u64("--reap-interval", arg, 1, 3600ULL * 1000, &v)) return -1;
 		cfg->reap_interval_ms = v;
+		cfg->reap_period_us = v * 1000;
+		return 0;
+	case O_PERIOD_US:
+		if (opt_u64("--reap-period-us", arg, 1, 3600ULL * 1000000, &v)) return -1;
+		cfg->reap_period_us = v;
+		cfg->reap_interval_ms = v / 1000;
+		return 0;
+	case O_REAP_MODE:
+		if (!strcmp(arg, "periodic")) cfg->reap_mode = DG_REAP_PERIODIC;
+		else if (!strcmp(arg, "checkpoint")) cfg->reap_mode = DG_REAP_CHECKPOINT;
+		else return bad("--reap-mode", "'%s' is not one of periodic, checkpoint", arg);
+		return 0;
+	case O_CKPT_HZ:
+		if (opt_u64("--checkpoint-hz", arg, 1, 1000000, &v)) return -1;
+		cfg->reap_mode = DG_REAP_CHECKPOINT;
+		cfg->reap_period_us = (1000000 + v / 2) / v;
+		cfg->reap_interval_ms = cfg->reap_period_us / 1000;
+		return 0;
+	case O_LAT_GROUP:
+		if (opt_u64("--latency-group", arg, 1, 1ULL << 31, &v)) return -1;
+		if (!dg_is_pow2(v))
+			return bad("--latency-group", "%s is not a power of two", arg);
+		cfg->latency_group = (uint32_t)v;
+		seen->latency_group = true;
 		return 0;
 	case O_ACTION:
 		seen->full_action = true;
@@ -466,6 +503,18 @@ int dg_parse_args(int argc, char **argv, struct dg_config *cfg)
 	} else if (cfg->full_action == DG_FULL_THROTTLE && !cfg->throttle_ms) {
 		return bad("--full-action", "throttle needs :MS (throttle:MS) or --throttle-rate R"), 2;
 	}
+	if (cfg->reap_mode == DG_REAP_CHECKPOINT) {
+		if (cfg->mode != DG_MODE_RING && cfg->mode != DG_MODE_RING_ACQREL)
+			return bad("--reap-mode", "checkpoint needs a dirty ring (--mode ring or ring-acqrel)"), 2;
+		/* wait and throttle keep a vCPU away from the pause for long */
+		if (cfg->full_action != DG_FULL_REAP && cfg->full_action != DG_FULL_RETRY)
+			return bad("--reap-mode", "checkpoint works with --full-action reap or retry, not %s",
+				   dg_full_action_name(cfg->full_action)), 2;
+	}
+	if (seen.latency_group && cfg->reap_mode != DG_REAP_CHECKPOINT)
+		return bad("--latency-group", "requires --reap-mode checkpoint"), 2;
+	if (cfg->latency_group > cfg->ring_size)
+		return bad("--latency-group", "%u is above --ring-size %u", cfg->latency_group, cfg->ring_size), 2;
 	if (seen.slot_ops_interval && !cfg->slot_ops)
 		return bad("--slot-ops-interval", "requires --slot-ops N"), 2;
 	if (cfg->slot_ops_toggle_data && !cfg->slot_ops)
@@ -598,6 +647,11 @@ const char *dg_full_action_name(enum dg_full_action a)
 	case DG_FULL_THROTTLE: return "throttle";
 	}
 	return "?";
+}
+
+const char *dg_reap_mode_name(enum dg_reap_mode m)
+{
+	return m == DG_REAP_CHECKPOINT ? "checkpoint" : "periodic";
 }
 
 const char *dg_pattern_name(const struct dg_config *cfg, char *buf, size_t len)

@@ -31,6 +31,8 @@
 enum dg_mode { DG_MODE_RING, DG_MODE_RING_ACQREL, DG_MODE_BITMAP, DG_MODE_NONE };
 enum dg_pattern { DG_PAT_SEQ, DG_PAT_RANDOM, DG_PAT_HOT };
 enum dg_full_action { DG_FULL_REAP, DG_FULL_WAIT, DG_FULL_RETRY, DG_FULL_THROTTLE };
+/* periodic: harvest and reset while the vCPUs run; checkpoint: pause them first */
+enum dg_reap_mode { DG_REAP_PERIODIC, DG_REAP_CHECKPOINT };
 
 /* --slot-ops: the scratch memslot (id --slots + 1) the guest never touches */
 #define DG_SCRATCH_SIZE (2ULL << 20)
@@ -56,7 +58,10 @@ struct dg_config {
 	int64_t *rates;            /* pages/s, 0 = unbounded, DG_RATE_IDLE = idle */
 	int nrates;
 	uint64_t batch;            /* 0 = default per vCPU rate */
-	uint64_t reap_interval_ms;
+	uint64_t reap_interval_ms;  /* truth only: reap_period_us / 1000, rounded down */
+	uint64_t reap_period_us;   /* the reaper's period */
+	enum dg_reap_mode reap_mode;
+	uint32_t latency_group;    /* checkpoint truth: latency from a group's first entry */
 	uint64_t reap_delay_ms;
 	enum dg_full_action full_action;
 	struct dg_stall *stalls;
@@ -115,6 +120,7 @@ uint64_t dg_stall_end(const struct dg_config *cfg, uint64_t start_ns, uint64_t n
 
 const char *dg_mode_name(enum dg_mode m);
 const char *dg_full_action_name(enum dg_full_action a);
+const char *dg_reap_mode_name(enum dg_reap_mode m);
 /* "sequential", "random" or "hot:P" into buf. */
 const char *dg_pattern_name(const struct dg_config *cfg, char *buf, size_t len);
 

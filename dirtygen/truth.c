@@ -50,6 +50,9 @@ static json_object *config_json(const struct dg_run *r)
 	add_u(o, "ring_size", cfg->ring_size);
 	add_s(o, "pattern", dg_pattern_name(cfg, pat, sizeof(pat)));
 	add_u(o, "reap_interval_ms", cfg->reap_interval_ms);
+	add_u(o, "reap_period_us", cfg->reap_period_us);
+	add_s(o, "reap_mode", dg_reap_mode_name(cfg->reap_mode));
+	add_u(o, "latency_group", cfg->latency_group);
 	add_s(o, "full_action", dg_full_action_name(cfg->full_action));
 	add_u(o, "throttle_ms", cfg->throttle_ms);
 	add_u(o, "throttle_rate", cfg->throttle_rate);
@@ -135,6 +138,20 @@ static json_object *vcpu_json(const struct dg_vm *vm, const struct dg_vcpu *c)
 	add_u(ex, "other", c->exit_other);
 	json_object_object_add(o, "exits", ex);
 	add_u(o, "bitmap_dirty_pages", c->bitmap_dirty);
+	add_u(o, "pauses", c->pauses);
+	add_u(o, "latency_unknown", c->latency_unknown);
+	add_u(o, "reclaims_dropped", c->reclaims_dropped);
+	json_object *rc = json_object_new_array();
+	for (size_t i = 0; i < c->nreclaims; i++) {
+		const struct dg_reclaim_rec *x = &c->reclaims[i];
+		json_object *a = json_object_new_array();
+		json_object_array_add(a, json_object_new_int64((int64_t)x->reset_idx));
+		json_object_array_add(a, json_object_new_int64((int64_t)x->reclaimed));
+		json_object_array_add(a, json_object_new_int64(x->lat_lo_ns));
+		json_object_array_add(a, json_object_new_int64(x->lat_hi_ns));
+		json_object_array_add(rc, a);
+	}
+	json_object_object_add(o, "reclaims", rc);
 	return o;
 }
 
@@ -204,6 +221,20 @@ static json_object *vm_json(const struct dg_run *r, const struct dg_vm *vm)
 	}
 	json_object_object_add(o, "resets", rs);
 	add_u(o, "harvested", vm->harvested);
+	add_u(o, "reaper_ticks_missed", vm->reaper_ticks_missed);
+	add_u(o, "checkpoint_cycles", vm->ckpt_cycles);
+	add_u(o, "checkpoints_dropped", vm->ckpts_dropped);
+	json_object *cp = json_object_new_array();
+	for (size_t i = 0; i < vm->nckpts; i++) {
+		const struct dg_ckpt_rec *x = &vm->ckpts[i];
+		json_object *a = json_object_new_array();
+		json_object_array_add(a, json_object_new_int64((int64_t)x->kick_ns));
+		json_object_array_add(a, json_object_new_int64((int64_t)x->paused_ns));
+		json_object_array_add(a, json_object_new_int64((int64_t)x->resume_ns));
+		json_object_array_add(a, json_object_new_int64(x->reset_idx));
+		json_object_array_add(cp, a);
+	}
+	json_object_object_add(o, "checkpoints", cp);
 	json_object *bs = json_object_new_object();
 	for (int i = 1; i < vm->nslots; i++) {
 		snprintf(key, sizeof(key), "%u", vm->slots[i].id);

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -93,6 +94,11 @@ static bool ring_mode(const struct dg_config *cfg)
 	return cfg->mode == DG_MODE_RING || cfg->mode == DG_MODE_RING_ACQREL;
 }
 
+static bool checkpoint_mode(const struct dg_config *cfg)
+{
+	return cfg->reap_mode == DG_REAP_CHECKPOINT;
+}
+
 static void *grow(void *arr, size_t *cap, size_t elem)
 {
 	size_t ncap = *cap ? *cap * 2 : 64;
@@ -149,10 +155,77 @@ static void harvest_all(struct dg_vm *vm)
 		harvest_vcpu(vm, &vm->vcpus[i]);
 }
 
+/* The KVM_RUN of vCPU c that pushed ring index x, or NULL if it is no
+ * longer in the run log.  Only while c's thread is out of KVM_RUN for good
+ * or paused. */
+static const struct dg_run_rec *run_of_index(const struct dg_vcpu *c, uint32_t x)
+{
+	uint64_t n = c->nruns < DG_RUN_LOG ? c->nruns : DG_RUN_LOG;
+	for (uint64_t k = 0; k < n; k++) {
+		const struct dg_run_rec *r = &c->runs[(c->nruns - 1 - k) % DG_RUN_LOG];
+		if (x - r->di_before < r->di_after - r->di_before)
+			return r;
+		if (x - r->di_before >= (1u << 31))
+			continue;   /* x is older than this run */
+		return NULL;        /* x is newer than the last run: not pushed */
+	}
+	return NULL;
+}
+
+static void reclaim_append(struct dg_vcpu *c, const struct dg_reclaim_rec *rec)
+{
+	if (c->nreclaims >= c->vm->cfg->max_records) {
+		c->reclaims_dropped++;
+		return;
+	}
+	if (c->nreclaims == c->reclaims_cap) {
+		void *n = grow(c->reclaims, &c->reclaims_cap, sizeof(*c->reclaims));
+		if (!n) {
+			c->reclaims_dropped++;
+			return;
+		}
+		c->reclaims = n;
+	}
+	c->reclaims[c->nreclaims++] = *rec;
+}
+
+/*
+ * Checkpoint truth of reset number call_no ([t0, t1] around the ioctl):
+ * per vCPU the entries it gave back (everything harvested since the last
+ * reset: KVM resets the harvested entries from its reset_index on) and the
+ * reap latency: the age at the reset of the entry that starts the
+ * latency group holding the oldest reclaimed entry, bounded by the KVM_RUN
+ * that pushed it, [t0 - its exit, t1 - its entry].  Known only when every
+ * vCPU thread is out of KVM_RUN (vcpus_out: a checkpoint, or the end).
+ */
+static void record_reclaims(struct dg_vm *vm, uint64_t call_no, uint64_t t0, uint64_t t1,
+			    bool vcpus_out)
+{
+	uint32_t group = vm->cfg->latency_group;
+	for (int i = 0; i < vm->nvcpus; i++) {
+		struct dg_vcpu *c = &vm->vcpus[i];
+		uint32_t oldest = c->reset_fetch, fetch = RLOAD(&c->fetch);
+		struct dg_reclaim_rec rec = { .reset_idx = call_no, .reclaimed = fetch - oldest,
+					      .lat_lo_ns = -1, .lat_hi_ns = -1 };
+		c->reset_fetch = fetch;
+		if (rec.reclaimed) {
+			const struct dg_run_rec *r = vcpus_out && c->runs
+				? run_of_index(c, oldest & ~(group - 1)) : NULL;
+			if (r && r->exit_ns <= t0) {
+				rec.lat_lo_ns = (int64_t)(t0 - r->exit_ns);
+				rec.lat_hi_ns = (int64_t)(t1 - r->enter_ns);
+			} else {
+				c->latency_unknown++;
+			}
+		}
+		reclaim_append(c, &rec);
+	}
+}
+
 /* KVM_RESET_DIRTY_RINGS, counted and recorded.  Caller holds vm->mu and
  * must not have an unblocked signal pending (KVM stops resetting rings
- * with -EINTR if it has). */
-static void do_reset(struct dg_vm *vm)
+ * with -EINTR if it has).  vcpus_out: no vCPU thread can be in KVM_RUN. */
+static void do_reset(struct dg_vm *vm, bool vcpus_out)
 {
 	__atomic_fetch_add(&vm->reset_started, 1, __ATOMIC_SEQ_CST);
 	uint64_t t0 = dg_now_ns();
@@ -182,6 +255,8 @@ static void do_reset(struct dg_vm *vm)
 	} else {
 		vm->resets_dropped++;
 	}
+	if (checkpoint_mode(vm->cfg) && ret >= 0)
+		record_reclaims(vm, vm->reset_calls - 1, t0, t1, vcpus_out);
 	__atomic_fetch_add(&vm->reset_gen, 1, __ATOMIC_RELEASE);
 	pthread_cond_broadcast(&vm->reset_cv);
 }
@@ -199,7 +274,7 @@ static void reap_vm(struct dg_vm *vm, bool block_kick)
 	harvest_all(vm);
 	if (vm->cfg->reap_delay_ms)
 		sleep_until(dg_now_ns() + vm->cfg->reap_delay_ms * 1000000ULL);
-	do_reset(vm);
+	do_reset(vm, false);
 	pthread_mutex_unlock(&vm->mu);
 	if (block_kick)
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -614,13 +689,136 @@ static void progress_sample(struct dg_vcpu *c, uint64_t t, uint64_t pages)
 	progress_append(c, t, pages);
 }
 
+/* ------------------------------------------------------------------ */
+/* checkpoint: pause every vCPU thread, harvest, reset, resume          */
+
+/* A vCPU thread no longer takes part in pauses (idle, or leaving). */
+static void ckpt_leave(struct dg_vcpu *c)
+{
+	struct dg_vm *vm = c->vm;
+	pthread_mutex_lock(&vm->ckpt_mu);
+	vm->ckpt_active--;
+	pthread_cond_broadcast(&vm->paused_cv);
+	pthread_mutex_unlock(&vm->ckpt_mu);
+}
+
+/* Called with ckpt_mu held: wait out every pause requested from now on
+ * (a new cycle may begin before this thread woke from the last one). */
+static void ckpt_pause_locked(struct dg_vcpu *c)
+{
+	struct dg_vm *vm = c->vm;
+	while (RLOAD(&vm->ckpt_req) && !LOAD(&dg_stop)) {
+		uint64_t gen = vm->ckpt_gen;
+		/* out of KVM_RUN: the kick's immediate_exit has done its job */
+		__atomic_store_n(&c->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+		if (++vm->ckpt_paused == vm->ckpt_active)
+			pthread_cond_broadcast(&vm->paused_cv);
+		c->pauses++;
+		while (vm->ckpt_gen == gen && !LOAD(&dg_stop))
+			pthread_cond_wait(&vm->ckpt_cv, &vm->ckpt_mu);
+		vm->ckpt_paused--;
+	}
+}
+
+static void ckpt_pause(struct dg_vcpu *c)
+{
+	pthread_mutex_lock(&c->vm->ckpt_mu);
+	ckpt_pause_locked(c);
+	pthread_mutex_unlock(&c->vm->ckpt_mu);
+}
+
+/* Pacing sleep of a checkpoint-mode vCPU: a pause request ends it at once
+ * (the thread pauses, then sleeps on to the same target). */
+static void ckpt_pace(struct dg_vcpu *c, uint64_t target)
+{
+	struct dg_vm *vm = c->vm;
+	struct timespec ts = ns_to_ts(target);
+	pthread_mutex_lock(&vm->ckpt_mu);
+	while (!LOAD(&dg_stop) && dg_now_ns() < target) {
+		if (RLOAD(&vm->ckpt_req))
+			ckpt_pause_locked(c);
+		else
+			pthread_cond_timedwait(&vm->ckpt_cv, &vm->ckpt_mu, &ts);
+	}
+	pthread_mutex_unlock(&vm->ckpt_mu);
+}
+
+static void ckpt_append(struct dg_vm *vm, const struct dg_ckpt_rec *rec)
+{
+	if (vm->nckpts >= vm->cfg->max_records) {
+		vm->ckpts_dropped++;
+		return;
+	}
+	if (vm->nckpts == vm->ckpts_cap) {
+		void *n = grow(vm->ckpts, &vm->ckpts_cap, sizeof(*vm->ckpts));
+		if (!n) {
+			vm->ckpts_dropped++;
+			return;
+		}
+		vm->ckpts = n;
+	}
+	vm->ckpts[vm->nckpts++] = *rec;
+}
+
+/*
+ * One checkpoint cycle, as a VMM does it: kick every vCPU out of KVM_RUN
+ * (immediate_exit + SIGUSR1, so a kick that lands just before KVM_RUN is
+ * not lost), wait until every vCPU thread is paused, harvest every ring,
+ * KVM_RESET_DIRTY_RINGS, resume them.
+ */
+static void checkpoint_cycle(struct dg_vm *vm)
+{
+	struct dg_ckpt_rec rec = { .reset_idx = -1 };
+	bool stopped;
+
+	pthread_mutex_lock(&vm->ckpt_mu);
+	rec.kick_ns = dg_now_ns();
+	STORE(&vm->ckpt_req, 1);
+	for (int i = 0; i < vm->nvcpus; i++) {
+		struct dg_vcpu *c = &vm->vcpus[i];
+		if (!c->thread_started || c->idle)
+			continue;
+		__atomic_store_n(&c->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+		pthread_kill(c->thread, SIGUSR1);
+	}
+	pthread_cond_broadcast(&vm->ckpt_cv);   /* pacing sleeps */
+	while (vm->ckpt_paused < vm->ckpt_active && !LOAD(&dg_stop))
+		pthread_cond_wait(&vm->paused_cv, &vm->ckpt_mu);
+	rec.paused_ns = dg_now_ns();
+	stopped = LOAD(&dg_stop);
+	pthread_mutex_unlock(&vm->ckpt_mu);
+
+	if (!stopped) {
+		pthread_mutex_lock(&vm->mu);
+		harvest_all(vm);
+		if (vm->cfg->reap_delay_ms)
+			sleep_until(dg_now_ns() + vm->cfg->reap_delay_ms * 1000000ULL);
+		do_reset(vm, true);
+		rec.reset_idx = (int64_t)vm->reset_calls - 1;
+		pthread_mutex_unlock(&vm->mu);
+	}
+
+	pthread_mutex_lock(&vm->ckpt_mu);
+	STORE(&vm->ckpt_req, 0);
+	vm->ckpt_gen++;
+	pthread_cond_broadcast(&vm->ckpt_cv);
+	rec.resume_ns = dg_now_ns();
+	pthread_mutex_unlock(&vm->ckpt_mu);
+	if (!stopped) {
+		vm->ckpt_cycles++;
+		ckpt_append(vm, &rec);
+	}
+}
+
 static void *reaper_thread(void *arg)
 {
 	struct dg_vm *vm = arg;
 	const struct dg_config *cfg = vm->cfg;
+	/* the default 50 us timer slack would dominate sub-millisecond periods */
+	prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
 	if (!wait_go())
 		return NULL;
-	uint64_t start = g_run->start_ns, interval = cfg->reap_interval_ms * 1000000ULL;
+	uint64_t start = g_run->start_ns, interval = cfg->reap_period_us * 1000ULL;
 	uint64_t next = start + interval;
 	while (!LOAD(&dg_stop)) {
 		if (!sleep_until(next))
@@ -628,13 +826,19 @@ static void *reaper_thread(void *arg)
 		uint64_t now = dg_now_ns(), se = dg_stall_end(cfg, start, now);
 		if (se && !sleep_until(se))
 			break;
-		if (ring_mode(cfg))
+		if (checkpoint_mode(cfg))
+			checkpoint_cycle(vm);
+		else if (ring_mode(cfg))
 			reap_vm(vm, false);
 		else
 			bitmap_sync(vm);
 		now = dg_now_ns();
-		while (next <= now)
+		next += interval;
+		/* a late cycle skips the ticks it missed */
+		while (next <= now) {
 			next += interval;
+			vm->reaper_ticks_missed++;
+		}
 	}
 	return NULL;
 }
@@ -688,10 +892,13 @@ static void *vcpu_thread(void *arg)
 	bool ring = ring_mode(cfg);
 	struct dg_stall_rec cur = { .reset_idx = -1 };
 	uint64_t progress_ns = cfg->progress_ms * 1000000ULL;
-	bool need_resume = false;
+	bool need_resume = false, ckpt = checkpoint_mode(cfg);
+	uint32_t last_di = 0;   /* ring index after the last KVM_RUN (checkpoint) */
 	sigset_t set;
 
 	c->tid = (pid_t)syscall(SYS_gettid);
+	if (ckpt)
+		prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
@@ -704,6 +911,11 @@ static void *vcpu_thread(void *arg)
 		progress_sample(c, c->run_start_ns, 0);   /* nothing ran yet */
 
 	while (!LOAD(&dg_stop)) {
+		if (ckpt && LOAD(&vm->ckpt_req)) {
+			ckpt_pause(c);
+			if (LOAD(&dg_stop))
+				break;
+		}
 		if (need_resume) {
 			cur.resume_ns = dg_now_ns();
 			c->stall_ns_total += cur.resume_ns - cur.exit_ns;
@@ -712,12 +924,18 @@ static void *vcpu_thread(void *arg)
 		/* resets counted from here on may have freed the ring after KVM
 		 * decided to exit: they belong to this exit's stall */
 		uint64_t gen = LOAD(&vm->reset_gen);
+		uint64_t t_enter = ckpt ? dg_now_ns() : 0;
 		int ret = ioctl(c->fd, KVM_RUN, 0);
 		int err = errno;
 		uint64_t t = dg_now_ns();
 		uint32_t reason;
 
 		c->last_exit_ns = t;
+		if (ckpt) {
+			uint32_t di = ring_dirty_index(c);
+			c->runs[c->nruns++ % DG_RUN_LOG] = (struct dg_run_rec){ t_enter, t, last_di, di };
+			last_di = di;
+		}
 
 		if (ret < 0) {
 			if (err != EINTR && err != EAGAIN) {
@@ -751,7 +969,10 @@ static void *vcpu_thread(void *arg)
 			/* the batch's `out` was the last instruction: exact */
 			if (progress_ns && t - c->last_sample_ns >= progress_ns)
 				progress_sample(c, t, c->pages_io);
-			if (c->rate > 0) {
+			if (c->rate > 0 && ckpt) {
+				ckpt_pace(c, dg_pace_target_ns(c->run_start_ns, c->pages_io,
+							       (uint64_t)c->rate));
+			} else if (c->rate > 0) {
 				struct timespec ts = ns_to_ts(dg_pace_target_ns(
 					c->run_start_ns, c->pages_io, (uint64_t)c->rate));
 				while (!LOAD(&dg_stop)) {
@@ -771,6 +992,10 @@ static void *vcpu_thread(void *arg)
 				goto out;
 			}
 			/* idle vCPU: never run it again */
+			if (ckpt) {
+				ckpt_leave(c);
+				ckpt = false;
+			}
 			sleep_until(UINT64_MAX);
 			goto out;
 		case KVM_EXIT_DIRTY_RING_FULL:
@@ -871,6 +1096,8 @@ out:
 		c->stall_open = false;
 		stall_append(c, &cur);
 	}
+	if (ckpt)
+		ckpt_leave(c);
 	c->run_end_ns = dg_now_ns();
 	RADD(&g_vcpus_running, -1);
 	return NULL;
@@ -919,6 +1146,14 @@ static int setup_vcpu(struct dg_run *r, struct dg_vm *vm, struct dg_vcpu *c, int
 		if (c->ring == MAP_FAILED) {
 			c->ring = NULL;
 			fprintf(stderr, "dirtygen: vm %d vcpu %d: mmap dirty ring: %s\n", vm->index, c->index, strerror(errno));
+			return 1;
+		}
+	}
+
+	if (checkpoint_mode(cfg)) {
+		c->runs = calloc(DG_RUN_LOG, sizeof(*c->runs));
+		if (!c->runs) {
+			fprintf(stderr, "dirtygen: out of memory\n");
 			return 1;
 		}
 	}
@@ -1003,6 +1238,9 @@ static int setup_vm(struct dg_run *r, struct dg_vm *vm, int mmap_size)
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&vm->reset_cv, &ca);
+	pthread_mutex_init(&vm->ckpt_mu, NULL);
+	pthread_cond_init(&vm->ckpt_cv, &ca);
+	pthread_cond_init(&vm->paused_cv, &ca);
 	pthread_condattr_destroy(&ca);
 
 	vm->fd = ioctl(r->kvm_fd, KVM_CREATE_VM, 0);
@@ -1299,6 +1537,8 @@ int dg_execute(struct dg_run *r)
 				break;
 			}
 			c->thread_started = true;
+			if (checkpoint_mode(cfg))
+				vm->ckpt_active++;   /* before the reaper exists */
 		}
 		if (cfg->mode != DG_MODE_NONE && !LOAD(&dg_failed)) {
 			int e = pthread_create(&vm->reaper, &attr, reaper_thread, vm);
@@ -1367,6 +1607,10 @@ int dg_execute(struct dg_run *r)
 				pthread_kill(c->thread, SIGUSR1);
 			}
 			pthread_cond_broadcast(&vm->reset_cv);
+			pthread_mutex_lock(&vm->ckpt_mu);
+			pthread_cond_broadcast(&vm->ckpt_cv);
+			pthread_cond_broadcast(&vm->paused_cv);
+			pthread_mutex_unlock(&vm->ckpt_mu);
 		}
 		struct timespec ts = { 0, 5000000 };
 		nanosleep(&ts, NULL);
@@ -1389,7 +1633,7 @@ int dg_execute(struct dg_run *r)
 		if (ring_mode(cfg)) {
 			pthread_mutex_lock(&vm->mu);
 			harvest_all(vm);
-			do_reset(vm);
+			do_reset(vm, true);
 			pthread_mutex_unlock(&vm->mu);
 		} else if (cfg->mode == DG_MODE_BITMAP) {
 			bitmap_sync(vm);

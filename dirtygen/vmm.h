@@ -58,6 +58,30 @@ struct dg_reset_rec {
 	int64_t entries;   /* ioctl return value, or -errno */
 };
 
+/* --reap-mode checkpoint: one KVM_RUN of a vCPU, for the push times of its
+ * entries (ring indexes [di_before, di_after) were pushed inside it) */
+struct dg_run_rec {
+	uint64_t enter_ns;         /* just before KVM_RUN */
+	uint64_t exit_ns;          /* just after it returned */
+	uint32_t di_before, di_after;
+};
+#define DG_RUN_LOG 4096            /* runs kept per vCPU (a ring) */
+
+/* --reap-mode checkpoint: what one reset did to one vCPU's ring */
+struct dg_reclaim_rec {
+	uint64_t reset_idx;        /* in vm->resets */
+	uint64_t reclaimed;        /* entries the reset gave back */
+	int64_t lat_lo_ns, lat_hi_ns;   /* reap latency bounds, -1 = unknown / none */
+};
+
+/* --reap-mode checkpoint: one cycle of the reaper */
+struct dg_ckpt_rec {
+	uint64_t kick_ns;          /* pause requested, vCPUs kicked */
+	uint64_t paused_ns;        /* every vCPU out of KVM_RUN and waiting */
+	uint64_t resume_ns;        /* resumed (after the reset) */
+	int64_t reset_idx;         /* its reset in vm->resets, -1 if not recorded */
+};
+
 struct dg_sync_rec {
 	uint32_t slot;
 	uint64_t start_ns;
@@ -143,6 +167,16 @@ struct dg_vcpu {
 	/* --full-action throttle */
 	uint64_t throttles;
 	uint64_t throttle_ns_total;
+
+	/* --reap-mode checkpoint */
+	struct dg_run_rec *runs;   /* DG_RUN_LOG entries, nruns written in all */
+	uint64_t nruns;
+	uint32_t reset_fetch;      /* fetch at the last reset: KVM's reset_index */
+	struct dg_reclaim_rec *reclaims;
+	size_t nreclaims, reclaims_cap;
+	uint64_t reclaims_dropped;
+	uint64_t latency_unknown;  /* reclaiming resets without latency bounds */
+	uint64_t pauses;           /* checkpoint pauses taken */
 };
 
 struct dg_clear_bucket {
@@ -207,6 +241,20 @@ struct dg_vm {
 
 	pthread_t reaper;
 	bool reaper_started;
+	uint64_t reaper_ticks_missed;  /* periods skipped because a reap overran */
+
+	/* --reap-mode checkpoint: the reaper pauses every vCPU thread */
+	pthread_mutex_t ckpt_mu;
+	pthread_cond_t ckpt_cv;    /* vCPUs: pause requested, or resumed */
+	pthread_cond_t paused_cv;  /* reaper: one more vCPU paused or gone */
+	int ckpt_req;              /* atomic; written under ckpt_mu */
+	uint64_t ckpt_gen;         /* cycles resumed */
+	int ckpt_active;           /* vCPU threads that must pause */
+	int ckpt_paused;           /* ... and have */
+	uint64_t ckpt_cycles;
+	struct dg_ckpt_rec *ckpts;
+	size_t nckpts, ckpts_cap;
+	uint64_t ckpts_dropped;
 };
 
 struct dg_run {
