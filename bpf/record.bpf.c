@@ -456,37 +456,7 @@ static __always_inline void on_full_exit(__u64 ring, __u32 dirty_index, __u32 re
 
 /* --- the dirty ring tracepoints, as tp_btf and raw_tp (lib/hooks.bpf.h) --- */
 
-/* Once per dirtied page: a load, a test, and once per batch the work. */
-DT_HOOK(kvm_dirty_ring_push, push, struct kvm_dirty_ring *ring, u32 slot, u64 offset)
-{
-	__u32 dirty_index;
-
-	if (DT_HOOK_ARG_NULL(ring))
-		return 0;
-	dirty_index = dt_ring_dirty_index(ring, btf);
-	if (dt_ring_starts_batch(dirty_index))
-		on_push_batch((__u64)ring, dirty_index, dt_ring_reset_index(ring, btf));
-	return 0;
-}
-
-DT_HOOK(kvm_dirty_ring_reset, reset, struct kvm_dirty_ring *ring)
-{
-	if (DT_HOOK_ARG_NULL(ring))
-		return 0;
-	on_reset((__u64)ring, dt_ring_dirty_index(ring, btf), dt_ring_reset_index(ring, btf));
-	return 0;
-}
-
-DT_HOOK(kvm_dirty_ring_exit, exit, struct kvm_vcpu *vcpu)
-{
-	struct kvm_dirty_ring *ring;
-
-	if (DT_HOOK_ARG_NULL(vcpu))
-		return 0;
-	ring = dt_vcpu_ring(vcpu);
-	on_full_exit((__u64)ring, dt_ring_dirty_index(ring, btf), dt_ring_reset_index(ring, btf));
-	return 0;
-}
+#include "lib/ring_hooks.bpf.h"
 
 /* --- every return of KVM_RUN to userspace, for vCPU threads we know: the thread catches up --- */
 
