@@ -30,9 +30,10 @@ DURATION = 3
 # vCPUs at 5000 pages/s leave CPU on a 2-core machine for the reaper and dirtytop
 ARGS = ["--vcpus", "2", "--mem", "64", "--ring-size", str(RING), "--rate", "5000", "--batch", "1",
         "--latency-group", str(GROUP), "--duration", str(DURATION)]
-# 2500 and 10000 cycles/s need hardware virtualization; 20/s runs in the emulated guest too
-# (tests/run-integration), so checkpoint mode and every exact check are exercised there.
-HZ = [20, pytest.param(2500, marks=native_kvm), pytest.param(10000, marks=native_kvm)]
+# Hardware virtualization only: in the emulated guest (tests/run-integration) dirtygen
+# reached 63-84 of 100 requested cycles/s, and at 20/s a 3 s run has fewer than the 100
+# reclaiming resets per vCPU the percentile checks need.
+HZ = [pytest.param(2500, marks=native_kvm), pytest.param(10000, marks=native_kvm)]
 # dirtygen must reach this share of the requested cycles, or the test would not show the rate
 MIN_ACHIEVED = 0.9
 
