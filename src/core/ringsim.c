@@ -362,6 +362,7 @@ static void estimate_react_ns(const struct ringsim_vm_trace *t, struct ringsim_m
 		m->react_ns = 10000;
 }
 
+/* Append the window [from, to) in which no reaction completes. */
 static void add_blocked(struct ringsim_model *m, uint64_t from, uint64_t to)
 {
 	m->blocked = realloc(m->blocked, (m->n_blocked + 1) * sizeof(*m->blocked));
