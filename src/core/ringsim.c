@@ -117,66 +117,66 @@ static size_t observe_stalls(const struct ringsim_vm_trace *t, const struct ring
 	return n;
 }
 
-int ringsim_infer(const struct ringsim_vm_trace *t, struct ringsim_model *m)
+/*
+ * What was observed of one vCPU's stalls: their count and length (shown next
+ * to the prediction, to calibrate it) and the median time from the freeing
+ * reset to KVM_RUN (the simulation resumes a vCPU that much later).
+ */
+static void summarize_stalls(const struct ringsim_vcpu_trace *c, const struct obs_stall *stalls,
+			     size_t nstalls, struct ringsim_vcpu_model *vm)
+{
+	uint64_t *res = xcalloc(c->n_full_exits, sizeof(*res));
+	size_t nres = 0, j;
+
+	vm->obs_exits = c->n_full_exits;
+	for (j = 0; j < nstalls; j++) {
+		const struct obs_stall *s = &stalls[j];
+
+		vm->obs_stalls++;
+		vm->obs_stall_s += (double)(s->end_ns - s->exit_ns) / NS;
+		if (s->resume_ns > s->end_ns)
+			res[nres++] = s->resume_ns - s->end_ns;
+	}
+	vm->resume_ns = quantile(res, nres, 0.5);
+	free(res);
+}
+
+/*
+ * Mark the reset calls a vCPU's own thread made while it was stalled: those
+ * are its reaction to the soft-full exit, not periodic resets, so they are
+ * not replayed as such.
+ */
+static void mark_demand_calls(const struct ringsim_vm_trace *t, const struct ringsim_vcpu_trace *c,
+			      const struct obs_stall *stalls, size_t nstalls, bool *demand)
+{
+	/* calls by end, stalls by exit and disjoint: one pass */
+	for (size_t k = 0, sj = 0; c->tid && k < t->n_calls; k++) {
+		const struct ringsim_call *cl = &t->calls[k];
+
+		if (cl->tid != c->tid)
+			continue;
+		while (sj < nstalls && stalls[sj].end_ns < cl->start_ns)
+			sj++;
+		if (sj < nstalls && stalls[sj].exit_ns <= cl->end_ns)
+			demand[k] = true;
+	}
+}
+
+/*
+ * What a vCPU thread does after a soft-full exit, by majority of the stalls:
+ * it reaps itself (the freeing reset is its own call), retries (more than one
+ * exit in the stall: a storm) or waits (one exit, someone else's reset). Also
+ * the reap latency and the storm's exit rate. Returns how many reap latencies
+ * were seen (0: the latency is not observed, and is estimated later).
+ */
+static size_t infer_reaction(const struct ringsim_vm_trace *t, struct obs_stall *const *stalls,
+			     const size_t *nstalls, struct ringsim_model *m)
 {
 	size_t nv = t->n_vcpus, i, j;
-	struct obs_stall **stalls;
-	size_t *nstalls;
-	bool *demand;
-	uint64_t *lat, *buf;
-	int32_t *reset_of;
-	size_t nlat = 0, nbuf = 0, n_dem = 0, n_storm = 0, n_wait = 0;
+	uint64_t *lat = xcalloc(1, sizeof(*lat));
+	size_t nlat = 0, n_dem = 0, n_storm = 0, n_wait = 0;
 	double storm_exits = 0, storm_secs = 0;
-	uint32_t soft;
 
-	memset(m, 0, sizeof(*m));
-	if (!nv)
-		return -1;
-	m->reserve = t->ring_size && t->soft_limit && t->soft_limit < t->ring_size ?
-		     t->ring_size - t->soft_limit : RINGSIM_DEFAULT_RESERVE;
-	soft = t->soft_limit;
-	m->n_vcpus = nv;
-	m->vcpus = xcalloc(nv, sizeof(*m->vcpus));
-	stalls = xcalloc(nv, sizeof(*stalls));
-	nstalls = xcalloc(nv, sizeof(*nstalls));
-	demand = xcalloc(t->n_calls, sizeof(*demand));
-
-	/* the observed stalls, and which calls a stalled vCPU's own thread made */
-	for (i = 0; i < nv; i++) {
-		const struct ringsim_vcpu_trace *c = &t->vcpus[i];
-		struct ringsim_vcpu_model *vm = &m->vcpus[i];
-		uint64_t *res = xcalloc(c->n_full_exits, sizeof(*res));
-		size_t nres = 0;
-
-		nstalls[i] = observe_stalls(t, c, soft, &stalls[i]);
-		vm->obs_exits = c->n_full_exits;
-		for (j = 0; j < nstalls[i]; j++) {
-			struct obs_stall *s = &stalls[i][j];
-
-			vm->obs_stalls++;
-			vm->obs_stall_s += (double)(s->end_ns - s->exit_ns) / NS;
-			if (s->resume_ns > s->end_ns)
-				res[nres++] = s->resume_ns - s->end_ns;
-		}
-		vm->resume_ns = quantile(res, nres, 0.5);
-		free(res);
-		/* calls by end, stalls by exit and disjoint: one pass */
-		for (size_t k = 0, sj = 0; c->tid && k < t->n_calls; k++) {
-			const struct ringsim_call *cl = &t->calls[k];
-
-			if (cl->tid != c->tid)
-				continue;
-			while (sj < nstalls[i] && stalls[i][sj].end_ns < cl->start_ns)
-				sj++;
-			if (sj < nstalls[i] && stalls[i][sj].exit_ns <= cl->end_ns)
-				demand[k] = true;
-		}
-	}
-	for (size_t k = 0; k < t->n_calls; k++)
-		m->demand_calls += demand[k];
-
-	/* how the VMM reacts to a soft-full exit */
-	lat = xcalloc(1, sizeof(*lat));
 	for (i = 0; i < nv; i++) {
 		const struct ringsim_vcpu_trace *c = &t->vcpus[i];
 
@@ -211,9 +211,20 @@ int ringsim_infer(const struct ringsim_vm_trace *t, struct ringsim_model *m)
 		m->reaction = RINGSIM_REACT_WAIT;
 	m->storm_exits_s = storm_secs > 0 ? storm_exits / storm_secs : 0;
 	m->react_ns = quantile(lat, nlat, 0.5);
+	free(lat);
+	return nlat;
+}
 
-	/* periodic resets: every call but the vCPUs' own reactions, with their harvest */
-	reset_of = xcalloc(nv * t->n_calls + 1, sizeof(*reset_of));
+/*
+ * For each ring i and call k, the index of the first reset of ring i made by
+ * call k (-1 none), at [i * n_calls + k]: a call resets every ring, and its
+ * harvest is read from each ring's reset.
+ */
+static int32_t *index_resets_by_call(const struct ringsim_vm_trace *t)
+{
+	size_t nv = t->n_vcpus, i, j;
+	int32_t *reset_of = xcalloc(nv * t->n_calls + 1, sizeof(*reset_of));
+
 	for (size_t k = 0; k < nv * t->n_calls; k++)
 		reset_of[k] = -1;
 	for (i = 0; i < nv; i++)
@@ -223,48 +234,79 @@ int ringsim_infer(const struct ringsim_vm_trace *t, struct ringsim_model *m)
 			if (call >= 0 && (size_t)call < t->n_calls && reset_of[i * t->n_calls + (size_t)call] < 0)
 				reset_of[i * t->n_calls + (size_t)call] = (int32_t)j;
 		}
-	m->periodic = xcalloc(t->n_calls + 1, sizeof(*m->periodic));
-	buf = xcalloc(1, sizeof(*buf));
-	for (size_t k = 0; k < t->n_calls; k++) {
-		const struct ringsim_call *cl = &t->calls[k];
-		uint64_t h = cl->start_ns;
+	return reset_of;
+}
 
+/*
+ * The harvest time of call k: the harvest came before the first entry the
+ * reset left (earliest over the rings), or the call's start when no ring
+ * shows it. Each such entry's age at the call's end is a harvest-to-reset lag
+ * sample, appended to (*lag, *nlag).
+ */
+static uint64_t call_harvest(const struct ringsim_vm_trace *t, const int32_t *reset_of, size_t k,
+			     uint64_t **lag, size_t *nlag)
+{
+	const struct ringsim_call *cl = &t->calls[k];
+	uint64_t h = cl->start_ns;
+
+	for (size_t i = 0; i < t->n_vcpus; i++) {
+		const struct ringsim_vcpu_trace *c = &t->vcpus[i];
+		int32_t jj = reset_of[i * t->n_calls + k];
+		size_t j, p;
+
+		if (jj < 0)
+			continue;
+		j = (size_t)jj;
+		if (j && c->resets[j].reset_index == c->resets[j - 1].reset_index)
+			continue;	/* this ring was not harvested */
+		p = first_push_after_index(c, c->resets[j].reset_index);
+		if (p < c->n_pushes && c->pushes[p].ts < cl->start_ns &&
+		    c->pushes[p].index - c->resets[j].reset_index == 1) {
+			*lag = realloc(*lag, (*nlag + 1) * sizeof(**lag));
+			if (!*lag)
+				abort();
+			(*lag)[(*nlag)++] = cl->end_ns - c->pushes[p].ts;
+			if (c->pushes[p].ts < h)
+				h = c->pushes[p].ts;
+		}
+	}
+	return h;
+}
+
+/*
+ * Periodic resets: every call but the vCPUs' own reactions, with its harvest,
+ * and the median harvest-to-reset lag over them.
+ */
+static void collect_periodic_calls(const struct ringsim_vm_trace *t, const bool *demand,
+				   struct ringsim_model *m)
+{
+	int32_t *reset_of = index_resets_by_call(t);
+	uint64_t *lag = xcalloc(1, sizeof(*lag));
+	size_t nlag = 0;
+
+	m->periodic = xcalloc(t->n_calls + 1, sizeof(*m->periodic));
+	for (size_t k = 0; k < t->n_calls; k++) {
 		if (demand[k])
 			continue;
-		/* the harvest came before the first entry the reset left (earliest over the rings) */
-		for (i = 0; i < nv; i++) {
-			const struct ringsim_vcpu_trace *c = &t->vcpus[i];
-			int32_t jj = reset_of[i * t->n_calls + k];
-			size_t p;
-
-			if (jj < 0)
-				continue;
-			j = (size_t)jj;
-			if (j && c->resets[j].reset_index == c->resets[j - 1].reset_index)
-				continue;	/* this ring was not harvested */
-			p = first_push_after_index(c, c->resets[j].reset_index);
-			if (p < c->n_pushes && c->pushes[p].ts < cl->start_ns &&
-			    c->pushes[p].index - c->resets[j].reset_index == 1) {
-				buf = realloc(buf, (nbuf + 1) * sizeof(*buf));
-				if (!buf)
-					abort();
-				buf[nbuf++] = cl->end_ns - c->pushes[p].ts;
-				if (c->pushes[p].ts < h)
-					h = c->pushes[p].ts;
-			}
-		}
-		m->periodic[m->n_periodic].ts = cl->end_ns;
-		m->periodic[m->n_periodic].harvest_ns = h;
+		m->periodic[m->n_periodic].harvest_ns = call_harvest(t, reset_of, k, &lag, &nlag);
+		m->periodic[m->n_periodic].ts = t->calls[k].end_ns;
 		m->n_periodic++;
 	}
-	m->median_lag_ns = quantile(buf, nbuf, 0.5);
-	free(buf);
+	m->median_lag_ns = quantile(lag, nlag, 0.5);
+	free(lag);
 	free(reset_of);
-	/* ring resets of no known call: periodic, harvested when they happened */
-	for (i = 0; i < nv; i++) {
+}
+
+/*
+ * Ring resets of no known call (the call was not recorded): taken for
+ * periodic resets, harvested when they happened.
+ */
+static void add_uncalled_resets(const struct ringsim_vm_trace *t, struct ringsim_model *m)
+{
+	for (size_t i = 0; i < t->n_vcpus; i++) {
 		const struct ringsim_vcpu_trace *c = &t->vcpus[i];
 
-		for (j = 0; j < c->n_resets; j++) {
+		for (size_t j = 0; j < c->n_resets; j++) {
 			if (c->resets[j].call >= 0)
 				continue;
 			m->periodic = realloc(m->periodic, (m->n_periodic + 1) * sizeof(*m->periodic));
@@ -275,17 +317,24 @@ int ringsim_infer(const struct ringsim_vm_trace *t, struct ringsim_model *m)
 			m->n_periodic++;
 		}
 	}
-	qsort(m->periodic, m->n_periodic, sizeof(*m->periodic), cmp_periodic);
-	{
-		size_t b = 0;
+}
 
-		for (size_t a = 0; a < m->n_periodic; a++) {	/* one per time */
-			if (b && m->periodic[b - 1].ts == m->periodic[a].ts)
-				continue;
-			m->periodic[b++] = m->periodic[a];
-		}
-		m->n_periodic = b;
+/*
+ * The periodic resets in time order, one per time (the rings of one call, or
+ * uncalled resets at the same instant, are one reset), and the median period
+ * between them.
+ */
+static void order_periodic(struct ringsim_model *m)
+{
+	size_t b = 0;
+
+	qsort(m->periodic, m->n_periodic, sizeof(*m->periodic), cmp_periodic);
+	for (size_t a = 0; a < m->n_periodic; a++) {	/* one per time */
+		if (b && m->periodic[b - 1].ts == m->periodic[a].ts)
+			continue;
+		m->periodic[b++] = m->periodic[a];
 	}
+	m->n_periodic = b;
 	if (m->n_periodic > 1) {
 		uint64_t *gaps = xcalloc(m->n_periodic, sizeof(*gaps));
 
@@ -294,85 +343,150 @@ int ringsim_infer(const struct ringsim_vm_trace *t, struct ringsim_model *m)
 		m->median_period_ns = quantile(gaps, m->n_periodic - 1, 0.5);
 		free(gaps);
 	}
+}
 
-	if (!nlat) {
-		/* never seen: a reaction takes what a periodic reap takes, harvest to reset */
-		uint64_t *cl = xcalloc(t->n_calls, sizeof(*cl));
+/*
+ * A reap latency never seen: a reaction takes what a periodic reap takes,
+ * harvest to reset (the median lag plus the median call duration), at least
+ * 10 us.
+ */
+static void estimate_react_ns(const struct ringsim_vm_trace *t, struct ringsim_model *m)
+{
+	uint64_t *cl = xcalloc(t->n_calls, sizeof(*cl));
 
-		for (size_t k = 0; k < t->n_calls; k++)
-			cl[k] = t->calls[k].end_ns - t->calls[k].start_ns;
-		m->react_ns = m->median_lag_ns + quantile(cl, t->n_calls, 0.5);
-		free(cl);
-		if (m->react_ns < 10000)
-			m->react_ns = 10000;
+	for (size_t k = 0; k < t->n_calls; k++)
+		cl[k] = t->calls[k].end_ns - t->calls[k].start_ns;
+	m->react_ns = m->median_lag_ns + quantile(cl, t->n_calls, 0.5);
+	free(cl);
+	if (m->react_ns < 10000)
+		m->react_ns = 10000;
+}
+
+/* Append the window [from, to) in which no reaction completes. */
+static void add_blocked(struct ringsim_model *m, uint64_t from, uint64_t to)
+{
+	m->blocked = realloc(m->blocked, (m->n_blocked + 1) * sizeof(*m->blocked));
+	if (!m->blocked)
+		abort();
+	m->blocked[m->n_blocked].from = from;
+	m->blocked[m->n_blocked].to = to;
+	m->n_blocked++;
+}
+
+/*
+ * Stalled windows from observed reactions: a stall that ended far later than
+ * the usual reap latency means the reaper could not react; no reaction
+ * completes from the exit until react_ns before the stall's end.
+ */
+static void blocked_from_stalls(const struct ringsim_vm_trace *t, struct obs_stall *const *stalls,
+				const size_t *nstalls, struct ringsim_model *m)
+{
+	uint64_t lim = 3 * m->react_ns + 2000000;
+
+	for (size_t i = 0; i < t->n_vcpus; i++)
+		for (size_t j = 0; j < nstalls[i]; j++) {
+			struct obs_stall *s = &stalls[i][j];
+			uint64_t l = s->end_ns - s->exit_ns;
+
+			if (l <= lim || !s->ended)
+				continue;
+			add_blocked(m, s->exit_ns, s->end_ns - m->react_ns);
+		}
+}
+
+/*
+ * Stalled windows when no reaction was observed: long silences of the
+ * periodic reaper (over 3 periods, and over a period plus 100 ms) are taken
+ * for stalls of it.
+ */
+static void blocked_from_silences(struct ringsim_model *m)
+{
+	uint64_t lim = 3 * m->median_period_ns;
+
+	if (lim < m->median_period_ns + 100000000ull)
+		lim = m->median_period_ns + 100000000ull;
+	for (size_t k = 1; k < m->n_periodic; k++)
+		if (m->periodic[k].ts - m->periodic[k - 1].ts > lim)
+			add_blocked(m, m->periodic[k - 1].ts + m->median_period_ns,
+				    m->periodic[k].ts - m->react_ns);
+}
+
+/*
+ * How fast a vCPU pushes when it runs behind: the median gap between pushes
+ * (most gaps are within a burst), at least its mean rate; 1e7/s when too few
+ * gaps were seen to tell.
+ */
+static void infer_push_capacity(const struct ringsim_vm_trace *t, const struct ringsim_vcpu_trace *c,
+				struct ringsim_vcpu_model *vm)
+{
+	uint64_t *gaps = xcalloc(c->n_pushes, sizeof(*gaps));
+	size_t ng = 0;
+	double span = (double)(t->end_ns - t->start_ns) / NS;
+
+	for (size_t j = 1; j < c->n_pushes; j++)
+		if (c->pushes[j].ts > c->pushes[j - 1].ts)
+			gaps[ng++] = c->pushes[j].ts - c->pushes[j - 1].ts;
+	vm->mean_rate = span > 0 ? (double)c->n_pushes / span : 0;
+	if (ng >= 16) {
+		uint64_t g = quantile(gaps, ng, 0.5);	/* most gaps are within a burst */
+
+		vm->capacity = g ? NS / (double)g : 1e7;
+	} else {
+		vm->capacity = 1e7;
 	}
+	if (vm->capacity < vm->mean_rate)
+		vm->capacity = vm->mean_rate;
+	free(gaps);
+}
+
+int ringsim_infer(const struct ringsim_vm_trace *t, struct ringsim_model *m)
+{
+	size_t nv = t->n_vcpus, i, nlat;
+	struct obs_stall **stalls;
+	size_t *nstalls;
+	bool *demand;
+
+	memset(m, 0, sizeof(*m));
+	if (!nv)
+		return -1;
+	m->reserve = t->ring_size && t->soft_limit && t->soft_limit < t->ring_size ?
+		     t->ring_size - t->soft_limit : RINGSIM_DEFAULT_RESERVE;
+	m->n_vcpus = nv;
+	m->vcpus = xcalloc(nv, sizeof(*m->vcpus));
+	stalls = xcalloc(nv, sizeof(*stalls));
+	nstalls = xcalloc(nv, sizeof(*nstalls));
+	demand = xcalloc(t->n_calls, sizeof(*demand));
+
+	for (i = 0; i < nv; i++) {
+		nstalls[i] = observe_stalls(t, &t->vcpus[i], t->soft_limit, &stalls[i]);
+		summarize_stalls(&t->vcpus[i], stalls[i], nstalls[i], &m->vcpus[i]);
+		mark_demand_calls(t, &t->vcpus[i], stalls[i], nstalls[i], demand);
+	}
+	for (size_t k = 0; k < t->n_calls; k++)
+		m->demand_calls += demand[k];
+
+	nlat = infer_reaction(t, stalls, nstalls, m);
+	collect_periodic_calls(t, demand, m);
+	add_uncalled_resets(t, m);
+	order_periodic(m);
+	if (!nlat)
+		estimate_react_ns(t, m);
 
 	/* windows in which the VMM did not react (a stalled reaper) */
 	m->blocked = xcalloc(1, sizeof(*m->blocked));
-	if (m->reaction == RINGSIM_REACT_REAP && nlat) {
-		uint64_t lim = 3 * m->react_ns + 2000000;
+	if (m->reaction == RINGSIM_REACT_REAP && nlat)
+		blocked_from_stalls(t, stalls, nstalls, m);
+	else if (m->reaction == RINGSIM_REACT_REAP && m->n_periodic > 1 && m->median_period_ns)
+		blocked_from_silences(m);
 
-		for (i = 0; i < nv; i++)
-			for (j = 0; j < nstalls[i]; j++) {
-				struct obs_stall *s = &stalls[i][j];
-				uint64_t l = s->end_ns - s->exit_ns;
-
-				if (l <= lim || !s->ended)
-					continue;
-				m->blocked = realloc(m->blocked, (m->n_blocked + 1) * sizeof(*m->blocked));
-				if (!m->blocked)
-					abort();
-				m->blocked[m->n_blocked].from = s->exit_ns;
-				m->blocked[m->n_blocked].to = s->end_ns - m->react_ns;
-				m->n_blocked++;
-			}
-	} else if (m->reaction == RINGSIM_REACT_REAP && m->n_periodic > 1 && m->median_period_ns) {
-		/* not observed: long silences of the reaper are taken for stalls of it */
-		uint64_t lim = 3 * m->median_period_ns;
-
-		if (lim < m->median_period_ns + 100000000ull)
-			lim = m->median_period_ns + 100000000ull;
-		for (size_t k = 1; k < m->n_periodic; k++)
-			if (m->periodic[k].ts - m->periodic[k - 1].ts > lim) {
-				m->blocked = realloc(m->blocked, (m->n_blocked + 1) * sizeof(*m->blocked));
-				if (!m->blocked)
-					abort();
-				m->blocked[m->n_blocked].from = m->periodic[k - 1].ts + m->median_period_ns;
-				m->blocked[m->n_blocked].to = m->periodic[k].ts - m->react_ns;
-				m->n_blocked++;
-			}
-	}
-
-	/* how fast each vCPU pushes when it runs behind */
-	for (i = 0; i < nv; i++) {
-		const struct ringsim_vcpu_trace *c = &t->vcpus[i];
-		struct ringsim_vcpu_model *vm = &m->vcpus[i];
-		uint64_t *gaps = xcalloc(c->n_pushes, sizeof(*gaps));
-		size_t ng = 0;
-		double span = (double)(t->end_ns - t->start_ns) / NS;
-
-		for (j = 1; j < c->n_pushes; j++)
-			if (c->pushes[j].ts > c->pushes[j - 1].ts)
-				gaps[ng++] = c->pushes[j].ts - c->pushes[j - 1].ts;
-		vm->mean_rate = span > 0 ? (double)c->n_pushes / span : 0;
-		if (ng >= 16) {
-			uint64_t g = quantile(gaps, ng, 0.5);	/* most gaps are within a burst */
-
-			vm->capacity = g ? NS / (double)g : 1e7;
-		} else {
-			vm->capacity = 1e7;
-		}
-		if (vm->capacity < vm->mean_rate)
-			vm->capacity = vm->mean_rate;
-		free(gaps);
-	}
+	for (i = 0; i < nv; i++)
+		infer_push_capacity(t, &t->vcpus[i], &m->vcpus[i]);
 
 	for (i = 0; i < nv; i++)
 		free(stalls[i]);
 	free(stalls);
 	free(nstalls);
 	free(demand);
-	free(lat);
 	return 0;
 }
 
