@@ -35,13 +35,24 @@ void session_begin(struct session *s, const struct session_opts *o)
 	memset(s, 0, sizeof(*s));
 	s->o = *o;
 	s->go = -1;
-	/* blocked but for ppoll/poll: no signal lands between a check and the wait */
+	/*
+	 * Blocked but for ppoll/poll: no signal lands between a check and the
+	 * wait. The stop signals only while session_wait decides: elsewhere one
+	 * interrupts a write blocked on a full pipe (no SA_RESTART), or dirtytop
+	 * under a reader that stopped reading could not be stopped.
+	 */
 	sigemptyset(&mask);
 	for (size_t i = 0; i < n; i++)
 		sigaddset(&mask, sigs[i]);
 	sigprocmask(SIG_BLOCK, &mask, &s->orig);
 	for (size_t i = 0; i < n; i++)
 		sigaction(sigs[i], &sa, NULL);
+	sigemptyset(&s->stop_mask);
+	sigaddset(&s->stop_mask, SIGINT);
+	sigaddset(&s->stop_mask, SIGTERM);
+	if (o->hangup_stops)
+		sigaddset(&s->stop_mask, SIGHUP);
+	sigprocmask(SIG_UNBLOCK, &s->stop_mask, NULL);
 	s->start_ns = s->tick_ns = dt_mono_ns();
 	s->deadline_ns = o->duration_s > 0 ? s->start_ns + (uint64_t)(o->duration_s * 1e9) : UINT64_MAX;
 }
@@ -125,7 +136,19 @@ void session_baseline(struct session *s, struct collector *col, struct model *mo
 	model_update(model, &s->snap, procinfo_lookup, NULL, NULL, NULL);
 }
 
+static enum session_tick wait_tick(struct session *s);
+
 enum session_tick session_wait(struct session *s)
+{
+	enum session_tick t;
+
+	sigprocmask(SIG_BLOCK, &s->stop_mask, NULL);
+	t = wait_tick(s);
+	sigprocmask(SIG_UNBLOCK, &s->stop_mask, NULL);
+	return t;
+}
+
+static enum session_tick wait_tick(struct session *s)
 {
 	for (;;) {
 		struct pollfd pfd = { .fd = s->o.input_fd, .events = POLLIN };

@@ -44,6 +44,7 @@ struct session_opts {
 struct session {
 	struct session_opts o;
 	sigset_t orig;			/* the mask before session_begin; COMMAND runs with it */
+	sigset_t stop_mask;		/* SIGINT, SIGTERM (SIGHUP): blocked only while session_wait decides */
 	pid_t child;			/* COMMAND: > 0 running, -1 ended, 0 none */
 	int child_status;
 	int go;				/* write end holding a COMMAND started with hold */

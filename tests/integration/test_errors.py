@@ -2,10 +2,11 @@
 import json
 import os
 import subprocess
+import time
 
 import pytest
 
-from conftest import DIRTYGEN, DIRTYTOP, require_root, run_traced
+from conftest import DIRTYGEN, DIRTYTOP, require_bpf, require_root, run_traced
 
 
 def run(args, env=None, user=None, timeout=60):
@@ -90,3 +91,22 @@ def test_vm_killed_mid_trace(kvm_bpf):
             gen.kill()
         top.terminate()
         top.wait(timeout=30)
+
+
+def test_sigterm_with_a_full_output_pipe():
+    """A reader that stopped reading: dirtytop blocked writing still ends on SIGTERM."""
+    require_bpf()
+    p = subprocess.Popen([DIRTYTOP, "--json", "-d", "0.05"], stdout=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while True:  # until it waits in write() on the full pipe
+            with open(f"/proc/{p.pid}/wchan") as f:
+                if f.read().strip().endswith("pipe_write"):  # anon_pipe_write since 6.16
+                    break
+            assert p.poll() is None, "dirtytop ended on its own"
+            assert time.monotonic() < deadline, "the pipe never filled"
+            time.sleep(0.2)
+        p.terminate()
+        assert p.wait(timeout=10) == 0
+    finally:
+        p.kill()
