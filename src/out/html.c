@@ -889,13 +889,22 @@ int html_report_write(struct html_report *h, struct replay *r, const struct mode
 		const struct vm_metrics *vmm = &summary->vms[vi];
 		uint32_t rec_id = (uint32_t)(vmm->key & 0xffffffffu);
 		struct replay_vm *vm = replay_vm_find(r, rec_id);
-		size_t n = 0;
+		size_t n = 0, n_ring = 0;
 
 		if (!model_vm_visible(summary, vmm))
 			continue;
-		for (size_t i = 0; i < replay_n_rings(r); i++)
-			if (replay_ring_at(r, i)->vm_id == rec_id)
-				rings[n++] = replay_ring_at(r, i);
+		for (size_t i = 0; i < replay_n_rings(r); i++) {
+			struct replay_ring *ring = replay_ring_at(r, i);
+
+			/*
+			 * A vCPU without a ring (bitmap mode, or tracking not yet known) that
+			 * dirtytop never saw created or running has no id or thread: not listed.
+			 */
+			if (ring->vm_id == rec_id && (ring->v[REPLAY_ALL].ring_size || ring->v[REPLAY_ALL].tid))
+				rings[n++] = ring;
+			if (ring->vm_id == rec_id && ring->v[REPLAY_ALL].ring_size)
+				n_ring++;
+		}
 		qsort(rings, n, sizeof(*rings), cmp_rings);
 		fprintf(f, "<section class=\"vm\" id=\"vm%u\"><h2>VM %u", vmm->vm_id, vmm->vm_id);
 		if (vmm->identity.name[0]) {
@@ -904,15 +913,16 @@ int html_report_write(struct html_report *h, struct replay *r, const struct mode
 		}
 		fprintf(f, ": pid %u (", vmm->tgid);
 		html_text(f, vmm->comm[0] ? vmm->comm : "?");
-		fprintf(f, "), %zu vCPUs, %s tracking", vmm->n_vcpus, tracking_name(vmm->tracking));
+		fprintf(f, "), %zu vCPUs, %s tracking", n_ring ? vmm->n_vcpus : n, tracking_name(vmm->tracking));
 		if (vmm->ring_size)
 			fprintf(f, ", ring %u entries (soft limit %u)", vmm->ring_size, vmm->soft_limit);
 		fprintf(f, "; %llu pushes, %llu soft-full exits, %llu KVM_RESET_DIRTY_RINGS</h2>\n",
 			(unsigned long long)vmm->pushes, (unsigned long long)vmm->full_exits,
 			(unsigned long long)vmm->reset_calls);
-		vcpu_table(f, summary, rings, n);
+		if (n)
+			vcpu_table(f, summary, rings, n);
 
-		if (n) {
+		if (n_ring) {
 			fprintf(f, "<h3>Ring occupancy</h3>\n");
 			for (size_t i = 0; i < n; i++) {
 				snprintf(id, sizeof(id), "occupancy-vm%u-vcpu%d", vmm->vm_id, rings[i]->v[1].vcpu_id);
