@@ -464,8 +464,11 @@ static int replay_file(struct report *rp, struct replay *r)
 		fprintf(stderr, "dirtytop: %s: %s\n", rp->path, err);
 		return -1;
 	}
-	while (recr_next(rd, &rec) == REC_OK)
+	while (recr_next(rd, &rec) == REC_OK) {
+		if (rp->html)
+			html_report_record(rp->html, &rec);
 		replay_apply(r, &rec);
+	}
 	recr_free(rd);
 	fclose(f);
 	replay_finish(r);

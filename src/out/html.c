@@ -7,6 +7,7 @@
  *   timeline-vmN          soft-full exits, full stalls and reset calls on a timeline
  *   reaplat-vmN           reap-latency histogram (all vCPUs of the VM)
  *   heatmap-vmN-slotS     pages dirtied per 2 MiB guest-physical region of memslot S over time
+ *   precopy-vmN           a migration's dirty pages per sync pass against the downtime budget
  * While the recording is replayed, the observer below bins the events into
  * NBINS (heat: HBINS) columns over the recording's span.
  */
@@ -16,6 +17,7 @@
 #include <time.h>
 #include "core/hist.h"
 #include "core/idmap.h"
+#include "core/precopy.h"
 #include "out/report.h"
 #include "core/units.h"
 
@@ -61,6 +63,8 @@ struct html_report {
 	uint32_t n_heat_slots;
 	struct idmap heat_index;	/* (that number, region) -> index + 1 */
 	bool heat_full;
+	struct precopy pc;		/* the migrations: fed the records in file order, as doctor */
+	bool pc_finished;
 };
 
 /* Text for an HTML element or attribute value. */
@@ -241,6 +245,7 @@ struct html_report *html_report_new(const struct recording *rec, uint32_t heat_s
 	h->heat_shift = heat_shift;
 	h->start = rec->start_ns;
 	h->span = rec->end_ns > rec->start_ns ? rec->end_ns - rec->start_ns : 1;
+	precopy_init(&h->pc);
 	return h;
 }
 
@@ -251,10 +256,19 @@ void html_report_observer(struct html_report *h, struct replay_observer *o)
 	o->stall = on_stall;
 }
 
+void html_report_record(struct html_report *h, const struct rec_record *rec)
+{
+	if (rec->kind == REC_TRAFFIC)
+		precopy_traffic(&h->pc, rec->traffic.tgid, rec->traffic.ts, (double)rec->traffic.bytes_acked);
+	else
+		precopy_add(&h->pc, rec);
+}
+
 void html_report_free(struct html_report *h)
 {
 	if (!h)
 		return;
+	precopy_free(&h->pc);
 	for (size_t i = 0; i < h->n_rings; i++)
 		free(h->rings[i]);
 	for (size_t i = 0; i < h->n_vms; i++)
@@ -708,6 +722,57 @@ static void plot_heatmap(FILE *f, struct html_report *h, const char *id, struct 
 	plot_end(&p);
 }
 
+/*
+ * A migration's passes: dirty pages found by each sync, against the downtime
+ * budget (the bandwidth measured from the VMM's TCP bytes x QEMU's default
+ * downtime limit, in 4 KiB pages). No bandwidth in the recording: the passes only.
+ */
+static void plot_precopy(FILE *f, const char *id, const struct precopy_vm *v)
+{
+	struct precopy_verdict vd;
+	struct plot p = {};
+	double ymax = 1;
+	char title[240];
+
+	precopy_evaluate(v, 0, PRECOPY_DEFAULT_DOWNTIME_S, &vd);
+	for (size_t k = 0; k < v->n_passes; k++)
+		if (v->passes[k].dirty_pages > ymax)
+			ymax = (double)v->passes[k].dirty_pages;
+	if (vd.bandwidth > 0) {
+		if (vd.budget_pages > ymax)
+			ymax = vd.budget_pages;
+		snprintf(title, sizeof(title), "Migration (%s mode): dirty pages per pass against the downtime budget "
+			 "(%.0f pages = %.2f MiB/s measured x %.0f ms); verdict: %s", v->ring ? "ring" : "bitmap",
+			 vd.budget_pages, vd.bandwidth / 1048576.0, vd.downtime_s * 1e3, precopy_outcome_name(vd.outcome));
+	} else {
+		snprintf(title, sizeof(title), "Migration (%s mode): dirty pages per pass; no bandwidth in the recording "
+			 "(no TCP traffic of the VMM): passes only, no budget", v->ring ? "ring" : "bitmap");
+	}
+	plot_begin(&p, f, id, 960, 260, title, "sync pass", "dirty pages", 0.5, (double)v->n_passes + 0.5, 0,
+		   ymax * 1.1, false, true);
+	for (size_t k = 0; k < v->n_passes; k += (v->n_passes + 19) / 20)
+		fprintf(f, "<text x=\"%.1f\" y=\"%d\" class=\"xt\">%u</text>", px(&p, v->passes[k].index), p.H - p.mb + 14,
+			v->passes[k].index);
+	fprintf(f, "<polyline class=\"series\" fill=\"none\" stroke=\"#08519c\" stroke-width=\"1.2\" points=\"");
+	for (size_t k = 0; k < v->n_passes; k++)
+		fprintf(f, "%.1f,%.1f ", px(&p, v->passes[k].index), py(&p, (double)v->passes[k].dirty_pages));
+	fprintf(f, "\"/>");
+	for (size_t k = 0; k < v->n_passes; k++) {
+		const struct precopy_pass *ps = &v->passes[k];
+
+		fprintf(f, "<circle class=\"pass\" cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\" fill=\"%s\"><title>pass %u: %llu "
+			"dirty pages in %.3f s</title></circle>", px(&p, ps->index), py(&p, (double)ps->dirty_pages),
+			vd.bandwidth > 0 && (double)ps->dirty_pages <= vd.budget_pages ? "#2ca02c" : "#08519c",
+			ps->index, (unsigned long long)ps->dirty_pages, ps->secs);
+	}
+	if (vd.bandwidth > 0)
+		fprintf(f, "<line class=\"budget\" x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#d62728\" "
+			"stroke-width=\"1.5\" stroke-dasharray=\"6 4\"/><text x=\"%d\" y=\"%.1f\" class=\"lim\">downtime "
+			"budget %.0f pages</text>", p.ml, py(&p, vd.budget_pages), p.W - p.mr, py(&p, vd.budget_pages),
+			p.W - p.mr - 4, py(&p, vd.budget_pages) - 4, vd.budget_pages);
+	plot_end(&p);
+}
+
 /* --- the page --- */
 
 static const char *css =
@@ -812,6 +877,9 @@ int html_report_write(struct html_report *h, struct replay *r, const struct mode
 	if (!rings)
 		abort();
 	qsort(h->heat, h->n_heat, sizeof(*h->heat), cmp_heat_rows);
+	if (!h->pc_finished)
+		precopy_finish(&h->pc);
+	h->pc_finished = true;
 	fprintf(f, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>dirtytop report: ");
 	html_text(f, h->rec->path);
 	fprintf(f, "</title><style>%s</style></head><body>\n<h1>dirtytop report</h1>\n", css);
@@ -821,13 +889,22 @@ int html_report_write(struct html_report *h, struct replay *r, const struct mode
 		const struct vm_metrics *vmm = &summary->vms[vi];
 		uint32_t rec_id = (uint32_t)(vmm->key & 0xffffffffu);
 		struct replay_vm *vm = replay_vm_find(r, rec_id);
-		size_t n = 0;
+		size_t n = 0, n_ring = 0;
 
 		if (!model_vm_visible(summary, vmm))
 			continue;
-		for (size_t i = 0; i < replay_n_rings(r); i++)
-			if (replay_ring_at(r, i)->vm_id == rec_id)
-				rings[n++] = replay_ring_at(r, i);
+		for (size_t i = 0; i < replay_n_rings(r); i++) {
+			struct replay_ring *ring = replay_ring_at(r, i);
+
+			/*
+			 * A vCPU without a ring (bitmap mode, or tracking not yet known) that
+			 * dirtytop never saw created or running has no id or thread: not listed.
+			 */
+			if (ring->vm_id == rec_id && (ring->v[REPLAY_ALL].ring_size || ring->v[REPLAY_ALL].tid))
+				rings[n++] = ring;
+			if (ring->vm_id == rec_id && ring->v[REPLAY_ALL].ring_size)
+				n_ring++;
+		}
 		qsort(rings, n, sizeof(*rings), cmp_rings);
 		fprintf(f, "<section class=\"vm\" id=\"vm%u\"><h2>VM %u", vmm->vm_id, vmm->vm_id);
 		if (vmm->identity.name[0]) {
@@ -836,15 +913,16 @@ int html_report_write(struct html_report *h, struct replay *r, const struct mode
 		}
 		fprintf(f, ": pid %u (", vmm->tgid);
 		html_text(f, vmm->comm[0] ? vmm->comm : "?");
-		fprintf(f, "), %zu vCPUs, %s tracking", vmm->n_vcpus, tracking_name(vmm->tracking));
+		fprintf(f, "), %zu vCPUs, %s tracking", n_ring ? vmm->n_vcpus : n, tracking_name(vmm->tracking));
 		if (vmm->ring_size)
 			fprintf(f, ", ring %u entries (soft limit %u)", vmm->ring_size, vmm->soft_limit);
 		fprintf(f, "; %llu pushes, %llu soft-full exits, %llu KVM_RESET_DIRTY_RINGS</h2>\n",
 			(unsigned long long)vmm->pushes, (unsigned long long)vmm->full_exits,
 			(unsigned long long)vmm->reset_calls);
-		vcpu_table(f, summary, rings, n);
+		if (n)
+			vcpu_table(f, summary, rings, n);
 
-		if (n) {
+		if (n_ring) {
 			fprintf(f, "<h3>Ring occupancy</h3>\n");
 			for (size_t i = 0; i < n; i++) {
 				snprintf(id, sizeof(id), "occupancy-vm%u-vcpu%d", vmm->vm_id, rings[i]->v[1].vcpu_id);
@@ -866,6 +944,12 @@ int html_report_write(struct html_report *h, struct replay *r, const struct mode
 			snprintf(id, sizeof(id), "reaplat-vm%u", vmm->vm_id);
 			plot_reap_latency(f, id, rings, n);
 		}
+		for (size_t i = 0; i < h->pc.n_vms; i++)
+			if (h->pc.vms[i].vm_id == rec_id && h->pc.vms[i].n_passes) {
+				fprintf(f, "<h3>Migration passes</h3>\n");
+				snprintf(id, sizeof(id), "precopy-vm%u", vmm->vm_id);
+				plot_precopy(f, id, &h->pc.vms[i]);
+			}
 		fprintf(f, "<h3>Dirtied guest-physical regions</h3>\n");
 		{
 			size_t i = 0, shown = 0;

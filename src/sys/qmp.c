@@ -146,8 +146,10 @@ struct qmp *qmp_open(const char *path, char *err, size_t errlen)
 	}
 	o = read_msg(q, err, errlen);	/* the greeting */
 	if (!o || !member(o, "QMP")) {
-		if (o)
-			snprintf(err, errlen, "%s is not a QMP socket", path);
+		char why[200];
+
+		snprintf(why, sizeof(why), "%s", o ? "its greeting has no \"QMP\"" : err);
+		snprintf(err, errlen, "%s is not a QMP socket: %s", path, why);
 		yajl_tree_free(o);
 		qmp_close(q);
 		return NULL;

@@ -9,12 +9,15 @@ switched on and off by migrations started and cancelled, and a migration whose b
 (from QMP, or measured from QEMU's TCP traffic) is below the guest's dirty rate.
 """
 import json
+import os
+import socket
 import subprocess
+import threading
 import time
 
 import pytest
 
-from conftest import DIRTYGEN, DIRTYTOP, native_kvm
+from conftest import DIRTYGEN, DIRTYTOP, native_kvm, require_bpf
 from vmm import (QMP, build_guest, free_port, qemu_args, qemu_ready, stop, wait_guest_running, wait_migration,
                  children)
 
@@ -301,3 +304,69 @@ def test_qemu_precopy_no_converge(qemu_ready, tmp):
         assert source in f["summary"]
         assert 1.0 < ev["bandwidth_mib_s"] < 3.0, ev
         assert ev["dirty_mib_s"] > 2 * ev["bandwidth_mib_s"], ev
+
+
+# --- bad input, on any host (BPF, no KVM): the report is still produced -------------------------
+
+def doctor_live_1s(qmp_path, json_out):
+    require_bpf()
+    p = subprocess.run([DIRTYTOP, "doctor", "--qmp", str(qmp_path), "-d", "1"] + (["--json"] if json_out else []),
+                       capture_output=True, text=True, timeout=60)
+    # README: exit status 0 with or without findings; no QMP is not a runtime error
+    assert p.returncode == 0, p.stderr
+    if json_out:
+        doc = json.loads(p.stdout)
+        assert {"findings", "vms", "migrations"} <= set(doc), sorted(doc)
+    else:
+        assert p.stdout.startswith("dirtytop doctor: live, "), p.stdout
+    return p
+
+
+@pytest.mark.parametrize("json_out", [False, True])
+def test_qmp_socket_missing(tmp, json_out):
+    p = doctor_live_1s(tmp / "nonexistent", json_out)
+    assert "no bandwidth from QMP" in p.stderr and f"cannot connect to the QMP socket {tmp / 'nonexistent'}: " \
+        "No such file or directory" in p.stderr, p.stderr
+
+
+class NotQmpServer:
+    """A unix socket whose server writes `greeting` to each client, then holds the connection."""
+
+    def __init__(self, path, greeting):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(str(path))
+        self.sock.listen(4)
+        self.greeting, self.clients, self.conns = greeting, 0, []
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            self.clients += 1
+            self.conns.append(c)
+            c.sendall(self.greeting)
+
+    def close(self):
+        for c in self.conns:
+            c.close()
+        self.sock.close()
+
+
+@pytest.mark.parametrize("greeting,why", [
+    (b"\x00\x01garbage, not JSON\n", "QMP sent something that is not JSON"),
+    (b'{"hello": "not QMP"}\n', 'its greeting has no "QMP"'),
+])
+@pytest.mark.parametrize("json_out", [False, True])
+def test_qmp_socket_not_qmp(tmp, greeting, why, json_out):
+    path = tmp / "not-qmp.sock"
+    server = NotQmpServer(path, greeting)
+    try:
+        p = doctor_live_1s(path, json_out)
+    finally:
+        server.close()
+        os.unlink(path)
+    assert server.clients == 1, server.clients
+    assert "no bandwidth from QMP" in p.stderr and f"{path} is not a QMP socket: {why}" in p.stderr, p.stderr

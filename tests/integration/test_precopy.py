@@ -6,6 +6,7 @@ the truth gives for a simulated bandwidth and downtime (README "doctor": N = 3, 
 """
 import json
 import math
+import re
 import signal
 import subprocess
 import time
@@ -88,3 +89,28 @@ def test_bitmap_passes_and_verdict(kvm_bpf, tmp):
     o = subprocess.run([DIRTYTOP, "doctor", str(rec)], capture_output=True, text=True, timeout=300)
     assert o.returncode == 0, o.stderr
     assert "no bandwidth" in o.stdout and "passes only, no verdict" in o.stdout, o.stdout
+
+    # the HTML report of the recording: the migration's plot, one point per pass of the truth with
+    # its exact dirty pages; no TCP traffic in the file, so no budget line and the page says so
+    html = tmp / "report.html"
+    o = subprocess.run([DIRTYTOP, "report", str(rec), "--html", str(html)], capture_output=True, text=True,
+                       timeout=300)
+    assert o.returncode == 0, o.stderr
+    page = html.read_text()
+    vm = re.search(r'<section class="vm" id="vm\d+"><h2>VM \d+[^<]*?: pid %d \(' % t["pid"], page)
+    assert vm, page[:3000]
+    section = page[vm.start():page.index("</section>", vm.start())]
+    plots = re.findall(r'<svg id="precopy-vm\d+".*?</svg>', section, re.S)
+    assert len(plots) == 1, section[:3000]
+    points = [(int(k), int(n)) for k, n in
+              re.findall(r'<circle class="pass"[^>]*><title>pass (\d+): (\d+) dirty pages', plots[0])]
+    pages = [s["dirty_pages"] for s in t["vms"][0]["syncs"]]
+    assert points == list(enumerate(pages, 1)), (points, pages)
+    assert 'class="budget"' not in plots[0] and "no bandwidth in the recording" in plots[0]
+    # a bitmap VM's vCPUs: listed with their real ids and threads (dirtygen's) or not at all
+    real = {(c["vcpu_id"], c["tid"]) for c in t["vms"][0]["vcpus"]}
+    table = re.search(r'<table class="vcpus">.*?</table>', section, re.S)
+    rows = [(int(i), int(tid)) for i, tid in re.findall(r"<tr><td>(-?\d+)</td><td>(\d+)</td>", table.group(0))] \
+        if table else []
+    assert set(rows) <= real and len(rows) == len(set(rows)), (rows, real)
+    assert re.search(r"\), %d vCPUs, bitmap tracking" % len(rows), section), section[:500]
