@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -14,15 +15,29 @@
 #include "sys/procinfo.h"
 
 static volatile sig_atomic_t g_stop, g_child_exited, g_winch;
+static int g_output_fd = -1;	/* stdout when not a terminal */
 
 static void on_signal(int sig)
 {
-	if (sig == SIGCHLD)
+	if (sig == SIGCHLD) {
 		g_child_exited = 1;
-	else if (sig == SIGWINCH)
+	} else if (sig == SIGWINCH) {
 		g_winch = 1;
-	else
+	} else {
 		g_stop = 1;
+		/*
+		 * A write to a pipe nobody reads any more must not hold the stop:
+		 * one cut short by this signal after it wrote a part is carried on
+		 * by stdio, and exit flushes. Not for a terminal: its file is the
+		 * shell's too. (fcntl is async-signal-safe.)
+		 */
+		if (g_output_fd >= 0) {
+			int fl = fcntl(g_output_fd, F_GETFL);
+
+			if (fl >= 0)
+				fcntl(g_output_fd, F_SETFL, fl | O_NONBLOCK);
+		}
+	}
 }
 
 void session_begin(struct session *s, const struct session_opts *o)
@@ -34,6 +49,7 @@ void session_begin(struct session *s, const struct session_opts *o)
 
 	memset(s, 0, sizeof(*s));
 	s->o = *o;
+	g_output_fd = isatty(STDOUT_FILENO) ? -1 : STDOUT_FILENO;
 	s->go = -1;
 	/*
 	 * Blocked but for ppoll/poll: no signal lands between a check and the
@@ -220,6 +236,13 @@ void session_end_command(struct session *s)
 
 int session_end(struct session *s, int ret)
 {
+	/*
+	 * Stopped by a signal: drop output a reader may never take (a write cut
+	 * short by the signal leaves the rest buffered, and exit's flush would
+	 * block on the full pipe again, with no signal left to end it).
+	 */
+	if (g_stop)
+		__fpurge(stdout);
 	session_end_command(s);
 	sigprocmask(SIG_SETMASK, &s->orig, NULL);
 	snapshot_free(&s->snap);

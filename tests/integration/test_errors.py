@@ -93,19 +93,31 @@ def test_vm_killed_mid_trace(kvm_bpf):
         top.wait(timeout=30)
 
 
-def test_sigterm_with_a_full_output_pipe():
-    """A reader that stopped reading: dirtytop blocked writing still ends on SIGTERM."""
+@pytest.mark.parametrize("drain", [0, 100], ids=["blocked", "partly-written"])
+def test_sigterm_with_a_full_output_pipe(drain):
+    """A reader that stopped reading: dirtytop blocked writing still ends on SIGTERM.
+
+    partly-written: the reader takes a few bytes, so the blocked write goes on with part of
+    its line and blocks again; the signal then cuts a write that already wrote something,
+    which stdio carries on (and exit would flush).
+    """
     require_bpf()
     p = subprocess.Popen([DIRTYTOP, "--json", "-d", "0.05"], stdout=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 60
-        while True:  # until it waits in write() on the full pipe
+        def blocked_in_write():
             with open(f"/proc/{p.pid}/wchan") as f:
-                if f.read().strip().endswith("pipe_write"):  # anon_pipe_write since 6.16
-                    break
+                return f.read().strip().endswith("pipe_write")  # anon_pipe_write since 6.16
+        deadline = time.monotonic() + 60
+        while not blocked_in_write():  # until it waits in write() on the full pipe
             assert p.poll() is None, "dirtytop ended on its own"
             assert time.monotonic() < deadline, "the pipe never filled"
             time.sleep(0.2)
+        if drain:
+            os.read(p.stdout.fileno(), drain)
+            deadline = time.monotonic() + 10
+            while not blocked_in_write():
+                assert time.monotonic() < deadline, "the write did not block again"
+                time.sleep(0.05)
         p.terminate()
         assert p.wait(timeout=10) == 0
     finally:
