@@ -618,7 +618,7 @@ def test_80_columns(kvm_bpf, screens, gens):
     def our_row(lines):
         return (v := vm_of(table(lines) or [], g.pid)) and v["fill"] > 0 and v
     hdr = s.wait("the column header", lambda l: next((x for x in l if x.startswith("VM ") and " FILL" in x), None))
-    titles = [t for t, _, _ in header_titles(hdr)]
+    titles = [t for t, _, end in header_titles(hdr) if end < 80]     # the last may be cut at the edge
     assert all(len(x) <= 80 for x in s.lines()), s.dump()
     assert [t for t in titles if t in FIRST_SCREEN] == FIRST_SCREEN, \
         f"the first screen's columns are {titles}, want {FIRST_SCREEN} in that order:\n{s.dump()}"
