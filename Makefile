@@ -110,22 +110,28 @@ check-kernels: all
 bench: all
 	bench/run
 
-# make install / uninstall (PREFIX, DESTDIR): binaries, man pages, bash completion.
+# make install / uninstall (PREFIX, DESTDIR): binaries, man pages, bash completion
+# and the exporter's systemd unit (its ExecStart names the installed binary).
 # uninstall removes exactly the files install puts; in a staging tree (DESTDIR)
 # also the directories left empty, never a live system's (/usr/local/sbin).
 MANDIR ?= $(PREFIX)/share/man
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+UNIT := deploy/systemd/dirtytop-exporter.service
 MAN_PAGES := $(wildcard man/*.8)
 INSTALLED := $(PREFIX)/sbin/dirtytop $(PREFIX)/sbin/dirtygen \
-	$(patsubst man/%,$(MANDIR)/man8/%,$(MAN_PAGES)) $(BASHCOMPDIR)/dirtytop
+	$(patsubst man/%,$(MANDIR)/man8/%,$(MAN_PAGES)) $(BASHCOMPDIR)/dirtytop \
+	$(UNITDIR)/$(notdir $(UNIT))
 INSTALL_DIRS := $(PREFIX)/sbin $(MANDIR)/man8 $(MANDIR) $(BASHCOMPDIR) $(PREFIX)/share/bash-completion \
-	$(PREFIX)/share $(PREFIX)
+	$(PREFIX)/share $(UNITDIR) $(PREFIX)/lib/systemd $(PREFIX)/lib $(PREFIX)
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(BASHCOMPDIR)
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(UNITDIR)
 	install -m 0755 $(OUTPUT)/dirtytop $(OUTPUT)/dirtygen $(DESTDIR)$(PREFIX)/sbin/
 	install -m 0644 $(MAN_PAGES) $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 completion/dirtytop $(DESTDIR)$(BASHCOMPDIR)/dirtytop
+	sed 's|/usr/local/sbin/dirtytop|$(PREFIX)/sbin/dirtytop|g' $(UNIT) > $(DESTDIR)$(UNITDIR)/$(notdir $(UNIT))
+	chmod 0644 $(DESTDIR)$(UNITDIR)/$(notdir $(UNIT))
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR),$(INSTALLED))

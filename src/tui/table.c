@@ -15,26 +15,27 @@
 
 const struct column cols[C_COUNT] = {
 	[C_ID] = { "VM", 6, true, SORT_VM, "dirtytop's VM number (+ collapsed, - expanded); vCPU rows: the vCPU id" },
+	[C_NAME] = { "NAME", 16, true, -1, "the VM's name (QEMU -name guest=NAME, libvirt's domain), - unknown" },
+	[C_FILL] = { "FILL", 8, false, SORT_FILL, "ring entries pushed/s (pages dirtied); bitmap: dirty pages/s its syncs found" },
+	[C_USEDP] = { "USED%", 5, false, -1, "entries in use now, % of the soft limit (VM: max over vCPUs)" },
+	[C_PEAKP] = { "PEAK%", 5, false, SORT_USED, "peak use in the interval, % of the soft limit (VM: max over vCPUs)" },
+	[C_FULLEXS] = { "FULLEX/s", 8, false, SORT_EXITS, "soft-full exits (KVM_EXIT_DIRTY_RING_FULL) per second" },
+	[C_STALL] = { "STALL%", 6, false, SORT_STALL, "share of the interval stalled on a full ring (VM: mean of vCPUs)" },
+	[C_LAT99] = { "LAT-P99", 7, false, SORT_LATENCY, "reap latency, 99th percentile (VM: max over vCPUs)" },
 	[C_PID] = { "PID", 7, false, -1, "VMM process id; vCPU rows: the vCPU thread id (TID)" },
 	[C_COMM] = { "COMMAND", 15, true, -1, "VMM process name" },
 	[C_STATE] = { "STATE", 6, true, -1, "ok; stall: a vCPU waits on a full ring now; exited: VM gone (shown once)" },
 	[C_TRACK] = { "TRACKING", 11, true, -1, "dirty tracking mode: ring, ring-acqrel or bitmap" },
 	[C_VCPUS] = { "VCPUS", 5, false, -1, "vCPUs with a dirty ring" },
 	[C_RING] = { "RING", 11, false, -1, "ring entries per vCPU / soft limit (fill that forces a soft-full exit)" },
-	[C_FILL] = { "FILL", 8, false, SORT_FILL, "ring entries pushed/s (pages dirtied); bitmap: dirty pages/s its syncs found" },
 	[C_MIB] = { "FILL-MiB", 9, false, -1, "the same as guest memory dirtied, MiB/s (4 KiB pages)" },
-	[C_USEDP] = { "USED%", 5, false, -1, "entries in use now, % of the soft limit (VM: max over vCPUs)" },
-	[C_PEAKP] = { "PEAK%", 5, false, SORT_USED, "peak use in the interval, % of the soft limit (VM: max over vCPUs)" },
 	[C_USED] = { "USED", 6, false, -1, "vCPU: ring entries in use now (dirtied, not yet reset)" },
 	[C_PEAK] = { "PEAK", 6, false, -1, "vCPU: peak entries in use during the interval" },
-	[C_FULLEXS] = { "FULLEX/s", 8, false, SORT_EXITS, "soft-full exits (KVM_EXIT_DIRTY_RING_FULL) per second" },
 	[C_FULLEX] = { "FULLEX", 6, false, -1, "soft-full exits in total since dirtytop saw it" },
-	[C_STALL] = { "STALL%", 6, false, SORT_STALL, "share of the interval stalled on a full ring (VM: mean of vCPUs)" },
 	[C_RESETS] = { "RESET/s", 7, false, -1, "VM: KVM_RESET_DIRTY_RINGS calls/s (bitmap: KVM_GET_DIRTY_LOG/s); vCPU: its ring resets/s" },
 	[C_INT50] = { "INT-P50", 7, false, -1, "vCPU: reap interval (time between resets of its ring), median" },
 	[C_INT99] = { "INT-P99", 7, false, -1, "vCPU: reap interval, 99th percentile" },
 	[C_LAT50] = { "LAT-P50", 7, false, -1, "vCPU: reap latency (push to the reset reclaiming it), median" },
-	[C_LAT99] = { "LAT-P99", 7, false, SORT_LATENCY, "reap latency, 99th percentile (VM: max over vCPUs)" },
 	[C_LATMAX] = { "LAT-MAX", 7, false, -1, "reap latency, maximum in the interval (VM: max over vCPUs)" },
 	[C_RECL50] = { "RECL-P50", 8, false, -1, "vCPU: entries reclaimed per ring reset, median" },
 	[C_RSTLAT] = { "RST-P99", 7, false, -1, "VM: KVM_RESET_DIRTY_RINGS ioctl duration, 99th percentile" },
@@ -319,6 +320,8 @@ static const char *cell(const struct tui *t, char *buf, size_t len, int col, con
 			return buf;
 		}
 		return vm->comm[0] ? vm->comm : known_comm(t, vm->vm_id);
+	case C_NAME:
+		return c ? "" : vm->identity.name[0] ? vm->identity.name : "-";
 	case C_STATE:
 		if (c) {
 			if (!c->stalled_now)

@@ -21,11 +21,17 @@
 #define INTERVAL_MAX 3600.0
 #define NO_ROW ((size_t)-1)
 
-/* The table: one header for VM rows and vCPU rows. */
+/*
+ * The table: one header for VM rows and vCPU rows, in screen order. The
+ * columns ring tuning is about come first, so that an 80-column terminal
+ * shows them (up to C_LAT99: 68 columns); wider terminals add the rest.
+ * PEAK% sits beside USED% so that < and > walk the sortable columns in the
+ * order of their sort keys.
+ */
 enum col_id {
-	C_ID, C_PID, C_COMM, C_STATE, C_TRACK, C_VCPUS, C_RING, C_FILL, C_MIB, C_USEDP, C_PEAKP,
-	C_USED, C_PEAK, C_FULLEXS, C_FULLEX, C_STALL, C_RESETS, C_INT50, C_INT99, C_LAT50,
-	C_LAT99, C_LATMAX, C_RECL50, C_RSTLAT, C_COUNT
+	C_ID, C_NAME, C_FILL, C_USEDP, C_PEAKP, C_FULLEXS, C_STALL, C_LAT99, C_PID, C_COMM, C_STATE,
+	C_TRACK, C_VCPUS, C_RING, C_MIB, C_USED, C_PEAK, C_FULLEX, C_RESETS, C_INT50, C_INT99,
+	C_LAT50, C_LATMAX, C_RECL50, C_RSTLAT, C_COUNT
 };
 
 struct column {

@@ -16,7 +16,7 @@ import pytest
 
 from conftest import DIRTYGEN, DIRTYTOP, missing
 
-WIDTH, HEIGHT = 200, 50
+WIDTH, HEIGHT = 220, 50      # the whole table is 217 columns wide
 SGR = re.compile(r"\x1b\[([0-9;]*)m")
 START_TIMEOUT = 90      # loading and verifying the BPF programs can take a while
 TIMEOUT = 30
@@ -193,9 +193,14 @@ def gens(tmp):
 
 # --- reading the table ---
 
-VM_ROW = re.compile(r"^\s*(?P<mark>[+-])?\s*(?P<id>\d+)\s+(?P<pid>\d+)\s+(?P<comm>\S+)\s+(?P<state>\S+)\s+"
-                    r"(?P<tracking>\S+)\s+(?P<vcpus>\d+)\s+(?P<ring>\S+)\s+(?P<fill>\S+)")
-VCPU_ROW = re.compile(r"^\s*\D{0,3}?(?P<id>\d+)\s+(?P<tid>\d+)\s+vCPU (?P<vcpu>\d+)\s")
+# the header titles the tests read; the table has more (the help page lists them all)
+COLUMNS = {"VM": "id", "NAME": "name", "PID": "pid", "COMMAND": "comm", "STATE": "state",
+           "TRACKING": "tracking", "VCPUS": "vcpus", "RING": "ring", "FILL": "fill"}
+# the columns an 80-column terminal must show first, in this order (issue 15)
+LEFT_ALIGNED = {"VM", "NAME", "COMMAND", "STATE", "TRACKING"}
+FIRST_SCREEN = ["VM", "NAME", "FILL", "USED%", "FULLEX/s", "STALL%", "LAT-P99"]
+VM_ID = re.compile(r"(?P<mark>[+-])?\s*(?P<id>\d+)")
+VCPU_ID = re.compile(r"[^\d\s]{2}(?P<id>\d+)")    # the tree glyphs, then the vCPU id
 
 
 def rate_value(s):
@@ -204,27 +209,55 @@ def rate_value(s):
     return float(m.group(1)) * {"": 1, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12}[m.group(2)]
 
 
+def header_titles(line):
+    """[(title, start, end)] of a column header line, left to right."""
+    return [(m.group(0), m.start(), m.end()) for m in re.finditer(r"\S+", line)]
+
+
+def cells(line, titles):
+    """{title: text} of a table row. A cell's text overlaps its title (left-aligned cells
+    start where their title does, right-aligned ones end where it does); the words of a
+    cell that reach past its title (a VM number after its +/- or spaces, "vCPU 0", a name
+    with spaces) join the left-aligned cell on their left."""
+    out, cur = {}, titles[0][0] if titles else None    # the row starts in its first column
+    for m in re.finditer(r"\S+", line):
+        owner = next((t for t, a, b in titles if m.start() < b and a < m.end()), None)
+        if owner and owner != cur:
+            cur = owner
+            out[cur] = [m.start(), m.end()]
+        elif cur in LEFT_ALIGNED or owner:
+            out.setdefault(cur, [m.start(), m.end()])[1] = m.end()
+    return {t: line[a:b] for t, (a, b) in out.items()}
+
+
 def table(lines):
-    """The VM rows, each a dict with its fields and 'vcpu_rows' (the vCPU rows under it), in
-    screen order; None if the column header is not on the screen."""
-    hdr = next((i for i, l in enumerate(lines) if l.startswith("VM ") and "COMMAND" in l), None)
+    """The VM rows, each a dict with the fields of the COLUMNS on the screen (None for those
+    off screen), 'vcpu_rows' (the vCPU rows under it), 'cells' (every cell by header title),
+    in screen order; None if the column header is not on the screen."""
+    hdr = next((i for i, l in enumerate(lines) if l.startswith("VM ") and " FILL" in l), None)
     if hdr is None:
         return None
-    comm_col = lines[hdr].index("COMMAND")
+    titles = header_titles(lines[hdr])
     vms = []
     for y, line in enumerate(lines[hdr + 1:], hdr + 1):
-        if line[comm_col:comm_col + 5] == "vCPU ":
-            m = VCPU_ROW.match(line)
+        c = cells(line, titles)
+        if "COMMAND" in c and c["COMMAND"].startswith("vCPU ") or "COMMAND" not in c and \
+                VCPU_ID.fullmatch(c.get("VM", "")):
+            m = VCPU_ID.fullmatch(c.get("VM", ""))
             assert m and vms, f"a vCPU row that does not parse or has no VM above it: {line!r}"
-            vms[-1]["vcpu_rows"].append({"id": int(m["id"]), "tid": int(m["tid"]), "line": line, "y": y})
+            tid = c.get("PID")
+            vms[-1]["vcpu_rows"].append({"id": int(m["id"]), "tid": int(tid) if tid else None,
+                                         "line": line, "y": y})
             continue
-        m = VM_ROW.match(line)
-        if not m:
+        m = VM_ID.fullmatch(c.get("VM", ""))
+        if not m or "FILL" not in c:
             continue
-        vm = m.groupdict()
-        for k in ("id", "pid", "vcpus"):
-            vm[k] = int(vm[k])
+        vm = {key: c.get(title) for title, key in COLUMNS.items()}
+        vm["mark"], vm["id"] = m["mark"], int(m["id"])
+        for k in ("pid", "vcpus"):
+            vm[k] = int(vm[k]) if vm[k] is not None else None
         vm["fill"] = rate_value(vm["fill"])
+        vm["cells"] = c
         vm["vcpu_rows"] = []
         vm["line"] = line
         vm["y"] = y
@@ -553,13 +586,15 @@ def test_quit_restores_terminal(kvm_bpf, screens, key):
 def test_resize_and_tiny_terminals(kvm_bpf, screens, gens):
     s, fast, slow = start_two(screens, gens, "resize")
     s.keys("V")
+    vms = table(s.lines())
+    ours = {vm_of(vms, fast.pid)["id"], vm_of(vms, slow.pid)["id"]}     # narrow screens lack PID
     for w, h in ((80, 24), (40, 8), (20, 3), (10, 2), (1, 1), (120, 30)):
         s.tmux("resize-window", "-t", "top", "-x", str(w), "-y", str(h))
         s.wait(f"a {w}x{h} pane", lambda l: s.pane("#{pane_width}x#{pane_height}") == f"{w}x{h}")
         if w >= 40:
             s.wait(f"the table redrawn at {w}x{h}",
                    lambda l: len(l) == h and all(len(x) <= w for x in l) and table(l) is not None
-                   and any(str(fast.pid) in x or str(slow.pid) in x for x in l))
+                   and any(v["id"] in ours for v in table(l)))
         elif h >= 2:
             s.wait(f"the header redrawn at {w}x{h}", lambda l: l and l[0].startswith("dirtytop"[:w]))
         # 1x1: its only cell is the bottom-right corner, which curses cannot write; the
@@ -569,6 +604,42 @@ def test_resize_and_tiny_terminals(kvm_bpf, screens, gens):
     s.wait("the full width again",
            lambda l: any(x.startswith("VM ") and x.rstrip().endswith("RST-P99") for x in l))
     s.wait("both VMs at full size", both_shown(fast, slow))
+    s.keys("q")
+    assert s.wait_exit() == 0
+
+
+def test_80_columns(kvm_bpf, screens, gens):
+    """An 80x24 terminal shows the columns ring tuning is about first, in order of importance;
+    a wider one adds the rest, and < and > still walk the sort columns."""
+    s = screens("narrow", ["-d", "0.5"], width=80, height=24)
+    s.wait_ready()
+    g = gens(2, 20000)
+
+    def our_row(lines):
+        return (v := vm_of(table(lines) or [], g.pid)) and v["fill"] > 0 and v
+    hdr = s.wait("the column header", lambda l: next((x for x in l if x.startswith("VM ") and " FILL" in x), None))
+    titles = [t for t, _, end in header_titles(hdr) if end < 80]     # the last may be cut at the edge
+    assert all(len(x) <= 80 for x in s.lines()), s.dump()
+    assert [t for t in titles if t in FIRST_SCREEN] == FIRST_SCREEN, \
+        f"the first screen's columns are {titles}, want {FIRST_SCREEN} in that order:\n{s.dump()}"
+    assert titles[:2] == ["VM", "NAME"], s.dump()
+    # the VM's row has a value under each of them; dirtygen's command line names no VM: "-"
+    vm = s.wait("a dirtygen VM row with a fill rate", our_row)
+    for t in FIRST_SCREEN:
+        assert vm["cells"].get(t), f"no {t} on the VM row {vm['line']!r}:\n{s.dump()}"
+    assert vm["name"] == "-", vm["line"]
+    s.keys(">")
+    s.wait_text("Sort: PEAK% descending")
+    s.keys("<", "<")
+    s.wait_text("Sort: VM ascending")
+
+    # wider: the rest of the columns join, after the first screen's
+    s.tmux("resize-window", "-t", "top", "-x", str(WIDTH), "-y", str(HEIGHT))
+    wide = s.wait("the full header", lambda l: next((x for x in l if x.startswith("VM ")
+                                                      and x.rstrip().endswith("RST-P99")), None))
+    wide_titles = [t for t, _, _ in header_titles(wide)]
+    assert wide_titles[:len(titles)] == titles and "COMMAND" in wide_titles and "TRACKING" in wide_titles, wide
+    s.wait("our VM with its pid", lambda l: vm_of(table(l) or [], g.pid))
     s.keys("q")
     assert s.wait_exit() == 0
 
