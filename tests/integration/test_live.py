@@ -5,8 +5,10 @@ within tolerances derived from dirtygen's own timing (reset timestamps, stall
 records), each documented where it is computed.
 """
 import json
+import queue
 import statistics
 import subprocess
+import threading
 import time
 
 import pytest
@@ -175,8 +177,12 @@ def test_throttle_is_held_not_stalled(kvm_bpf):
 def test_churn_frees_map_entries(kvm_bpf):
     """100 short-lived VMs under dirtytop: each is shown, then its map entries are freed."""
     top = subprocess.Popen([DIRTYTOP, "--json", "-d", "0.2"], stdout=subprocess.PIPE, text=True)
+    # read as dirtytop writes: a reader that lags (the churn is slow under emulation) would
+    # block dirtytop on a full pipe, and the next lines read would be from before the churn
+    lines = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in top.stdout], daemon=True).start()
     try:
-        first = json.loads(top.stdout.readline())
+        first = json.loads(lines.get(timeout=60))
         idle = first["map_entries"]
         pids = set()
         for batch in range(25):
@@ -190,7 +196,7 @@ def test_churn_frees_map_entries(kvm_bpf):
         seen, peak, last = set(), 0, None
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            rec = json.loads(top.stdout.readline())
+            rec = json.loads(lines.get(timeout=30))
             peak = max(peak, rec["map_entries"])
             for vm in rec["vms"]:
                 seen.add(vm["pid"])
