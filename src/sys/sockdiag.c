@@ -15,21 +15,15 @@
 #include <linux/sock_diag.h>
 #include <linux/tcp.h>
 #include <netinet/in.h>
+#include "core/util.h"
 #include "sys/sockdiag.h"
 
-static int cmp_ul(const void *a, const void *b)
-{
-	unsigned long x = *(const unsigned long *)a, y = *(const unsigned long *)b;
-
-	return (x > y) - (x < y);
-}
-
-static size_t socket_inodes(pid_t pid, unsigned long **out)
+static size_t socket_inodes(pid_t pid, uint64_t **out)
 {
 	char path[64], link[64];
 	struct dirent *de;
 	size_t n = 0, cap = 0;
-	unsigned long *v = NULL;
+	uint64_t *v = NULL;
 	DIR *d;
 
 	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
@@ -50,21 +44,16 @@ static size_t socket_inodes(pid_t pid, unsigned long **out)
 		link[l] = 0;
 		if (sscanf(link, "socket:[%lu]", &ino) != 1)
 			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			v = realloc(v, cap * sizeof(*v));
-			if (!v)
-				abort();
-		}
+		DT_GROW(v, n, cap);
 		v[n++] = ino;
 	}
 	closedir(d);
-	qsort(v, n, sizeof(*v), cmp_ul);
+	dt_sort(v, n, sizeof(*v), dt_cmp_u64);
 	*out = v;
 	return n;
 }
 
-static int dump_family(int family, const unsigned long *inodes, size_t n, uint64_t *sum)
+static int dump_family(int family, const uint64_t *inodes, size_t n, uint64_t *sum)
 {
 	struct {
 		struct nlmsghdr nlh;
@@ -94,7 +83,7 @@ static int dump_family(int family, const unsigned long *inodes, size_t n, uint64
 			struct inet_diag_msg *m;
 			struct rtattr *a;
 			int alen;
-			unsigned long ino;
+			uint64_t ino;
 
 			if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) {
 				done = 1;
@@ -102,7 +91,7 @@ static int dump_family(int family, const unsigned long *inodes, size_t n, uint64
 			}
 			m = NLMSG_DATA(h);
 			ino = m->idiag_inode;
-			if (!bsearch(&ino, inodes, n, sizeof(*inodes), cmp_ul))
+			if (!bsearch(&ino, inodes, n, sizeof(*inodes), dt_cmp_u64))
 				continue;
 			alen = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof(*m)));
 			for (a = (struct rtattr *)(m + 1); RTA_OK(a, alen); a = RTA_NEXT(a, alen)) {
@@ -121,7 +110,7 @@ static int dump_family(int family, const unsigned long *inodes, size_t n, uint64
 
 int sockdiag_tcp_bytes_acked(pid_t pid, uint64_t *bytes)
 {
-	unsigned long *inodes = NULL;
+	uint64_t *inodes = NULL;
 	size_t n = socket_inodes(pid, &inodes);
 	int r4, r6;
 
