@@ -615,8 +615,8 @@ static int precopy_from_file(struct doctor *d, const char *path)
 	char err[700];
 	FILE *f;
 
-	if (recording_scan(path, &span, err, sizeof(err)) != REC_OK || !recording_readable(&span) ||
-	    recording_reopen(&span, &f, &rd, err, sizeof(err)))
+	/* the doctor's own file: its errors are said by what wrote it */
+	if (recording_load(path, &span, PROG, false, NULL) || recording_reopen(&span, &f, &rd, err, sizeof(err)))
 		return -1;
 	while (recr_next(rd, &rec) == REC_OK)
 		precopy_feed(d, &rec);
@@ -721,16 +721,8 @@ static int from_recording(struct doctor *d, const char *path)
 	char err[700];
 	FILE *f;
 
-	if (recording_scan(path, &span, err, sizeof(err)) != REC_OK) {
-		fprintf(stderr, "dirtytop doctor: %s\n", err);
+	if (recording_load(path, &span, PROG, false, stderr))
 		return EXIT_RUNTIME;
-	}
-	if (!recording_readable(&span)) {
-		fprintf(stderr, "dirtytop doctor: %s: %s\n", path, span.message);
-		return EXIT_RUNTIME;
-	}
-	if (span.status == REC_END_TRUNCATED)
-		fprintf(stderr, "dirtytop doctor: warning: %s: %s\n", path, span.message);
 	r = replay_new(span.start_ns, span.end_ns, (uint64_t)(d->interval * 1e9), 9, on_window, d);
 	d->model.interval_s = 0;
 	replay_baseline(r, &snap);

@@ -499,16 +499,8 @@ static int from_recording(const char *path, const char *out_path, double step_s,
 	FILE *f;
 	int ret = EXIT_OK;
 
-	if (recording_scan(path, &span, err, sizeof(err)) != REC_OK) {
-		fprintf(stderr, "dirtytop exporter: %s\n", err);
+	if (recording_load(path, &span, "dirtytop exporter", false, stderr))
 		return EXIT_RUNTIME;
-	}
-	if (!recording_readable(&span)) {
-		fprintf(stderr, "dirtytop exporter: %s: %s\n", path, span.message);
-		return EXIT_RUNTIME;
-	}
-	if (span.status == REC_END_TRUNCATED)
-		fprintf(stderr, "dirtytop exporter: warning: %s: %s\n", path, span.message);
 	model_init(&o.model);
 	dw_init(&o.dw, window_s);
 	prom_writer_init(&o.w, &po);

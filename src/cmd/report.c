@@ -380,25 +380,9 @@ static int parse_args(struct report *rp, int argc, char **argv)
 static int first_pass(struct report *rp)
 {
 	struct recording *rec = &rp->rec;
-	char err[600];
 
-	if (recording_scan(rp->path, rec, err, sizeof(err)) != REC_OK) {
-		fprintf(stderr, "dirtytop: %s: %s\n", rp->path, err);
+	if (recording_load(rp->path, rec, "dirtytop", rp->salvage, stderr))
 		return EXIT_RUNTIME;
-	}
-	if (!recording_readable(rec)) {
-		if (!rp->salvage) {
-			fprintf(stderr, "dirtytop: %s: %s\n", rp->path, rec->message);
-			if (rec->status == REC_ERR_CORRUPT && rec->blocks)
-				fprintf(stderr, "dirtytop: the %llu blocks before it are intact: --salvage reports them\n",
-					(unsigned long long)rec->blocks);
-			return EXIT_RUNTIME;
-		}
-		fprintf(stderr, "dirtytop: %s: %s; reporting the %llu blocks before it (--salvage)\n", rp->path,
-			rec->message, (unsigned long long)rec->blocks);
-	} else if (rec->status == REC_END_TRUNCATED) {
-		fprintf(stderr, "dirtytop: warning: %s: %s\n", rp->path, rec->message);
-	}
 	rp->frame.hooks = rec->h.hooks;
 	return -1;
 }

@@ -475,7 +475,6 @@ static int parse_args(struct tune *t, int argc, char **argv, const char **path, 
 static int record_live(struct tune *t, double duration, char **command, char *tmp, size_t tmplen,
 		       struct recording *rec)
 {
-	char err[700];
 	uint32_t tgid;
 	int rec_ret;
 
@@ -488,7 +487,8 @@ static int record_live(struct tune *t, double duration, char **command, char *tm
 		fprintf(stderr, "dirtytop tune: recording %s...\n", command ? "while the command runs" :
 			"for the duration");
 	rec_ret = record_to_temp_file(duration, tgid, command, tmp, tmplen);
-	if (recording_scan(tmp, rec, err, sizeof(err)) != REC_OK || !recording_readable(rec)) {
+	/* its own file: what went wrong writing it was said by the recorder */
+	if (recording_load(tmp, rec, "dirtytop tune", false, NULL)) {
 		unlink(tmp);
 		return rec_ret ? rec_ret : EXIT_RUNTIME;
 	}
@@ -498,28 +498,10 @@ static int record_live(struct tune *t, double duration, char **command, char *tm
 	return -1;
 }
 
-/* A recording's first pass into rec, and its warnings. -1 to go on, else the exit status. */
-static int scan_file(const char *path, struct recording *rec)
-{
-	char err[700];
-
-	if (recording_scan(path, rec, err, sizeof(err)) != REC_OK) {
-		fprintf(stderr, "dirtytop tune: %s\n", err);
-		return EXIT_RUNTIME;
-	}
-	if (!recording_readable(rec)) {
-		fprintf(stderr, "dirtytop tune: %s: %s\n", path, rec->message);
-		return EXIT_RUNTIME;
-	}
-	return -1;
-}
-
-static void warn_gaps(const char *path, const struct recording *rec)
+static void warn_gaps(const struct recording *rec)
 {
 	const struct rec_stats *st = &rec->stats;
 
-	if (rec->status == REC_END_TRUNCATED)
-		fprintf(stderr, "dirtytop tune: warning: %s: %s\n", path, rec->message);
 	if (recording_lost(st, REC_PUSH) || recording_lost(st, REC_RESET) || recording_lost(st, REC_FULL))
 		fprintf(stderr, "dirtytop tune: warning: the recording lost %llu pushes, %llu resets and %llu soft-full "
 			"exits: the timeline has gaps\n", (unsigned long long)recording_lost(st, REC_PUSH),
@@ -544,10 +526,10 @@ int tune_main(int argc, char **argv)
 		if ((ret = record_live(&t, duration, command, tmp, sizeof(tmp), &rec)) >= 0)
 			return ret;
 		path = tmp;
-	} else if ((ret = scan_file(path, &rec)) >= 0) {
-		return ret;
+	} else if (recording_load(path, &rec, "dirtytop tune", false, stderr)) {
+		return EXIT_RUNTIME;
 	}
-	warn_gaps(path, &rec);
+	warn_gaps(&rec);
 	if (read_recording(&rec, &tl, &summary)) {
 		ret = EXIT_RUNTIME;
 		goto out;

@@ -114,6 +114,33 @@ enum rec_status recording_scan(const char *path, struct recording *rec, char *er
 	return REC_OK;
 }
 
+int recording_load(const char *path, struct recording *rec, const char *prog, bool salvage, FILE *diag)
+{
+	char err[700];
+
+	if (recording_scan(path, rec, err, sizeof(err)) != REC_OK) {
+		if (diag)
+			fprintf(diag, "%s: %s\n", prog, err);
+		return -1;
+	}
+	if (!recording_readable(rec)) {
+		if (!salvage) {
+			if (diag)
+				fprintf(diag, "%s: %s: %s\n", prog, path, rec->message);
+			if (diag && rec->status == REC_ERR_CORRUPT && rec->blocks)
+				fprintf(diag, "%s: the %llu blocks before it are intact: --salvage reports them\n", prog,
+					(unsigned long long)rec->blocks);
+			return -1;
+		}
+		if (diag)
+			fprintf(diag, "%s: %s: %s; reporting the %llu blocks before it (--salvage)\n", prog, path,
+				rec->message, (unsigned long long)rec->blocks);
+	} else if (rec->status == REC_END_TRUNCATED && diag) {
+		fprintf(diag, "%s: warning: %s: %s\n", prog, path, rec->message);
+	}
+	return 0;
+}
+
 int recording_reopen(const struct recording *rec, FILE **f, struct rec_reader **rd, char *err, size_t errlen)
 {
 	if (recording_open(rec->path, f, rd, err, errlen) != REC_OK)

@@ -46,6 +46,16 @@ static inline bool recording_readable(const struct recording *rec)
 	return rec->status == REC_END_CLEAN || rec->status == REC_END_TRUNCATED;
 }
 
+/*
+ * The first pass as every offline command starts (report, tune, doctor, the
+ * exporter): scan path, refuse a file that does not read to a clean or a
+ * truncated end, warn of a truncated one. Messages go to diag (NULL: none),
+ * each prefixed "prog: ". With salvage, a corrupt file's intact blocks before
+ * the damage are taken (said on diag) instead of refused. 0 with *rec filled
+ * (read it with recording_reopen), or -1.
+ */
+int recording_load(const char *path, struct recording *rec, const char *prog, bool salvage, FILE *diag);
+
 /* Open the file again for a second pass, limited to the blocks the first pass read. 0, or -1 and err. */
 int recording_reopen(const struct recording *rec, FILE **f, struct rec_reader **rd, char *err, size_t errlen);
 

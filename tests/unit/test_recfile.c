@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <cmocka.h>
 #include "core/recfile.h"
+#include "core/recording.h"
 
 struct memfile {
 	char *buf;
@@ -583,6 +584,86 @@ static void test_reads_version_1_0(void **state)
 	fclose(f);
 }
 
+/* Write buf[0..len) to a new temporary file; its path into path. */
+static void temp_file(char *path, const char *buf, size_t len)
+{
+	int fd;
+
+	strcpy(path, "/tmp/test_recording_load.XXXXXX");
+	fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, buf, len), (ssize_t)len);
+	close(fd);
+}
+
+/* What recording_load said on diag. */
+static const char *load_said(const char *path, struct recording *rec, bool salvage, int *ret, char *out, size_t len)
+{
+	FILE *diag = fmemopen(out, len, "w");
+
+	assert_non_null(diag);
+	memset(out, 0, len);
+	*ret = recording_load(path, rec, "prog", salvage, diag);
+	fclose(diag);
+	return out;
+}
+
+/* One first pass for every offline command: clean is silent, truncated warns, the rest is refused. */
+static void test_recording_load(void **state)
+{
+	char path[] = "/tmp/test_recording_load.XXXXXX", said[2048], want[1024];
+	size_t ends[256], nends;
+	struct recording rec;
+	struct memfile m;
+	int ret;
+
+	(void)state;
+	m = write_file(120, 9, true, ends, &nends);
+	temp_file(path, m.buf, m.len);
+	assert_string_equal(load_said(path, &rec, false, &ret, said, sizeof(said)), "");
+	assert_int_equal(ret, 0);
+	assert_int_equal(rec.status, REC_END_CLEAN);
+	assert_int_equal(recording_load(path, &rec, "prog", false, NULL), 0);	/* no diag: silent */
+	unlink(path);
+
+	/* cut after its second block: loaded, with a warning naming the file */
+	temp_file(path, m.buf, ends[1] + 5);
+	load_said(path, &rec, false, &ret, said, sizeof(said));
+	assert_int_equal(ret, 0);
+	assert_int_equal(rec.status, REC_END_TRUNCATED);
+	assert_int_equal(rec.blocks, 2);
+	snprintf(want, sizeof(want), "prog: warning: %s: ", path);
+	assert_memory_equal(said, want, strlen(want));
+	assert_non_null(strchr(said, '\n'));
+	assert_int_equal(strchr(said, '\n')[1], 0);	/* one line */
+	unlink(path);
+
+	/* a byte of the third block flipped: refused, said where the intact part ends; --salvage takes it */
+	m.buf[ends[2] - 3] ^= 0x40;
+	temp_file(path, m.buf, m.len);
+	load_said(path, &rec, false, &ret, said, sizeof(said));
+	assert_int_equal(ret, -1);
+	assert_int_equal(rec.status, REC_ERR_CORRUPT);
+	snprintf(want, sizeof(want), "prog: %s: ", path);
+	assert_memory_equal(said, want, strlen(want));
+	assert_non_null(strstr(said, "prog: the 2 blocks before it are intact: --salvage reports them\n"));
+	load_said(path, &rec, true, &ret, said, sizeof(said));
+	assert_int_equal(ret, 0);
+	assert_int_equal(rec.blocks, 2);
+	assert_non_null(strstr(said, "; reporting the 2 blocks before it (--salvage)\n"));
+	unlink(path);
+	free(m.buf);
+
+	/* not there, a directory */
+	load_said("/nonexistent/x.dtr", &rec, false, &ret, said, sizeof(said));
+	assert_int_equal(ret, -1);
+	assert_string_equal(said, "prog: cannot open /nonexistent/x.dtr: No such file or directory\n");
+	load_said("/tmp", &rec, false, &ret, said, sizeof(said));
+	assert_int_equal(ret, -1);
+	assert_string_equal(said, "prog: /tmp is a directory, not a recording\n");
+}
+
 static void test_kind_names(void **state)
 {
 	(void)state;
@@ -604,6 +685,7 @@ int main(void)
 		cmocka_unit_test(test_unknown_kinds_skipped),
 		cmocka_unit_test(test_identity_records),
 		cmocka_unit_test(test_kind_names),
+		cmocka_unit_test(test_recording_load),
 		cmocka_unit_test(test_batch_push),
 		cmocka_unit_test(test_reads_version_1_0),
 	};
