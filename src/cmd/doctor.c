@@ -29,7 +29,9 @@
 #include "core/util.h"
 #include <fcntl.h>
 #include <unistd.h>
+#include "out/doctor_migration.h"
 #include "out/json_writer.h"
+#include "sys/procinfo.h"
 #include "sys/qmp.h"
 #include "sys/sockdiag.h"
 
@@ -67,8 +69,10 @@ struct doctor {
 	struct precopy pc;
 	double downtime_s;		/* --downtime, else QMP's downtime-limit, else QEMU's default */
 	char downtime_source[48];
-	struct qmp_migration qmp_last;	/* the last QMP answer (auto-converge, dirty limit) */
+	struct qmp_migration qmp_last;	/* the last QMP answer */
 	bool have_qmp_last;
+	struct precopy_throttle throttle;	/* auto-converge, dirty limit: over all QMP answers */
+	bool from_file;
 	struct recorder *rec;		/* live */
 	int rec_fd;
 	char rec_path[512];
@@ -78,6 +82,7 @@ struct doctor {
 
 static void precopy_text(const struct doctor *d);
 static void precopy_json(yajl_gen g, const struct doctor *d);
+static void precopy_warn_stopped(const struct doctor *d);
 
 static struct traffic *traffic_of(struct doctor *d, uint32_t pid)
 {
@@ -107,6 +112,13 @@ static void sample_qmp(struct doctor *d)
 	snprintf(d->qmp_status, sizeof(d->qmp_status), "%s", mg.status);
 	d->qmp_last = mg;
 	d->have_qmp_last = true;
+	d->throttle.known = true;
+	d->throttle.auto_converge = mg.auto_converge;
+	d->throttle.dirty_limit = mg.dirty_limit;
+	if (mg.throttle_pct > d->throttle.max_throttle_pct)
+		d->throttle.max_throttle_pct = mg.throttle_pct;
+	if (mg.dirty_limit_us > d->throttle.max_dirty_limit_us)
+		d->throttle.max_dirty_limit_us = mg.dirty_limit_us;
 	if (mg.mbps > 0) {
 		d->qmp_mbps_sum += mg.mbps;
 		d->qmp_active++;
@@ -341,9 +353,7 @@ static void print_json(struct doctor *d, const struct doc_findings *f)
 	yajl_gen_free(g);
 }
 
-static void live_record_poll(struct doctor *d);
-
-/* --- the precopy model: per migration, its passes and the convergence test --- */
+/* --- the precopy model: per migration, its passes and the convergence test (out/doctor_migration.c shows them) --- */
 
 /* One record of a recording into the precopy model (TRAFFIC: the VMM's sent bytes). */
 static void precopy_feed(struct doctor *d, const struct rec_record *rec)
@@ -386,141 +396,46 @@ static double precopy_bandwidth(const struct doctor *d, const struct precopy_vm 
 	return 0;
 }
 
-static void verdict_of(const struct doctor *d, const struct precopy_vm *v, struct precopy_verdict *vd,
-		       const char **bw_source)
+/* What the migration section shows of v: its verdict and where its numbers came from. */
+static void migration_view_of(const struct doctor *d, const struct precopy_vm *v, struct migration_view *m)
 {
-	precopy_evaluate(v, precopy_bandwidth(d, v, bw_source), d->downtime_s, vd);
+	const char *src;
+
+	memset(m, 0, sizeof(*m));
+	m->v = v;
+	precopy_evaluate(v, precopy_bandwidth(d, v, &src), d->downtime_s, &m->vd);
+	m->bandwidth_source = src;
+	m->downtime_source = d->downtime_source;
+	m->throttle = d->qmp_pid && d->qmp_pid != v->tgid ? NULL : &d->throttle;
+	m->live = !d->from_file;
 }
 
-/* The finding: a migration named as not converging, with its numbers and the fix. */
-static void precopy_finding(const struct doctor *d, const struct precopy_vm *v, const struct precopy_verdict *vd,
-			    const char *bw_source, struct doc_findings *f)
-{
-	struct doc_finding *x;
-	char fix[400] = "";
-	int n = 0;
-
-	if (f->n == f->cap) {
-		f->cap = f->cap ? f->cap * 2 : 8;
-		f->v = realloc(f->v, f->cap * sizeof(*f->v));
-		if (!f->v)
-			abort();
-	}
-	x = &f->v[f->n++];
-	memset(x, 0, sizeof(*x));
-	x->id = DOC_NO_CONVERGE;
-	x->severity = DOC_CRITICAL;
-	x->vm_id = doc_vm_of(d, v) ? doc_vm_of(d, v)->vm_id : v->vm_id;
-	x->pid = v->tgid;
-	memcpy(x->comm, v->comm, sizeof(x->comm));
-	x->vcpu_id = -1;
-	snprintf(x->summary, sizeof(x->summary),
-		 "the migration cannot converge: after pass %u, %d passes in a row found %.0f+ dirty pages, the "
-		 "downtime budget is %.0f pages (%.1f MiB/s from %s x %.0f ms), shrinking %.0f%% a pass",
-		 vd->pass, PRECOPY_NAME_PASSES, vd->plateau_pages, vd->budget_pages, vd->bandwidth / 1048576.0,
-		 bw_source, vd->downtime_s * 1e3, vd->shrink * 100);
-	n += snprintf(fix + n, sizeof(fix) - (size_t)n,
-		      "bandwidth >= %.1f MiB/s (migrate-set-parameters max-bandwidth), or downtime-limit >= %.0f ms, "
-		      "or a dirty limit <= %.1f MiB/s for the VM", vd->need_bandwidth / 1048576.0,
-		      vd->need_downtime_s * 1e3, vd->dirty_limit / 1048576.0);
-	if (v->ring && vd->dirtying_vcpus)
-		n += snprintf(fix + n, sizeof(fix) - (size_t)n, " (set-vcpu-dirty-limit %.1f MB/s per vCPU)",
-			      vd->dirty_limit / 1e6 / vd->dirtying_vcpus);
-	if (d->have_qmp_last && (d->qmp_last.auto_converge || d->qmp_last.dirty_limit))
-		n += snprintf(fix + n, sizeof(fix) - (size_t)n, "; %s is on (throttle %.0f%%, %.0f us/round) and not "
-			      "enough", d->qmp_last.dirty_limit ? "dirty-limit" : "auto-converge",
-			      d->qmp_last.throttle_pct, d->qmp_last.dirty_limit_us);
-	snprintf(x->action, sizeof(x->action), "%s; postcopy (migrate-start-postcopy) as the last resort", fix);
-#define EV(nm, val, u) (x->ev[x->n_ev++] = (struct doc_evidence){ nm, val, u })
-	EV("named_at_pass", vd->pass, "");
-	EV("dirty_pages_per_pass", vd->plateau_pages, "pages");
-	EV("budget_pages", vd->budget_pages, "pages");
-	EV("shrink_per_pass", vd->shrink, "");
-	EV("bandwidth_mib_s", vd->bandwidth / 1048576.0, "MiB/s");
-	EV("dirty_mib_s", vd->dirty_rate * 4096 / 1048576.0, "MiB/s");
-	EV("downtime_limit", vd->downtime_s * 1e3, "ms");
-	EV("working_set", vd->working_set_pages, "pages");
-	EV("need_bandwidth", vd->need_bandwidth / 1048576.0, "MiB/s");
-	EV("need_downtime", vd->need_downtime_s * 1e3, "ms");
-	EV("dirty_limit", vd->dirty_limit / 1048576.0, "MiB/s");
-#undef EV
-}
-
-/* The rate-only precopy-no-converge of the rules gives way to the pass-based one. */
+/* The pass-based precopy-no-converge replaces the rules' rate-only one. */
 static void precopy_findings(const struct doctor *d, struct doc_findings *f)
 {
-	size_t k = 0;
-
-	for (size_t i = 0; i < f->n; i++)
-		if (strcmp(f->v[i].id, DOC_NO_CONVERGE))
-			f->v[k++] = f->v[i];
-	f->n = k;
+	doc_findings_drop(f, DOC_NO_CONVERGE);
 	for (size_t i = 0; i < d->pc.n_vms; i++) {
 		const struct precopy_vm *v = &d->pc.vms[i];
-		struct precopy_verdict vd;
-		const char *src;
+		const struct doc_vm *dv = doc_vm_of(d, v);
+		struct migration_view m;
 
 		if (!precopy_shown(d, v))
 			continue;
-		verdict_of(d, v, &vd, &src);
-		if (vd.outcome == PRECOPY_NO_CONVERGE)
-			precopy_finding(d, v, &vd, src, f);
+		migration_view_of(d, v, &m);
+		if (m.vd.outcome == PRECOPY_NO_CONVERGE)
+			doc_precopy_finding(f, dv ? dv->vm_id : v->vm_id, v, &m.vd, m.bandwidth_source, m.throttle);
 	}
-}
-
-static const char *region_name(const struct precopy_count *c, char *buf, size_t len)
-{
-	snprintf(buf, len, "slot %u region %u (+%llu MiB)", (unsigned)(c->key >> 32) & 0xffff,
-		 (unsigned)c->key, (unsigned long long)(uint32_t)c->key * 2);
-	return buf;
 }
 
 static void precopy_text(const struct doctor *d)
 {
 	for (size_t i = 0; i < d->pc.n_vms; i++) {
-		const struct precopy_vm *v = &d->pc.vms[i];
-		struct precopy_verdict vd;
-		const char *src;
-		char b[64];
+		struct migration_view m;
 
-		if (!precopy_shown(d, v))
+		if (!precopy_shown(d, &d->pc.vms[i]))
 			continue;
-		verdict_of(d, v, &vd, &src);
-		printf("migration: pid %u %s, %s mode, %zu passes; verdict: %s", v->tgid, v->comm,
-		       v->ring ? "ring" : "bitmap", v->n_passes, precopy_outcome_name(vd.outcome));
-		if (vd.pass)
-			printf(" at pass %u", vd.pass);
-		putchar('\n');
-		if (vd.bandwidth > 0)
-			printf("  budget %.0f pages = %.1f MiB/s (%s) x %.0f ms downtime (%s)\n", vd.budget_pages,
-			       vd.bandwidth / 1048576.0, src, vd.downtime_s * 1e3, d->downtime_source);
-		else
-			printf("  no bandwidth (no --bandwidth, no QMP, no TCP traffic in the %s): passes only, no "
-			       "verdict\n", d->rec ? "run" : "recording");
-		printf("  %5s %10s %8s %10s %12s\n", "pass", "dirty", "secs", "sent_MiB", "remain_MiB");
-		for (size_t k = 0; k < v->n_passes; k++) {
-			const struct precopy_pass *ps = &v->passes[k];
-
-			printf("  %5u %10llu %8.3f ", ps->index, (unsigned long long)ps->dirty_pages, ps->secs);
-			if (ps->sent_bytes >= 0)
-				printf("%10.2f", ps->sent_bytes / 1048576.0);
-			else
-				printf("%10s", "-");
-			printf(" %12.2f\n", (double)ps->dirty_pages * 4096 / 1048576.0);
-		}
-		printf("  working set >= %.0f pages over the last passes, dirtying %.0f pages/s", vd.working_set_pages,
-		       vd.dirty_rate);
-		for (size_t k = 0; k < vd.n_top_regions; k++)
-			printf("%s %s: %llu", k ? "," : "; hottest", region_name(&vd.top_regions[k], b, sizeof(b)),
-			       (unsigned long long)vd.top_regions[k].pages);
-		for (size_t k = 0; k < vd.n_top_vcpus; k++) {
-			const struct precopy_vcpu *c = precopy_vcpu(v, (uint32_t)vd.top_vcpus[k].key);
-
-			if (c)
-				printf("%s vCPU %d (tid %u): %llu", k ? "," : "; vCPUs", c->vcpu_id, c->tid,
-				       (unsigned long long)vd.top_vcpus[k].pages);
-		}
-		printf("\n\n");
+		migration_view_of(d, &d->pc.vms[i], &m);
+		migration_text(stdout, &m);
 	}
 }
 
@@ -529,81 +444,29 @@ static void precopy_json(yajl_gen g, const struct doctor *d)
 	jw_key(g, "migrations");
 	yajl_gen_array_open(g);
 	for (size_t i = 0; i < d->pc.n_vms; i++) {
-		const struct precopy_vm *v = &d->pc.vms[i];
-		struct precopy_verdict vd;
-		const char *src;
+		struct migration_view m;
 
-		if (!precopy_shown(d, v))
+		if (!precopy_shown(d, &d->pc.vms[i]))
 			continue;
-		verdict_of(d, v, &vd, &src);
-		yajl_gen_map_open(g);
-		jw_put_u64(g, "pid", v->tgid);
-		jw_put_string(g, "comm", v->comm);
-		jw_put_string(g, "tracking", v->ring ? "ring" : "bitmap");
-		jw_put_string(g, "verdict", precopy_outcome_name(vd.outcome));
-		if (vd.pass)
-			jw_put_u64(g, "verdict_pass", vd.pass);
-		else
-			jw_put_null(g, "verdict_pass");
-		jw_put_u64(g, "name_after_passes", PRECOPY_NAME_PASSES);
-		jw_put_double(g, "bandwidth_bytes_s", vd.bandwidth);
-		jw_put_string(g, "bandwidth_source", src);
-		jw_put_double(g, "downtime_limit_ms", vd.downtime_s * 1e3);
-		jw_put_string(g, "downtime_source", d->downtime_source);
-		jw_put_double(g, "budget_pages", vd.budget_pages);
-		jw_put_double(g, "shrink_per_pass", vd.shrink);
-		jw_put_double(g, "plateau_pages", vd.plateau_pages);
-		jw_put_double(g, "working_set_pages", vd.working_set_pages);
-		jw_put_double(g, "dirty_rate", vd.dirty_rate);
-		jw_put_double(g, "need_bandwidth_bytes_s", vd.need_bandwidth);
-		jw_put_double(g, "need_downtime_ms", vd.need_downtime_s * 1e3);
-		jw_put_double(g, "dirty_limit_bytes_s", vd.dirty_limit);
-		jw_key(g, "hottest_regions");
-		yajl_gen_array_open(g);
-		for (size_t k = 0; k < vd.n_top_regions; k++) {
-			yajl_gen_map_open(g);
-			jw_put_u64(g, "slot", (vd.top_regions[k].key >> 32) & 0xffff);
-			jw_put_u64(g, "region", (uint32_t)vd.top_regions[k].key);
-			jw_put_u64(g, "pages", vd.top_regions[k].pages);
-			yajl_gen_map_close(g);
-		}
-		yajl_gen_array_close(g);
-		jw_key(g, "vcpus");
-		yajl_gen_array_open(g);
-		for (size_t k = 0; k < vd.n_top_vcpus; k++) {
-			const struct precopy_vcpu *c = precopy_vcpu(v, (uint32_t)vd.top_vcpus[k].key);
-
-			if (!c)
-				continue;
-			yajl_gen_map_open(g);
-			jw_put_int(g, "vcpu_id", c->vcpu_id);
-			jw_put_u64(g, "tid", c->tid);
-			jw_put_u64(g, "pages", vd.top_vcpus[k].pages);
-			jw_put_double(g, "dirty_limit_mb_s", vd.dirtying_vcpus ? vd.dirty_limit / 1e6 / vd.dirtying_vcpus : 0);
-			yajl_gen_map_close(g);
-		}
-		yajl_gen_array_close(g);
-		jw_key(g, "passes");
-		yajl_gen_array_open(g);
-		for (size_t k = 0; k < v->n_passes; k++) {
-			const struct precopy_pass *ps = &v->passes[k];
-
-			yajl_gen_map_open(g);
-			jw_put_u64(g, "pass", ps->index);
-			jw_put_u64(g, "dirty_pages", ps->dirty_pages);
-			jw_put_double(g, "secs", ps->secs);
-			jw_put_u64(g, "sync_calls", ps->calls);
-			if (ps->sent_bytes >= 0)
-				jw_put_double(g, "sent_bytes", ps->sent_bytes);
-			else
-				jw_put_null(g, "sent_bytes");
-			jw_put_double(g, "remaining_bytes", (double)ps->dirty_pages * 4096);
-			yajl_gen_map_close(g);
-		}
-		yajl_gen_array_close(g);
-		yajl_gen_map_close(g);
+		migration_view_of(d, &d->pc.vms[i], &m);
+		migration_json(g, &m);
 	}
 	yajl_gen_array_close(g);
+}
+
+/* A VMM that exited mid-migration: said on stderr (the report still shows its passes). */
+static void precopy_warn_stopped(const struct doctor *d)
+{
+	char b[320];
+
+	for (size_t i = 0; i < d->pc.n_vms; i++) {
+		struct migration_view m;
+
+		if (!precopy_shown(d, &d->pc.vms[i]) || d->pc.vms[i].end != PRECOPY_VMM_EXITED)
+			continue;
+		migration_view_of(d, &d->pc.vms[i], &m);
+		fprintf(stderr, "%s: %s\n", PROG, migration_stopped_text(&m, b, sizeof(b)));
+	}
 }
 
 /* A recording's precopy records (a second read of the file). */
@@ -661,7 +524,8 @@ static void live_record_start(struct doctor *d, uint32_t tgid, bool follow)
 	d->next_traffic_ns = 0;
 }
 
-static void live_record_poll(struct doctor *d)
+/* last: at the end, whether or not a second has passed (a VMM gone since is marked) */
+static void live_record_poll(struct doctor *d, bool last)
 {
 	uint32_t pids[MAX_PIDS];
 	uint64_t now = dt_mono_ns(), bytes;
@@ -673,13 +537,15 @@ static void live_record_poll(struct doctor *d)
 		fprintf(stderr, "dirtytop doctor: writing %s failed: no precopy passes\n", d->rec_path);
 		d->rec_failed = true;
 	}
-	if (now < d->next_traffic_ns)
+	if (now < d->next_traffic_ns && !last)
 		return;
 	d->next_traffic_ns = now + 1000000000ull;
 	n = recorder_vmm_pids(d->rec, pids, MAX_PIDS);
 	for (size_t i = 0; i < n; i++)
 		if (!sockdiag_tcp_bytes_acked((pid_t)pids[i], &bytes))
 			recorder_add_traffic(d->rec, pids[i], dt_mono_ns(), bytes);
+		else if (!procinfo_alive(pids[i]))	/* in the file: doctor FILE knows it too */
+			recorder_vmm_exited(d->rec, pids[i]);
 }
 
 static void live_record_finish(struct doctor *d)
@@ -688,7 +554,7 @@ static void live_record_finish(struct doctor *d)
 
 	if (!d->rec)
 		return;
-	live_record_poll(d);
+	live_record_poll(d, true);
 	if (recorder_finish(d->rec, &res))
 		d->rec_failed = true;
 	recorder_close(d->rec);
@@ -754,7 +620,7 @@ static void fold_interval(struct doctor *d)
 {
 	doc_accumulate(&d->st, &d->model);
 	sample_bandwidth(d);
-	live_record_poll(d);
+	live_record_poll(d, false);
 }
 
 static int live(struct doctor *d, const struct collect_opts *co, double duration, char **command, int *ret)
@@ -968,6 +834,7 @@ static int report_findings(struct doctor *d)
 	}
 	doc_evaluate(&d->st, &d->th, &findings);
 	precopy_findings(d, &findings);
+	precopy_warn_stopped(d);
 	if (d->json)
 		print_json(d, &findings);
 	else
@@ -994,6 +861,7 @@ int doctor_main(int argc, char **argv)
 	d.model.filter = a.filter;
 	if (a.path) {
 		d.source = a.path;
+		d.from_file = true;
 		ret = from_recording(&d, a.path);
 	} else {
 		d.source = "live";

@@ -20,6 +20,7 @@
 #include "core/recfile.h"
 #include "core/util.h"
 #include "kernel/recorder.h"
+#include "sys/procinfo.h"
 #include "sys/sockdiag.h"
 
 #define PROG "dirtytop record"
@@ -221,6 +222,8 @@ static void sample_traffic(struct recorder *r, uint64_t *next_ns)
 	for (size_t i = 0; i < n; i++)
 		if (!sockdiag_tcp_bytes_acked((pid_t)pids[i], &bytes))
 			recorder_add_traffic(r, pids[i], dt_mono_ns(), bytes);
+		else if (!procinfo_alive(pids[i]))	/* the offline doctor: a VMM that exited mid-migration */
+			recorder_vmm_exited(r, pids[i]);
 }
 
 /* Events into the file until a signal, --duration or COMMAND's end: EXIT_OK or EXIT_RUNTIME. */
@@ -241,8 +244,13 @@ static int record_loop(struct recorder *r, struct session *s)
 		}
 		if (session_stopping(s) || dt_mono_ns() >= s->deadline_ns)
 			return EXIT_OK;
-		if (session_child_ended(s))
-			return EXIT_OK;	/* all its events are in the ring buffer now */
+		if (session_child_ended(s)) {
+			/* all its events are in the ring buffer now; then the VMM's exit after them */
+			recorder_poll(r);
+			next_traffic_ns = 0;
+			sample_traffic(r, &next_traffic_ns);
+			return EXIT_OK;
+		}
 	}
 }
 

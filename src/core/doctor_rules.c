@@ -596,3 +596,56 @@ void doc_findings_free(struct doc_findings *f)
 	free(f->v);
 	memset(f, 0, sizeof(*f));
 }
+
+void doc_precopy_finding(struct doc_findings *f, uint32_t vm_id, const struct precopy_vm *v,
+			 const struct precopy_verdict *vd, const char *bandwidth_source, const struct precopy_throttle *t)
+{
+	struct doc_vm vm = { .vm_id = vm_id, .pid = v->tgid };
+	struct doc_finding *x;
+	char fix[640] = "", thr[160];
+	int n = 0;
+
+	memcpy(vm.comm, v->comm, sizeof(vm.comm));
+	x = add(f, DOC_NO_CONVERGE, DOC_CRITICAL, &vm, NULL);
+	snprintf(x->summary, sizeof(x->summary),
+		 "the migration cannot converge: after pass %u, %d passes in a row found %.0f+ dirty pages, the "
+		 "downtime budget is %.0f pages (%.1f MiB/s from %s x %.0f ms), shrinking %.0f%% a pass",
+		 vd->pass, PRECOPY_NAME_PASSES, vd->plateau_pages, vd->budget_pages, vd->bandwidth / 1048576.0,
+		 bandwidth_source, vd->downtime_s * 1e3, vd->shrink * 100);
+	n += snprintf(fix + n, sizeof(fix) - (size_t)n,
+		      "bandwidth >= %.1f MiB/s (migrate-set-parameters max-bandwidth), or downtime-limit >= %.0f ms, "
+		      "or a dirty limit <= %.1f MiB/s for the VM", vd->need_bandwidth / 1048576.0,
+		      vd->need_downtime_s * 1e3, vd->dirty_limit / 1048576.0);
+	if (v->ring && vd->dirtying_vcpus)
+		n += snprintf(fix + n, sizeof(fix) - (size_t)n, " (set-vcpu-dirty-limit %.1f MB/s per vCPU)",
+			      vd->dirty_limit / 1e6 / vd->dirtying_vcpus);
+	/* QEMU's dirty limit sleeps a vCPU at its ring-full exits: a soft limit above the budget outruns it */
+	if (v->ring && vd->soft_limit && vd->ring_pages_between_throttles > vd->budget_pages)
+		n += snprintf(fix + n, sizeof(fix) - (size_t)n, "; the rings (%u entries) let %.0f pages be dirtied "
+			      "between two dirty-limit sleeps, more than the budget: a smaller dirty-ring-size",
+			      vd->ring_size, vd->ring_pages_between_throttles);
+	if (precopy_throttle_text(t, thr, sizeof(thr))[0])
+		n += snprintf(fix + n, sizeof(fix) - (size_t)n, "; %s", thr);
+	snprintf(x->action, sizeof(x->action), "%s; postcopy (migrate-start-postcopy) as the last resort", fix);
+	ev(x, "named_at_pass", vd->pass, "");
+	ev(x, "dirty_pages_per_pass", vd->plateau_pages, "pages");
+	ev(x, "budget_pages", vd->budget_pages, "pages");
+	ev(x, "shrink_per_pass", vd->shrink, "");
+	ev(x, "bandwidth_mib_s", vd->bandwidth / 1048576.0, "MiB/s");
+	ev(x, "dirty_mib_s", vd->dirty_rate * 4096 / 1048576.0, "MiB/s");
+	ev(x, "downtime_limit", vd->downtime_s * 1e3, "ms");
+	ev(x, "working_set", vd->working_set_pages, "pages");
+	ev(x, "need_bandwidth", vd->need_bandwidth / 1048576.0, "MiB/s");
+	ev(x, "need_downtime", vd->need_downtime_s * 1e3, "ms");
+	ev(x, "dirty_limit", vd->dirty_limit / 1048576.0, "MiB/s");
+}
+
+void doc_findings_drop(struct doc_findings *f, const char *id)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < f->n; i++)
+		if (strcmp(f->v[i].id, id))
+			f->v[k++] = f->v[i];
+	f->n = k;
+}

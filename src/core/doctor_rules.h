@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "core/model.h"
+#include "core/precopy.h"
 
 /* Finding ids. */
 #define DOC_EXIT_STORM		"exit-storm"
@@ -136,7 +137,7 @@ struct doc_finding {
 	int32_t vcpu_id;		/* -1: the VM */
 	uint32_t tid;
 	char summary[256];
-	char action[512];
+	char action[768];
 	struct doc_evidence ev[DOC_MAX_EVIDENCE];
 	int n_ev;
 };
@@ -147,7 +148,18 @@ struct doc_findings {
 };
 
 void doc_evaluate(const struct doc_state *s, const struct doc_thresholds *t, struct doc_findings *out);
+
+/*
+ * precopy-no-converge from a migration's passes (precopy_evaluate named it):
+ * the numbers, the fix (bandwidth, downtime, dirty limit per VM and per vCPU
+ * in ring mode, the ring's part), what auto-converge / dirty-limit do (t, when
+ * QMP told), postcopy last.
+ */
+void doc_precopy_finding(struct doc_findings *f, uint32_t vm_id, const struct precopy_vm *v,
+			 const struct precopy_verdict *vd, const char *bandwidth_source, const struct precopy_throttle *t);
 void doc_findings_free(struct doc_findings *f);
+/* Drop the findings of one id (the rate-only precopy-no-converge when the passes decide). */
+void doc_findings_drop(struct doc_findings *f, const char *id);
 
 /* The ring size (power of two, 1024..65536) that holds entries with room to spare; 0: none does. */
 uint32_t doc_ring_size_for(double entries, uint32_t reserve);

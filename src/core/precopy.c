@@ -4,8 +4,10 @@
  * convergence test over them.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "dt_flags.h"
 #include "dt_kvm.h"
 #include "core/precopy.h"
 #include "core/util.h"
@@ -137,11 +139,17 @@ static uint32_t *slot_flags(struct precopy_vm *v, uint32_t slot)
 	return &v->slot_flags[v->n_slot_flags++];
 }
 
+static bool slot_logged(uint32_t flags)
+{
+	return (flags & 0x80000000u) && (flags & DT_MEM_LOG_DIRTY_PAGES) && !(flags & DT_MEM_READONLY);
+}
+
 static void memslot(struct precopy_vm *v, const struct rec_event *e)
 {
 	uint32_t *fl = slot_flags(v, e->slot);
 	bool existed = fl && *fl != 0;	/* flags | 0x80000000: the slot exists */
 	bool logged = e->size && (e->flags & DT_MEM_LOG_DIRTY_PAGES) && !(e->flags & DT_MEM_READONLY);
+	bool any = false;
 
 	if (logged && !v->started) {
 		start(v, e->ts);
@@ -151,6 +159,46 @@ static void memslot(struct precopy_vm *v, const struct rec_event *e)
 	}
 	if (fl)
 		*fl = e->size ? (e->flags | 0x80000000u) : 0;
+	if (!v->started || v->end == PRECOPY_VMM_EXITED)
+		return;
+	for (size_t i = 0; i < v->n_slot_flags; i++)
+		any |= slot_logged(v->slot_flags[i]);
+	/* logging off on every slot: QEMU's migration ended (completed or cancelled); on again: running */
+	if (!any && v->end == PRECOPY_ACTIVE) {
+		v->end = PRECOPY_LOGGING_OFF;
+		v->end_ns = e->ts;
+	} else if (any && v->end == PRECOPY_LOGGING_OFF) {
+		v->end = PRECOPY_ACTIVE;
+		v->end_ns = 0;
+	}
+}
+
+static void vmm_exited(struct precopy_vm *v, uint64_t ts)
+{
+	if (v->exited)
+		return;
+	v->exited = true;
+	if (v->started && v->end == PRECOPY_ACTIVE) {
+		v->end = PRECOPY_VMM_EXITED;
+		v->end_ns = ts;
+	}
+}
+
+void precopy_vmm_exited(struct precopy *p, uint32_t tgid, uint64_t ts)
+{
+	for (size_t i = 0; i < p->n_vms; i++)
+		if (p->vms[i].tgid == tgid)
+			vmm_exited(&p->vms[i], ts);
+}
+
+const char *precopy_end_name(enum precopy_end e)
+{
+	switch (e) {
+	case PRECOPY_ACTIVE: return "active";
+	case PRECOPY_LOGGING_OFF: return "logging-off";
+	case PRECOPY_VMM_EXITED: return "vmm-exited";
+	}
+	return "?";
 }
 
 static void get_dirty_log(struct precopy_vm *v, const struct rec_event *e)
@@ -201,7 +249,9 @@ void precopy_add(struct precopy *p, const struct rec_record *rec)
 		v = vm_get(p, rec->vm.id);
 		v->tgid = rec->vm.tgid;
 		memcpy(v->comm, rec->vm.comm, sizeof(v->comm));
-		v->ring |= rec->vm.flags & 1;
+		v->ring |= rec->vm.flags & DT_VM_RING;
+		if (rec->vm.flags & DT_VM_EXITED)
+			vmm_exited(v, v->n_passes ? v->passes[v->n_passes - 1].sync_ns : v->start_ns);
 		break;
 	case REC_RING_INFO: {
 		struct precopy_vcpu *c;
@@ -216,8 +266,11 @@ void precopy_add(struct precopy *p, const struct rec_record *rec)
 		c->vcpu_id = rec->ring.vcpu_id;
 		if (rec->ring.tid)
 			c->tid = rec->ring.tid;
-		if (rec->ring.ring_size)
+		if (rec->ring.ring_size) {
 			v->ring = true;
+			c->ring_size = rec->ring.ring_size;
+			c->soft_limit = rec->ring.soft_limit;
+		}
 		break;
 	}
 	case REC_MEMSLOT:
@@ -246,6 +299,11 @@ void precopy_add(struct precopy *p, const struct rec_record *rec)
 		}
 		count_add(&v->cur.regions, &v->cur.n_regions, &v->cur.cap_regions,
 			  (uint64_t)e->slot << 32 | e->offset, e->size);
+		break;
+	case REC_FULL:
+		v = vm_of_ring(p, e->id);
+		if (v && v->started)
+			v->cur.full_exits++;
 		break;
 	case REC_PUSH:
 		v = vm_of_ring(p, e->id);
@@ -441,11 +499,47 @@ void precopy_evaluate(const struct precopy_vm *v, double bandwidth, double downt
 	}
 	out->dirty_rate = rate_secs > 0 ? rate_pages / rate_secs : 0;
 	out->working_set_pages = window_counts(v, from, last, false, out->top_regions, &out->n_top_regions, NULL);
-	if (v->ring)
+	if (v->ring) {
+		double exits = 0;
+
 		window_counts(v, from, last, true, out->top_vcpus, &out->n_top_vcpus, &out->dirtying_vcpus);
+		for (size_t k = from; k < last; k++)
+			exits += v->passes[k].full_exits;
+		out->full_exits_per_pass = last > from ? exits / (double)(last - from) : 0;
+		for (size_t i = 0; i < v->n_vcpus; i++) {
+			if (v->vcpus[i].ring_size > out->ring_size)
+				out->ring_size = v->vcpus[i].ring_size;
+			if (v->vcpus[i].soft_limit > out->soft_limit)
+				out->soft_limit = v->vcpus[i].soft_limit;
+		}
+		out->ring_pages_between_throttles = (double)out->soft_limit * out->dirtying_vcpus;
+	}
 	/* a pass never finds more than the plateau: that must fit in the downtime */
 	out->need_bandwidth = out->plateau_pages * PAGE / downtime_s;
 	out->need_downtime_s = bandwidth > 0 ? out->plateau_pages * PAGE / bandwidth : 0;
 	/* dirtying at half the bandwidth, each pass is at most half the one before */
 	out->dirty_limit = bandwidth / 2;
+}
+
+const char *precopy_throttle_text(const struct precopy_throttle *t, char *buf, size_t len)
+{
+	if (!t || !t->known) {
+		snprintf(buf, len, "%s", "");
+	} else if (t->dirty_limit) {
+		if (t->max_dirty_limit_us > 0)
+			snprintf(buf, len, "dirty-limit is on and biting (up to %.0f us of throttle per round)",
+				 t->max_dirty_limit_us);
+		else
+			snprintf(buf, len, "dirty-limit is on but not biting (no throttle time seen)");
+	} else if (t->auto_converge) {
+		if (t->max_throttle_pct > 0)
+			snprintf(buf, len, "auto-converge is on and biting (vCPUs throttled up to %.0f%%)",
+				 t->max_throttle_pct);
+		else
+			snprintf(buf, len, "auto-converge is on but not biting (cpu-throttle-percentage 0: it acts after "
+				 "syncs that outpace the transfer)");
+	} else {
+		snprintf(buf, len, "auto-converge and dirty-limit are off (migrate-set-capabilities)");
+	}
+	return buf;
 }

@@ -18,6 +18,11 @@
  * named as not converging at the first pass k >= 1 + PRECOPY_NAME_PASSES
  * whose last PRECOPY_NAME_PASSES passes all exceed that budget while the dirty
  * set shrank by less than PRECOPY_MIN_SHRINK a pass (README "doctor").
+ *
+ * How it ended: dirty logging switched off on every RAM slot (QEMU does at
+ * completion and at cancel), still on at the end of the recording (active),
+ * or still on when the VMM exited (a VM info record flagged DT_VM_EXITED, or
+ * precopy_vmm_exited live): stopped mid-migration.
  */
 #ifndef DT_CORE_PRECOPY_H
 #define DT_CORE_PRECOPY_H
@@ -44,6 +49,7 @@ struct precopy_pass {
 	double secs;			/* since the previous sync (pass 1: since logging on) */
 	uint64_t dirty_pages;		/* found by its sync */
 	uint32_t calls;			/* GET_DIRTY_LOG / RESET_DIRTY_RINGS calls in the sync */
+	uint32_t full_exits;		/* ring mode: soft-full exits of its vCPUs meanwhile */
 	double sent_bytes;		/* sent by the VMM meanwhile; < 0 unknown */
 	struct precopy_count *regions, *vcpus;
 	size_t n_regions, n_vcpus, cap_regions, cap_vcpus;
@@ -53,7 +59,15 @@ struct precopy_vcpu {
 	uint32_t ring_id;
 	int32_t vcpu_id;
 	uint32_t tid;
+	uint32_t ring_size, soft_limit;	/* entries; 0 unknown */
 };
+
+enum precopy_end {
+	PRECOPY_ACTIVE,			/* dirty logging still on at the end of what was seen */
+	PRECOPY_LOGGING_OFF,		/* switched off on every RAM slot: completed or cancelled */
+	PRECOPY_VMM_EXITED,		/* the VMM exited with logging on: stopped mid-migration */
+};
+const char *precopy_end_name(enum precopy_end e);
 
 struct precopy_vm {
 	uint32_t vm_id, tgid;		/* the recording's VM id */
@@ -76,7 +90,9 @@ struct precopy_vm {
 	uint64_t *traffic_ns;
 	double *traffic_bytes;
 	size_t n_traffic, cap_traffic;
-	bool exited;
+	bool exited;			/* the VMM exited */
+	enum precopy_end end;
+	uint64_t end_ns;		/* logging off, or the exit seen (0 unknown) */
 };
 
 struct precopy {
@@ -90,6 +106,8 @@ void precopy_free(struct precopy *p);
 void precopy_add(struct precopy *p, const struct rec_record *rec);
 /* The VMM of process tgid had sent bytes in total (a TCP counter) at ts. */
 void precopy_traffic(struct precopy *p, uint32_t tgid, uint64_t ts, double bytes);
+/* Live: the VMM of process tgid was seen gone at ts (offline: its VM info record says so). */
+void precopy_vmm_exited(struct precopy *p, uint32_t tgid, uint64_t ts);
 /* Close the passes: sent bytes from the traffic samples. Call once, after the last record. */
 void precopy_finish(struct precopy *p);
 
@@ -120,7 +138,24 @@ struct precopy_verdict {
 	struct precopy_count top_regions[PRECOPY_TOP], top_vcpus[PRECOPY_TOP];
 	size_t n_top_regions, n_top_vcpus;
 	uint32_t dirtying_vcpus;	/* ring mode: vCPUs with pages in the last N passes */
+	/* ring mode: the ring's part */
+	uint32_t ring_size, soft_limit;	/* the largest of the VM's vCPUs */
+	double full_exits_per_pass;	/* soft-full exits over the last N passes, per pass */
+	double ring_pages_between_throttles;	/* soft limit x dirtying vCPUs: QEMU's dirty limit acts at ring-full exits */
 };
+
+/*
+ * Auto-converge and dirty-limit as QEMU's QMP answered during the passes;
+ * known false: no QMP (nothing said about them).
+ */
+struct precopy_throttle {
+	bool known;
+	bool auto_converge, dirty_limit;	/* the capabilities */
+	double max_throttle_pct;	/* the most cpu-throttle-percentage seen: auto-converge acting */
+	double max_dirty_limit_us;	/* the most dirty-limit-throttle-time-per-round seen */
+};
+/* Whether a capability that is on is biting (throttling now), in words; "" when unknown. */
+const char *precopy_throttle_text(const struct precopy_throttle *t, char *buf, size_t len);
 
 /* bandwidth bytes/s (<= 0: the passes' measured sent bytes, if any), downtime_s > 0 */
 void precopy_evaluate(const struct precopy_vm *v, double bandwidth, double downtime_s,

@@ -10,6 +10,7 @@
 #include <sys/ioctl.h>
 #include <sys/utsname.h>
 #include <bpf/bpf.h>
+#include "dt_flags.h"
 #include <bpf/libbpf.h>
 #include "dt_live.h"
 #include "dt_events.h"
@@ -41,6 +42,7 @@ struct known_ring {
 
 struct known_vm {
 	bool known;
+	bool exited;			/* its DT_VM_EXITED info is written */
 	struct dt_rec_vm_meta m;
 };
 
@@ -200,6 +202,21 @@ void recorder_add_traffic(struct recorder *r, uint32_t tgid, uint64_t ts, uint64
 	struct rec_record rec = { .kind = REC_TRAFFIC, .traffic = { .ts = ts, .tgid = tgid, .bytes_acked = bytes } };
 
 	add(r, &rec);
+}
+
+void recorder_vmm_exited(struct recorder *r, uint32_t tgid)
+{
+	for (size_t i = 0; i < r->n_vms; i++) {
+		struct known_vm *k = &r->vms[i];
+		struct dt_rec_vm_meta m;
+
+		if (!k->known || k->exited || k->m.tgid != tgid)
+			continue;
+		k->exited = true;
+		m = k->m;
+		m.flags |= DT_VM_EXITED;
+		write_vm_info(r, &m);
+	}
 }
 
 static void ensure_ring(struct recorder *rc, uint32_t id)

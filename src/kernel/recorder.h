@@ -61,6 +61,12 @@ size_t recorder_vmm_pids(const struct recorder *r, uint32_t *out, size_t max);
 /* A TRAFFIC record: process tgid's TCP sockets had acknowledged bytes at ts (CLOCK_MONOTONIC). */
 void recorder_add_traffic(struct recorder *r, uint32_t tgid, uint64_t ts, uint64_t bytes);
 
+/*
+ * Process tgid was seen gone: its VMs' info again, flagged DT_VM_EXITED (once
+ * per VM), after the events read so far.
+ */
+void recorder_vmm_exited(struct recorder *r, uint32_t tgid);
+
 struct recorder_result {
 	struct rec_stats final;		/* the counters at the end */
 	uint64_t events;		/* received */

@@ -159,3 +159,20 @@ void procinfo_lookup(void *ctx, const struct proc_query *q, struct proc_facts *o
 	if (strcmp(link, "anon_inode:kvm-vm") != 0)
 		out->alive = false;
 }
+
+bool procinfo_alive(uint32_t tgid)
+{
+	char path[64], buf[512], *p;
+	FILE *f;
+	bool alive = false;
+
+	snprintf(path, sizeof(path), "/proc/%u/stat", tgid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	/* "pid (comm) S ...": the state after the last ')' (comm may hold one) */
+	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) && p[1] == ' ')
+		alive = p[2] != 'Z' && p[2] != 'X';
+	fclose(f);
+	return alive;
+}

@@ -7,6 +7,8 @@
 
 void procinfo_lookup(void *ctx, const struct proc_query *q, struct proc_facts *out);
 
+/* Process tgid runs (not gone, not a zombie waiting for its parent). */
+bool procinfo_alive(uint32_t tgid);
 /* The VM identity of process tgid from its cmdline and cgroup; false if it is gone. */
 bool procinfo_identity(uint32_t tgid, struct vm_identity *out);
 /* A thread's own name; "" when it has none (it carries the process's comm) or is gone. */

@@ -12,7 +12,9 @@
 #include <stdint.h>
 #include <string.h>
 #include <cmocka.h>
+#include "dt_flags.h"
 #include "dt_kvm.h"
+#include "core/doctor_rules.h"
 #include "core/precopy.h"
 
 #define MS 1000000ull
@@ -197,7 +199,7 @@ static void test_ring_passes(void **state)
 	vm_info(&p, 1);
 	for (uint32_t r = 0; r < 2; r++)
 		add(&p, (struct rec_record){ .kind = REC_RING_INFO, .ring = { .id = 10 + r, .vm_id = VM, .vcpu_id = (int)r,
-									    .tid = 700 + r, .ring_size = 4096 } });
+									    .tid = 700 + r, .ring_size = 4096, .soft_limit = 4032 } });
 	memslot(&p, 0, 1, 0, 1);
 	memslot(&p, 10 * MS, 1, DT_MEM_LOG_DIRTY_PAGES, MIG_TID);
 	for (int pass = 0; pass < 5; pass++) {
@@ -205,6 +207,9 @@ static void test_ring_passes(void **state)
 		for (int i = 0; i < 400; i++)
 			add(&p, (struct rec_record){ .kind = REC_PUSH, .ev = { .id = i < 300 ? 10 : 11, .ts = ts++, .slot = 1,
 									      .offset = (uint64_t)i } });
+		/* vCPU 1's ring filled twice a pass */
+		for (int i = 0; i < 2; i++)
+			add(&p, (struct rec_record){ .kind = REC_FULL, .ev = { .id = 11, .ts = ts++ } });
 		/* a vCPU's own reap and the reaper thread's mid-pass: not syncs */
 		add(&p, (struct rec_record){ .kind = REC_IOCTL, .ev = { .id = VM, .ts = ts++, .cmd = DT_KVM_RESET_DIRTY_RINGS,
 								       .tid = 700, .ret = 10 } });
@@ -233,7 +238,100 @@ static void test_ring_passes(void **state)
 	assert_int_equal(vd.top_vcpus[0].key, 10);
 	assert_int_equal(vd.top_vcpus[0].pages, 300);
 	assert_int_equal(precopy_vcpu(v, 10)->tid, 700);
+	/* the ring's part: 2 soft-full exits a pass; QEMU's dirty limit sleeps once per 4032 pages per vCPU */
+	assert_int_equal(v->passes[2].full_exits, 2);
+	assert_int_equal(vd.ring_size, 4096);
+	assert_int_equal(vd.soft_limit, 4032);
+	assert_true(vd.full_exits_per_pass == 2.0);
+	assert_true(vd.ring_pages_between_throttles == 2 * 4032.0);
+	/* logging still on: the migration is active */
+	assert_int_equal(v->end, PRECOPY_ACTIVE);
+	assert_false(v->exited);
+
+	/* the finding: per-vCPU dirty limit, the rings larger than the budget, what QMP said, postcopy last */
+	{
+		struct doc_findings f = {};
+		struct precopy_throttle t = { .known = true, .auto_converge = true, .max_throttle_pct = 40 };
+
+		doc_precopy_finding(&f, 7, v, &vd, "--bandwidth", &t);
+		assert_int_equal(f.n, 1);
+		assert_string_equal(f.v[0].id, DOC_NO_CONVERGE);
+		assert_int_equal(f.v[0].vm_id, 7);
+		assert_int_equal(f.v[0].pid, TGID);
+		/* dirty limit: half of 2 MiB/s over the 2 dirtying vCPUs = 0.5 MiB/s = 0.5243 MB/s each */
+		assert_non_null(strstr(f.v[0].action, "set-vcpu-dirty-limit 0.5 MB/s per vCPU"));
+		assert_non_null(strstr(f.v[0].action, "the rings (4096 entries) let 8064 pages be dirtied"));
+		assert_non_null(strstr(f.v[0].action, "auto-converge is on and biting (vCPUs throttled up to 40%)"));
+		assert_non_null(strstr(f.v[0].action, "postcopy (migrate-start-postcopy) as the last resort"));
+		/* the budget: 2 MiB/s x 0.3 s / 4096 = 153.6 pages */
+		assert_string_equal(f.v[0].ev[2].name, "budget_pages");
+		assert_true(f.v[0].ev[2].value > 153.59 && f.v[0].ev[2].value < 153.61);
+		doc_findings_free(&f);
+	}
 	precopy_free(&p);
+}
+
+/* How a migration ended: logging off (completed / cancelled), on at the end (active), on when the VMM exited. */
+static void test_migration_end(void **state)
+{
+	static const uint64_t pages[] = { 16384, 3000, 3000 };
+	char buf[200];
+	struct precopy p;
+
+	(void)state;
+	bitmap_run(&p, pages, 3, 10 * MIB);
+	assert_int_equal(p.vms[0].end, PRECOPY_ACTIVE);
+	assert_string_equal(precopy_end_name(p.vms[0].end), "active");
+	precopy_free(&p);
+
+	/* logging off on one slot: still running; on both: ended */
+	bitmap_run(&p, pages, 3, 10 * MIB);
+	memslot(&p, 900 * MS, 1, 0, MIG_TID);
+	assert_int_equal(p.vms[0].end, PRECOPY_ACTIVE);
+	memslot(&p, 900 * MS, 2, 0, MIG_TID);
+	assert_int_equal(p.vms[0].end, PRECOPY_LOGGING_OFF);
+	assert_int_equal(p.vms[0].end_ns, 900 * MS);
+	/* the VMM exiting after that is no stopped migration */
+	vm_info(&p, DT_VM_EXITED);
+	assert_true(p.vms[0].exited);
+	assert_int_equal(p.vms[0].end, PRECOPY_LOGGING_OFF);
+	precopy_free(&p);
+
+	/* exited with logging on: stopped mid-migration, passes kept; from the file, or seen live */
+	bitmap_run(&p, pages, 3, 10 * MIB);
+	vm_info(&p, DT_VM_EXITED);
+	assert_int_equal(p.vms[0].end, PRECOPY_VMM_EXITED);
+	assert_int_equal(p.vms[0].n_passes, 3);
+	assert_string_equal(precopy_end_name(p.vms[0].end), "vmm-exited");
+	precopy_free(&p);
+	bitmap_run(&p, pages, 3, 10 * MIB);
+	precopy_vmm_exited(&p, TGID + 1, 1);	/* another process */
+	assert_int_equal(p.vms[0].end, PRECOPY_ACTIVE);
+	precopy_vmm_exited(&p, TGID, 1);
+	assert_int_equal(p.vms[0].end, PRECOPY_VMM_EXITED);
+	precopy_free(&p);
+
+	/* a VMM that never migrated exits: not stopped mid-migration */
+	precopy_init(&p);
+	vm_info(&p, 0);
+	memslot(&p, 0, 1, 0, 1);
+	vm_info(&p, DT_VM_EXITED);
+	assert_true(p.vms[0].exited);
+	assert_int_equal(p.vms[0].end, PRECOPY_ACTIVE);
+	assert_false(p.vms[0].started);
+	precopy_free(&p);
+
+	/* what QMP said of auto-converge and dirty-limit */
+	assert_string_equal(precopy_throttle_text(NULL, buf, sizeof(buf)), "");
+	assert_string_equal(precopy_throttle_text(&(struct precopy_throttle){ .known = false, .auto_converge = true },
+						  buf, sizeof(buf)), "");
+	assert_string_equal(precopy_throttle_text(&(struct precopy_throttle){ .known = true }, buf, sizeof(buf)),
+			    "auto-converge and dirty-limit are off (migrate-set-capabilities)");
+	assert_non_null(strstr(precopy_throttle_text(&(struct precopy_throttle){ .known = true, .auto_converge = true },
+						     buf, sizeof(buf)), "auto-converge is on but not biting"));
+	assert_string_equal(precopy_throttle_text(&(struct precopy_throttle){ .known = true, .dirty_limit = true,
+									      .max_dirty_limit_us = 250 }, buf, sizeof(buf)),
+			    "dirty-limit is on and biting (up to 250 us of throttle per round)");
 }
 
 int main(void)
@@ -245,6 +343,7 @@ int main(void)
 		cmocka_unit_test(test_slow_shrink_named),
 		cmocka_unit_test(test_no_bandwidth),
 		cmocka_unit_test(test_ring_passes),
+		cmocka_unit_test(test_migration_end),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
