@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 #include "cmd/cli.h"
+#include "core/units.h"
 #include "sys/procinfo.h"
 
 int cli_usage_error(const char *prog, const char *fmt, ...)
@@ -44,30 +45,7 @@ int cli_parse_double(const char *s, double lo, double hi, double *out)
 
 int cli_parse_rate(const char *s, double *bytes_s)
 {
-	char *end;
-	double v = strtod(s, &end), mul = 1;
-
-	if (end == s || !isfinite(v) || v <= 0)
-		return -1;
-	if (!strncasecmp(end, "mbit", 4)) {
-		*bytes_s = v * 1e6 / 8;
-		return end[4] && strcmp(end + 4, "/s") ? -1 : 0;
-	}
-	switch (*end) {
-	case 'k': case 'K': mul = 1024; end++; break;
-	case 'm': case 'M': mul = 1024.0 * 1024; end++; break;
-	case 'g': case 'G': mul = 1024.0 * 1024 * 1024; end++; break;
-	}
-	if (*end == 'i')
-		end++;
-	if (*end == 'B' || *end == 'b')
-		end++;
-	if (!strcmp(end, "/s"))
-		end += 2;
-	if (*end)
-		return -1;
-	*bytes_s = v * mul;
-	return 0;
+	return parse_rate(s, bytes_s);
 }
 
 int cli_parse_pow2_size(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)

@@ -542,10 +542,10 @@ static void live_record_poll(struct doctor *d, bool last)
 	d->next_traffic_ns = now + 1000000000ull;
 	n = recorder_vmm_pids(d->rec, pids, MAX_PIDS);
 	for (size_t i = 0; i < n; i++)
-		if (!sockdiag_tcp_bytes_acked((pid_t)pids[i], &bytes))
-			recorder_add_traffic(d->rec, pids[i], dt_mono_ns(), bytes);
-		else if (!procinfo_alive(pids[i]))	/* in the file: doctor FILE knows it too */
+		if (!procinfo_alive(pids[i]))	/* in the file: doctor FILE knows it too */
 			recorder_vmm_exited(d->rec, pids[i]);
+		else if (!sockdiag_tcp_bytes_acked((pid_t)pids[i], &bytes))
+			recorder_add_traffic(d->rec, pids[i], dt_mono_ns(), bytes);
 }
 
 static void live_record_finish(struct doctor *d)

@@ -220,10 +220,10 @@ static void sample_traffic(struct recorder *r, uint64_t *next_ns)
 	*next_ns = now + 1000000000ull;
 	n = recorder_vmm_pids(r, pids, 64);
 	for (size_t i = 0; i < n; i++)
-		if (!sockdiag_tcp_bytes_acked((pid_t)pids[i], &bytes))
-			recorder_add_traffic(r, pids[i], dt_mono_ns(), bytes);
-		else if (!procinfo_alive(pids[i]))	/* the offline doctor: a VMM that exited mid-migration */
+		if (!procinfo_alive(pids[i]))	/* the offline doctor: a VMM that exited mid-migration */
 			recorder_vmm_exited(r, pids[i]);
+		else if (!sockdiag_tcp_bytes_acked((pid_t)pids[i], &bytes))
+			recorder_add_traffic(r, pids[i], dt_mono_ns(), bytes);
 }
 
 /* Events into the file until a signal, --duration or COMMAND's end: EXIT_OK or EXIT_RUNTIME. */
@@ -242,10 +242,9 @@ static int record_loop(struct recorder *r, struct session *s)
 			fprintf(stderr, "dirtytop: reading the BPF ring buffer failed: %s\n", strerror(-e));
 			return EXIT_RUNTIME;
 		}
-		if (session_stopping(s) || dt_mono_ns() >= s->deadline_ns)
-			return EXIT_OK;
-		if (session_child_ended(s)) {
-			/* all its events are in the ring buffer now; then the VMM's exit after them */
+		/* at COMMAND's end all its events are in the ring buffer */
+		if (session_stopping(s) || dt_mono_ns() >= s->deadline_ns || session_child_ended(s)) {
+			/* the last events, then a VMM gone since the last second after them */
 			recorder_poll(r);
 			next_traffic_ns = 0;
 			sample_traffic(r, &next_traffic_ns);

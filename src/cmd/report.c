@@ -30,6 +30,7 @@ struct report {
 	double window_s;
 	unsigned heat_mib;
 	bool json, text, summary_only, salvage;
+	double bandwidth, downtime_s;	/* --html's migration budget: 0 measured / QEMU's default */
 	struct view_opts vo;
 	struct vm_filter filter;	/* --pid */
 	struct frame_info frame;	/* the recording's hooks; the time of the window shown */
@@ -271,6 +272,9 @@ static void usage(FILE *f)
 		"      --top N            hottest regions shown per VM (default 10)\n"
 		"      --heat-region MIB  dirty heat region size, a power of two >= 2 (default 2)\n"
 		"      --salvage          report a corrupt file up to its first bad block\n"
+		"      --bandwidth RATE   --html: the migrations' bandwidth for their downtime budget (100M = MiB/s,\n"
+		"                         800mbit; default: measured from the VMM's TCP bytes in the file)\n"
+		"      --downtime MS      --html: the downtime limit of that budget (default 300, QEMU's)\n"
 		"  -h, --help             this help\n\n"
 		"A recording that was not finalized (crash, kill, cut) is reported up to its\n"
 		"last complete block, with a warning. Exit status: 0 ok (also for such a\n"
@@ -297,6 +301,8 @@ static int parse_args(struct report *rp, int argc, char **argv)
 		{ "top", required_argument, NULL, 'T' },
 		{ "heat-region", required_argument, NULL, 'G' },
 		{ "salvage", no_argument, NULL, 'X' },
+		{ "bandwidth", required_argument, NULL, 'B' },
+		{ "downtime", required_argument, NULL, 'W' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
@@ -323,6 +329,21 @@ static int parse_args(struct report *rp, int argc, char **argv)
 		case 'V': rp->vo.show_vcpus = true; break;
 		case 'D': rp->vo.detail = true; break;
 		case 'X': rp->salvage = true; break;
+		case 'B':
+			if (parse_rate(optarg, &rp->bandwidth)) {
+				fprintf(stderr, "dirtytop report: --bandwidth takes bytes/s (e.g. 100M for 100 MiB/s, "
+					"1000mbit), not '%s'\n", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'W':
+			rp->downtime_s = strtod(optarg, &end) / 1e3;
+			if (*end || !isfinite(rp->downtime_s) || rp->downtime_s < 1e-3 || rp->downtime_s > 1e3) {
+				fprintf(stderr, "dirtytop report: --downtime takes milliseconds from 1 to 1000000, not '%s'\n",
+					optarg);
+				return EXIT_USAGE;
+			}
+			break;
 		case 'p':
 			if (vm_filter_parse(&rp->filter, optarg)) {
 				fprintf(stderr, "dirtytop report: --pid takes %s, not '%s'\n", vm_filter_usage, optarg);
@@ -426,6 +447,7 @@ static void attach_observers(struct report *rp, struct replay *r, struct fanout 
 
 	if (rp->html_file) {
 		rp->html = html_report_new(&rp->rec, 9 + dt_log2(rp->heat_mib / 2));
+		html_report_set_budget(rp->html, rp->bandwidth, rp->downtime_s);
 		html_report_observer(rp->html, &fan->o[0]);
 	}
 	if (rp->perfetto_file) {

@@ -1,5 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
 #include "core/units.h"
 
 char *fmt_count(char *buf, size_t len, double v)
@@ -52,4 +56,32 @@ char *fmt_percent(char *buf, size_t len, double pct)
 {
 	snprintf(buf, len, pct > 0 && pct < 9.95 ? "%.1f%%" : "%.0f%%", pct);
 	return buf;
+}
+
+int parse_rate(const char *s, double *bytes_s)
+{
+	char *end;
+	double v = strtod(s, &end), mul = 1;
+
+	if (end == s || !isfinite(v) || v <= 0)
+		return -1;
+	if (!strncasecmp(end, "mbit", 4)) {
+		*bytes_s = v * 1e6 / 8;
+		return end[4] && strcmp(end + 4, "/s") ? -1 : 0;
+	}
+	switch (*end) {
+	case 'k': case 'K': mul = 1024; end++; break;
+	case 'm': case 'M': mul = 1024.0 * 1024; end++; break;
+	case 'g': case 'G': mul = 1024.0 * 1024 * 1024; end++; break;
+	}
+	if (*end == 'i')
+		end++;
+	if (*end == 'B' || *end == 'b')
+		end++;
+	if (!strcmp(end, "/s"))
+		end += 2;
+	if (*end)
+		return -1;
+	*bytes_s = v * mul;
+	return 0;
 }

@@ -11,5 +11,7 @@ char *fmt_rate(char *buf, size_t len, double per_s);		/* 1.2K/s */
 char *fmt_mib_s(char *buf, size_t len, double mib_s);		/* 3.4M/s in MiB */
 char *fmt_usecs(char *buf, size_t len, double us);		/* 850us, 12.5ms, 3.20s */
 char *fmt_percent(char *buf, size_t len, double pct);		/* 42%, 0.5% */
+/* A rate in bytes/s: N with K/M/G (KiB, MiB, GiB; "100M", "2GiB/s") or Nmbit (1e6 bits); 0, or -1. */
+int parse_rate(const char *s, double *bytes_s);
 
 #endif

@@ -65,6 +65,8 @@ struct html_report {
 	bool heat_full;
 	struct precopy pc;		/* the migrations: fed the records in file order, as doctor */
 	bool pc_finished;
+	double bandwidth;		/* --bandwidth bytes/s; 0: measured from the file's TCP bytes */
+	double downtime_s;		/* --downtime; 0: QEMU's default */
 };
 
 /* Text for an HTML element or attribute value. */
@@ -247,6 +249,12 @@ struct html_report *html_report_new(const struct recording *rec, uint32_t heat_s
 	h->span = rec->end_ns > rec->start_ns ? rec->end_ns - rec->start_ns : 1;
 	precopy_init(&h->pc);
 	return h;
+}
+
+void html_report_set_budget(struct html_report *h, double bandwidth, double downtime_s)
+{
+	h->bandwidth = bandwidth;
+	h->downtime_s = downtime_s;
 }
 
 void html_report_observer(struct html_report *h, struct replay_observer *o)
@@ -724,17 +732,21 @@ static void plot_heatmap(FILE *f, struct html_report *h, const char *id, struct 
 
 /*
  * A migration's passes: dirty pages found by each sync, against the downtime
- * budget (the bandwidth measured from the VMM's TCP bytes x QEMU's default
- * downtime limit, in 4 KiB pages). No bandwidth in the recording: the passes only.
+ * budget: bandwidth (report --bandwidth, else measured from the VMM's TCP
+ * bytes in the file) x downtime limit (--downtime, else QEMU's 300 ms), in
+ * 4 KiB pages. No bandwidth: the passes, and "budget unknown" instead of a
+ * line drawn from a guess. The numbers are in data-* attributes too.
  */
-static void plot_precopy(FILE *f, const char *id, const struct precopy_vm *v)
+static void plot_precopy(struct html_report *h, FILE *f, const char *id, const struct precopy_vm *v)
 {
 	struct precopy_verdict vd;
 	struct plot p = {};
-	double ymax = 1;
-	char title[240];
+	double ymax = 1, downtime = h->downtime_s > 0 ? h->downtime_s : PRECOPY_DEFAULT_DOWNTIME_S;
+	char title[320], bw_from[48], dt_from[32];
 
-	precopy_evaluate(v, 0, PRECOPY_DEFAULT_DOWNTIME_S, &vd);
+	precopy_evaluate(v, h->bandwidth, downtime, &vd);
+	snprintf(bw_from, sizeof(bw_from), "%s", h->bandwidth > 0 ? "--bandwidth" : "measured");
+	snprintf(dt_from, sizeof(dt_from), "%s", h->downtime_s > 0 ? "--downtime" : "QEMU's default");
 	for (size_t k = 0; k < v->n_passes; k++)
 		if (v->passes[k].dirty_pages > ymax)
 			ymax = (double)v->passes[k].dirty_pages;
@@ -742,11 +754,13 @@ static void plot_precopy(FILE *f, const char *id, const struct precopy_vm *v)
 		if (vd.budget_pages > ymax)
 			ymax = vd.budget_pages;
 		snprintf(title, sizeof(title), "Migration (%s mode): dirty pages per pass against the downtime budget "
-			 "(%.0f pages = %.2f MiB/s measured x %.0f ms); verdict: %s", v->ring ? "ring" : "bitmap",
-			 vd.budget_pages, vd.bandwidth / 1048576.0, vd.downtime_s * 1e3, precopy_outcome_name(vd.outcome));
+			 "(%.0f pages = %.2f MiB/s %s x %.0f ms %s); verdict: %s", v->ring ? "ring" : "bitmap",
+			 vd.budget_pages, vd.bandwidth / 1048576.0, bw_from, vd.downtime_s * 1e3, dt_from,
+			 precopy_outcome_name(vd.outcome));
 	} else {
-		snprintf(title, sizeof(title), "Migration (%s mode): dirty pages per pass; no bandwidth in the recording "
-			 "(no TCP traffic of the VMM): passes only, no budget", v->ring ? "ring" : "bitmap");
+		snprintf(title, sizeof(title), "Migration (%s mode): dirty pages per pass; downtime budget unknown: no "
+			 "bandwidth in the recording (no TCP traffic of the VMM; report --bandwidth RATE gives one)",
+			 v->ring ? "ring" : "bitmap");
 	}
 	plot_begin(&p, f, id, 960, 260, title, "sync pass", "dirty pages", 0.5, (double)v->n_passes + 0.5, 0,
 		   ymax * 1.1, false, true);
@@ -759,17 +773,24 @@ static void plot_precopy(FILE *f, const char *id, const struct precopy_vm *v)
 	fprintf(f, "\"/>");
 	for (size_t k = 0; k < v->n_passes; k++) {
 		const struct precopy_pass *ps = &v->passes[k];
+		bool fits = vd.bandwidth > 0 && (double)ps->dirty_pages <= vd.budget_pages;
 
-		fprintf(f, "<circle class=\"pass\" cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\" fill=\"%s\"><title>pass %u: %llu "
-			"dirty pages in %.3f s</title></circle>", px(&p, ps->index), py(&p, (double)ps->dirty_pages),
-			vd.bandwidth > 0 && (double)ps->dirty_pages <= vd.budget_pages ? "#2ca02c" : "#08519c",
-			ps->index, (unsigned long long)ps->dirty_pages, ps->secs);
+		fprintf(f, "<circle class=\"pass\" data-pass=\"%u\" data-pages=\"%llu\" data-fits=\"%s\" cx=\"%.1f\" "
+			"cy=\"%.1f\" r=\"3.5\" fill=\"%s\"><title>pass %u: %llu dirty pages in %.3f s</title></circle>",
+			ps->index, (unsigned long long)ps->dirty_pages, vd.bandwidth > 0 ? (fits ? "yes" : "no") : "unknown",
+			px(&p, ps->index), py(&p, (double)ps->dirty_pages), fits ? "#2ca02c" : "#08519c", ps->index,
+			(unsigned long long)ps->dirty_pages, ps->secs);
 	}
 	if (vd.bandwidth > 0)
-		fprintf(f, "<line class=\"budget\" x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#d62728\" "
+		fprintf(f, "<line class=\"budget\" data-budget-pages=\"%.3f\" data-bandwidth-bytes-s=\"%.3f\" "
+			"data-downtime-ms=\"%.3f\" x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#d62728\" "
 			"stroke-width=\"1.5\" stroke-dasharray=\"6 4\"/><text x=\"%d\" y=\"%.1f\" class=\"lim\">downtime "
-			"budget %.0f pages</text>", p.ml, py(&p, vd.budget_pages), p.W - p.mr, py(&p, vd.budget_pages),
-			p.W - p.mr - 4, py(&p, vd.budget_pages) - 4, vd.budget_pages);
+			"budget %.0f pages</text>", vd.budget_pages, vd.bandwidth, vd.downtime_s * 1e3, p.ml,
+			py(&p, vd.budget_pages), p.W - p.mr, py(&p, vd.budget_pages), p.W - p.mr - 4,
+			py(&p, vd.budget_pages) - 4, vd.budget_pages);
+	else
+		fprintf(f, "<text x=\"%d\" y=\"%d\" class=\"lim budget-unknown\">downtime budget unknown (no "
+			"bandwidth)</text>", p.W - p.mr - 4, p.mt + 14);
 	plot_end(&p);
 }
 
@@ -948,7 +969,7 @@ int html_report_write(struct html_report *h, struct replay *r, const struct mode
 			if (h->pc.vms[i].vm_id == rec_id && h->pc.vms[i].n_passes) {
 				fprintf(f, "<h3>Migration passes</h3>\n");
 				snprintf(id, sizeof(id), "precopy-vm%u", vmm->vm_id);
-				plot_precopy(f, id, &h->pc.vms[i]);
+				plot_precopy(h, f, id, &h->pc.vms[i]);
 			}
 		fprintf(f, "<h3>Dirtied guest-physical regions</h3>\n");
 		{

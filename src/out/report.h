@@ -30,6 +30,8 @@ const struct vcpu_metrics *report_vcpu_metrics(const struct model *summary, cons
 struct html_report;
 struct html_report *html_report_new(const struct recording *rec, uint32_t heat_shift);
 void html_report_observer(struct html_report *h, struct replay_observer *o);
+/* The migrations' downtime budget: bandwidth bytes/s (0: measured from the file), downtime s (0: 300 ms). */
+void html_report_set_budget(struct html_report *h, double bandwidth, double downtime_s);
 /* Each record of the file, in file order (the migrations' precopy passes). */
 void html_report_record(struct html_report *h, const struct rec_record *rec);
 int html_report_write(struct html_report *h, struct replay *r, const struct model *summary, FILE *out);

@@ -3,15 +3,21 @@ slot (256 pages, sequential) faster than the reaper syncs, so every sync after t
 exactly the working set. doctor watching live and doctor on a recording of the same run must
 list one pass per dirtygen sync with its exact dirty pages, and the verdict the arithmetic of
 the truth gives for a simulated bandwidth and downtime (README "doctor": N = 3, shrink < 10%).
+The HTML report draws the downtime budget of a given bandwidth, or says it is unknown. A dirtygen
+killed mid-migration: doctor watching it and doctor on a recording of it say so, agree pass for
+pass, and still give the verdict over the passes it made.
 """
 import json
 import math
+import os
 import re
+import select
 import signal
 import subprocess
 import time
 
 from conftest import DIRTYGEN, DIRTYTOP
+from vmm import children
 
 N = 3
 MIN_SHRINK = 0.10
@@ -52,18 +58,49 @@ def check(m, truth, bandwidth, downtime):
     return outcome
 
 
+def start_recorder(path):
+    """dirtytop record in the background, returned once it is attached (it says "recording to")."""
+    rec = subprocess.Popen([DIRTYTOP, "record", "-o", str(path), "-d", "300"], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, text=True)
+    deadline, line = time.monotonic() + 120, ""
+    while "recording to" not in line:
+        assert rec.poll() is None, f"dirtytop record exited early ({rec.returncode}): {rec.stderr.read()}"
+        assert time.monotonic() < deadline, "dirtytop record did not attach in 120 s"
+        if select.select([rec.stderr], [], [], 1)[0]:
+            line = rec.stderr.readline()
+    return rec
+
+
+def stop_recorder(rec):
+    rec.send_signal(signal.SIGINT)
+    err = rec.communicate(timeout=120)[1]
+    assert rec.returncode == 0, err
+
+
+def budget_plot(page, pid):
+    """The migration plot of pid's VM in the HTML page: (points, budget line or None, the plot's SVG)."""
+    vm = re.search(r'<section class="vm" id="vm\d+"><h2>VM \d+[^<]*?: pid %d \(' % pid, page)
+    assert vm, page[:3000]
+    section = page[vm.start():page.index("</section>", vm.start())]
+    plots = re.findall(r'<svg id="precopy-vm\d+".*?</svg>', section, re.S)
+    assert len(plots) == 1, section[:3000]
+    points = [dict(pass_=int(k), pages=int(n), fits=f, cy=float(cy)) for k, n, f, cy in re.findall(
+        r'<circle class="pass" data-pass="(\d+)" data-pages="(\d+)" data-fits="(\w+)" cx="[\d.]+" cy="([\d.]+)"',
+        plots[0])]
+    line = re.search(r'<line class="budget" data-budget-pages="([\d.]+)" data-bandwidth-bytes-s="([\d.]+)" '
+                     r'data-downtime-ms="([\d.]+)" x1="\d+" y1="([\d.]+)"', plots[0])
+    return points, line, plots[0]
+
+
 def test_bitmap_passes_and_verdict(kvm_bpf, tmp):
     rec = tmp / "run.dtr"
     truth = tmp / "truth.json"
-    recorder = subprocess.Popen([DIRTYTOP, "record", "-q", "-o", str(rec), "-d", "60"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    time.sleep(3)  # attached (python and the BPF load are slow under emulation)
+    recorder = start_recorder(rec)
     # 256 KiB/s x 300 ms = 19.2 pages: the 256-page working set never fits
     p = subprocess.run([DIRTYTOP, "doctor", "--json", "--bandwidth", "256K", "--downtime", "300", "--",
                         DIRTYGEN, "--quiet", "--truth", str(truth)] + GEN,
                        capture_output=True, text=True, timeout=300)
-    recorder.send_signal(signal.SIGINT)
-    recorder.wait(timeout=60)
+    stop_recorder(recorder)
     assert p.returncode == 0, p.stderr
     live = json.loads(p.stdout)
     t = json.load(open(truth))
@@ -107,6 +144,7 @@ def test_bitmap_passes_and_verdict(kvm_bpf, tmp):
     pages = [s["dirty_pages"] for s in t["vms"][0]["syncs"]]
     assert points == list(enumerate(pages, 1)), (points, pages)
     assert 'class="budget"' not in plots[0] and "no bandwidth in the recording" in plots[0]
+    assert "downtime budget unknown" in plots[0] and 'data-fits="unknown"' in plots[0]
     # a bitmap VM's vCPUs: listed with their real ids and threads (dirtygen's) or not at all
     real = {(c["vcpu_id"], c["tid"]) for c in t["vms"][0]["vcpus"]}
     table = re.search(r'<table class="vcpus">.*?</table>', section, re.S)
@@ -114,3 +152,98 @@ def test_bitmap_passes_and_verdict(kvm_bpf, tmp):
         if table else []
     assert set(rows) <= real and len(rows) == len(set(rows)), (rows, real)
     assert re.search(r"\), %d vCPUs, bitmap tracking" % len(rows), section), section[:500]
+
+
+def test_html_budget_line(kvm_bpf, tmp):
+    """report --html --bandwidth/--downtime: the budget line is bandwidth x downtime / 4096 pages, drawn at
+    that height among the passes, and each pass is marked fitting it or not as the arithmetic says."""
+    rec = tmp / "run.dtr"
+    truth = tmp / "truth.json"
+    p = subprocess.run([DIRTYTOP, "record", "-q", "-o", str(rec), "--", DIRTYGEN, "--quiet", "--truth", str(truth)]
+                       + GEN, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    t = json.load(open(truth))
+    pages = [s["dirty_pages"] for s in t["vms"][0]["syncs"]]
+    assert len(pages) >= 1 + N + 1, pages
+    # 256K x 300 ms: 19.2 pages (nothing fits); 4M x 200 ms: 204.8 pages; 1G x 300 ms: everything fits
+    for bw_arg, bw, downtime_ms in (("256K", 256 * 1024, 300), ("4M", 4 << 20, 200), ("1G", 1 << 30, 300)):
+        html = tmp / f"report-{bw_arg}.html"
+        args = ["--bandwidth", bw_arg] + (["--downtime", str(downtime_ms)] if downtime_ms != 300 else [])
+        o = subprocess.run([DIRTYTOP, "report", str(rec), "--html", str(html)] + args, capture_output=True,
+                           text=True, timeout=300)
+        assert o.returncode == 0, o.stderr
+        points, line, plot = budget_plot(html.read_text(), t["pid"])
+        budget = bw * downtime_ms / 1e3 / 4096
+        assert line, plot[:2000]
+        assert math.isclose(float(line.group(1)), budget, rel_tol=1e-6), (line.group(0), budget)
+        assert math.isclose(float(line.group(2)), bw, rel_tol=1e-6)
+        assert math.isclose(float(line.group(3)), downtime_ms, rel_tol=1e-6)
+        assert [(q["pass_"], q["pages"]) for q in points] == list(enumerate(pages, 1))
+        assert [q["fits"] for q in points] == ["yes" if n <= budget else "no" for n in pages], (points, budget)
+        # drawn where it says: above (smaller y) every pass that exceeds it, below every pass that fits
+        y = float(line.group(4))
+        for q in points:
+            assert (q["cy"] >= y - 0.05) if q["pages"] <= budget else (q["cy"] < y), (q, y, budget)
+        outcome, at = expected(pages, bw, downtime_ms / 1e3)
+        assert f"verdict: {outcome}" in plot, (outcome, plot[:600])
+    # no bandwidth in the file, none given: the budget is unknown, no line
+    html = tmp / "report-none.html"
+    o = subprocess.run([DIRTYTOP, "report", str(rec), "--html", str(html)], capture_output=True, text=True,
+                       timeout=300)
+    assert o.returncode == 0, o.stderr
+    points, line, plot = budget_plot(html.read_text(), t["pid"])
+    assert line is None and "downtime budget unknown" in plot
+    assert {q["fits"] for q in points} == {"unknown"}
+
+
+def test_bitmap_vmm_killed_mid_migration(kvm_bpf, tmp):
+    """dirtygen (bitmap, logging on all along) killed with SIGKILL after some syncs: doctor watching it
+    and doctor on a recording of the run both mark the migration stopped mid-migration, say so on
+    stderr, keep its passes (the same, pass for pass) and the verdict over them, exit 0 (README)."""
+    rec = tmp / "killed.dtr"
+    recorder = start_recorder(rec)
+    gen = [a if a != "4" else "120" for a in GEN]  # --duration 120: only the kill ends it
+    doctor = subprocess.Popen([DIRTYTOP, "doctor", "--json", "--bandwidth", "256K", "--downtime", "300", "--",
+                               DIRTYGEN, "--truth", str(tmp / "never.json")] + gen,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # dirtygen's progress on the shared stderr: enough syncs (256 pages each) for a verdict, then the kill
+    deadline, dirty, err = time.monotonic() + 180, 0, []
+    while dirty < 256 * (N + 3):
+        assert doctor.poll() is None, doctor.communicate()
+        assert time.monotonic() < deadline, f"dirtygen made no {N + 3} syncs in 180 s: {err[-3:]}"
+        if select.select([doctor.stderr], [], [], 1)[0]:
+            err.append(doctor.stderr.readline())
+            m = re.search(r"bitmap_dirty=(\d+)", err[-1])
+            dirty = int(m.group(1)) if m else dirty
+    gens = children(doctor.pid)
+    assert len(gens) == 1, gens
+    os.kill(gens[0], signal.SIGKILL)
+    out, rest = doctor.communicate(timeout=180)
+    stop_recorder(recorder)
+    stderr = "".join(err) + rest
+    assert doctor.returncode == 0, stderr
+    live = json.loads(out)
+    m = migration(live, gens[0])
+    assert "exited mid-migration" in stderr and f"pid {gens[0]}" in stderr, stderr[-2000:]
+
+    o = subprocess.run([DIRTYTOP, "doctor", str(rec), "--json", "--bandwidth", "256K", "--downtime", "300"],
+                       capture_output=True, text=True, timeout=300)
+    assert o.returncode == 0, o.stderr
+    assert "exited mid-migration" in o.stderr, o.stderr
+    off = json.loads(o.stdout)
+    mo = migration(off, gens[0])
+    for x in (m, mo):
+        assert (x["end"], x["vmm_exited"], x["stopped_mid_migration"]) == ("vmm-exited", True, True), x
+        pages = [q["dirty_pages"] for q in x["passes"]]
+        # a 1 MiB slot: no pass finds more than its 256 pages; the rest of the report is still there
+        assert len(pages) >= 1 + N and max(pages) <= 256, pages
+        assert (x["verdict"], x["verdict_pass"]) == expected(pages, 256 * 1024, 0.3), (x["verdict"], pages)
+        assert x["verdict"] == "no-converge"
+    # live and offline: the same passes, the same verdict
+    assert [q["dirty_pages"] for q in m["passes"]] == [q["dirty_pages"] for q in mo["passes"]]
+    assert (m["verdict"], m["verdict_pass"]) == (mo["verdict"], mo["verdict_pass"])
+    assert {"findings", "vms"} <= set(live) and [f for f in live["findings"] if f["id"] == "precopy-no-converge"]
+    # text: the section says it too
+    o = subprocess.run([DIRTYTOP, "doctor", str(rec), "--bandwidth", "256K"], capture_output=True, text=True,
+                       timeout=300)
+    assert o.returncode == 0 and "STOPPED MID-MIGRATION" in o.stdout, o.stdout
