@@ -9,6 +9,10 @@
  * from QEMU's QMP socket (--qmp: the migration's throughput while it is
  * active, else its max-bandwidth), or is measured: the bytes the VMM's TCP
  * sockets had acknowledged (sock_diag) while its dirty logging was on.
+ *
+ * The migrations (core/precopy.c) are read from a recording: the file, or
+ * live one of doctor's own. This file picks their bandwidth and downtime;
+ * out/doctor_migration.c shows them, core/doctor_rules.c names them.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -699,7 +703,8 @@ static void usage(FILE *f)
 		"  -h, --help             this help\n\n"
 		"Without --bandwidth or --qmp, the bandwidth is measured from the VMM's TCP\n"
 		"traffic while its dirty logging is on (a migration). With a COMMAND, only its VMs.\n"
-		"Exit status: 0 ok (with or without findings), 1 runtime error, 2 bad usage,\n"
+		"Exit status: 0 ok (with or without findings; also when a VMM exited mid-migration:\n"
+		"said on stderr and in its migration's section), 1 runtime error, 2 bad usage,\n"
 		"3 kernel feature missing, 4 insufficient privileges.\n");
 }
 
