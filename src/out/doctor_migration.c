@@ -42,6 +42,8 @@ void migration_text(FILE *f, const struct migration_view *m)
 		fprintf(f, "  STOPPED MID-MIGRATION: %s\n", migration_stopped_text(m, b, sizeof(b)));
 	else if (v->end == PRECOPY_LOGGING_OFF)
 		fprintf(f, "  ended: dirty logging switched off (completed or cancelled)\n");
+	else
+		fprintf(f, "  still migrating at the end of the %s (dirty logging on)\n", m->live ? "watch" : "recording");
 	if (vd->bandwidth > 0)
 		fprintf(f, "  budget %.0f pages = %.1f MiB/s (%s) x %.0f ms downtime (%s)\n", vd->budget_pages,
 			vd->bandwidth / MIB, m->bandwidth_source, vd->downtime_s * 1e3, m->downtime_source);

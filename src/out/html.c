@@ -742,7 +742,7 @@ static void plot_precopy(struct html_report *h, FILE *f, const char *id, const s
 	struct precopy_verdict vd;
 	struct plot p = {};
 	double ymax = 1, downtime = h->downtime_s > 0 ? h->downtime_s : PRECOPY_DEFAULT_DOWNTIME_S;
-	char title[320], bw_from[48], dt_from[32];
+	char title[400], bw_from[48], dt_from[32];
 
 	precopy_evaluate(v, h->bandwidth, downtime, &vd);
 	snprintf(bw_from, sizeof(bw_from), "%s", h->bandwidth > 0 ? "--bandwidth" : "measured");
@@ -761,6 +761,11 @@ static void plot_precopy(struct html_report *h, FILE *f, const char *id, const s
 		snprintf(title, sizeof(title), "Migration (%s mode): dirty pages per pass; downtime budget unknown: no "
 			 "bandwidth in the recording (no TCP traffic of the VMM; report --bandwidth RATE gives one)",
 			 v->ring ? "ring" : "bitmap");
+	}
+	if (v->end == PRECOPY_VMM_EXITED) {
+		size_t n = strlen(title);
+
+		snprintf(title + n, sizeof(title) - n, "; the VMM exited mid-migration, after pass %zu", v->n_passes);
 	}
 	plot_begin(&p, f, id, 960, 260, title, "sync pass", "dirty pages", 0.5, (double)v->n_passes + 0.5, 0,
 		   ymax * 1.1, false, true);

@@ -247,3 +247,11 @@ def test_bitmap_vmm_killed_mid_migration(kvm_bpf, tmp):
     o = subprocess.run([DIRTYTOP, "doctor", str(rec), "--bandwidth", "256K"], capture_output=True, text=True,
                        timeout=300)
     assert o.returncode == 0 and "STOPPED MID-MIGRATION" in o.stdout, o.stdout
+    # the HTML report: its plot says so, with the passes it made
+    html = tmp / "killed.html"
+    o = subprocess.run([DIRTYTOP, "report", str(rec), "--html", str(html), "--bandwidth", "256K"],
+                       capture_output=True, text=True, timeout=300)
+    assert o.returncode == 0, o.stderr
+    points, line, plot = budget_plot(html.read_text(), gens[0])
+    assert [q["pages"] for q in points] == [q["dirty_pages"] for q in mo["passes"]]
+    assert f"the VMM exited mid-migration, after pass {len(points)}" in plot, plot[:600]
