@@ -248,7 +248,8 @@ void precopy_add(struct precopy *p, const struct rec_record *rec)
 	case REC_VM_INFO:
 		v = vm_get(p, rec->vm.id);
 		v->tgid = rec->vm.tgid;
-		memcpy(v->comm, rec->vm.comm, sizeof(v->comm));
+		if (rec->vm.comm[0])	/* a VMM's exit record has none: its process is gone */
+			memcpy(v->comm, rec->vm.comm, sizeof(v->comm));
 		v->ring |= rec->vm.flags & DT_VM_RING;
 		if (rec->vm.flags & DT_VM_EXITED)
 			vmm_exited(v, v->n_passes ? v->passes[v->n_passes - 1].sync_ns : v->start_ns);

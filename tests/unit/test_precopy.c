@@ -30,7 +30,9 @@ static void add(struct precopy *p, struct rec_record rec)
 
 static void vm_info(struct precopy *p, uint32_t flags)
 {
-	add(p, (struct rec_record){ .kind = REC_VM_INFO, .vm = { .id = VM, .tgid = TGID, .flags = flags } });
+	/* the exit record of a gone process has no comm */
+	add(p, (struct rec_record){ .kind = REC_VM_INFO, .vm = { .id = VM, .tgid = TGID, .flags = flags,
+								  .comm = { (flags & DT_VM_EXITED) ? 0 : 'q', 0 } } });
 }
 
 static void memslot(struct precopy *p, uint64_t ts, uint32_t slot, uint32_t flags, uint32_t tid)
@@ -301,6 +303,7 @@ static void test_migration_end(void **state)
 	bitmap_run(&p, pages, 3, 10 * MIB);
 	vm_info(&p, DT_VM_EXITED);
 	assert_int_equal(p.vms[0].end, PRECOPY_VMM_EXITED);
+	assert_string_equal(p.vms[0].comm, "q");
 	assert_int_equal(p.vms[0].n_passes, 3);
 	assert_string_equal(precopy_end_name(p.vms[0].end), "vmm-exited");
 	precopy_free(&p);
