@@ -255,3 +255,37 @@ def test_bitmap_vmm_killed_mid_migration(kvm_bpf, tmp):
     points, line, plot = budget_plot(html.read_text(), gens[0])
     assert [q["pages"] for q in points] == [q["dirty_pages"] for q in mo["passes"]]
     assert f"the VMM exited mid-migration, after pass {len(points)}" in plot, plot[:600]
+
+
+def test_ring_passes_live_and_offline(kvm_bpf, tmp):
+    """Ring mode: a 1024-entry ring filled at 1000 pages/s and reaped every 1.5 s, so the
+    vCPU takes soft-full exits between the reaper's resets (the passes). doctor live and on a recording of
+    the same run list the same passes with the same soft-full exits, no more exits than dirtygen took,
+    and the ring's part: its size and soft limit (size minus KVM's reserve), and soft limit x 1 dirtying
+    vCPU pages between two throttles."""
+    rec = tmp / "ring.dtr"
+    truth = tmp / "ring.json"
+    recorder = start_recorder(rec)
+    p = subprocess.run([DIRTYTOP, "doctor", "--json", "--bandwidth", "256K", "--", DIRTYGEN, "--quiet", "--truth",
+                        str(truth), "--mode", "ring", "--ring-size", "1024", "--vcpus", "1", "--mem", "16",
+                        "--pattern", "sequential", "--rate", "1000", "--reap-interval", "1500", "--duration", "9"],
+                       capture_output=True, text=True, timeout=300)
+    stop_recorder(recorder)
+    assert p.returncode == 0, p.stderr
+    t = json.load(open(truth))
+    m = migration(json.loads(p.stdout), t["pid"])
+    o = subprocess.run([DIRTYTOP, "doctor", str(rec), "--json", "--bandwidth", "256K"], capture_output=True,
+                       text=True, timeout=300)
+    assert o.returncode == 0, o.stderr
+    mo = migration(json.loads(o.stdout), t["pid"])
+    rows = [(q["pass"], q["dirty_pages"], q["full_exits"]) for q in m["passes"]]
+    assert rows == [(q["pass"], q["dirty_pages"], q["full_exits"]) for q in mo["passes"]], (rows, mo["passes"])
+    assert len(rows) >= 1 + N, rows
+    exits = sum(r[2] for r in rows)
+    truth_exits = t["vms"][0]["vcpus"][0]["full_exits"]
+    assert 0 < exits <= truth_exits, (rows, truth_exits)
+    for x in (m, mo):
+        assert x["tracking"] == "ring" and x["ring"]["size"] == 1024 and 0 < x["ring"]["soft_limit"] < 1024, x
+        assert x["ring"]["pages_between_throttles"] == x["ring"]["soft_limit"]  # one dirtying vCPU
+        assert x["ring"]["full_exits_per_pass"] > 0
+        assert x["vcpus"] and x["vcpus"][0]["tid"] == t["vms"][0]["vcpus"][0]["tid"]
