@@ -239,6 +239,17 @@ static void reset_rings(struct precopy_vm *v, const struct rec_event *e)
 	close_pass(v);
 }
 
+static void push(struct precopy *p, const struct rec_event *e)
+{
+	struct precopy_vm *v = vm_of_ring(p, e->id);
+
+	if (!v || !v->started)
+		return;
+	v->cur.dirty_pages++;
+	count_add(&v->cur.regions, &v->cur.n_regions, &v->cur.cap_regions, (uint64_t)e->slot << 32 | (e->offset >> 9), 1);
+	count_add(&v->cur.vcpus, &v->cur.n_vcpus, &v->cur.cap_vcpus, e->id, 1);
+}
+
 void precopy_add(struct precopy *p, const struct rec_record *rec)
 {
 	const struct rec_event *e = &rec->ev;
@@ -307,14 +318,17 @@ void precopy_add(struct precopy *p, const struct rec_record *rec)
 			v->cur.full_exits++;
 		break;
 	case REC_PUSH:
-		v = vm_of_ring(p, e->id);
-		if (!v || !v->started)
-			break;
-		v->cur.dirty_pages++;
-		count_add(&v->cur.regions, &v->cur.n_regions, &v->cur.cap_regions,
-			  (uint64_t)e->slot << 32 | (e->offset >> 9), 1);
-		count_add(&v->cur.vcpus, &v->cur.n_vcpus, &v->cur.cap_vcpus, e->id, 1);
+		push(p, e);
 		break;
+	case REC_BATCH: {	/* how a recording stores pushes (format 2.0) */
+		struct rec_event pe;
+
+		for (uint32_t i = 0; i < rec->batch.n; i++) {
+			rec_batch_push(&rec->batch, i, &pe);
+			push(p, &pe);
+		}
+		break;
+	}
 	}
 }
 

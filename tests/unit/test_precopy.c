@@ -205,10 +205,16 @@ static void test_ring_passes(void **state)
 	memslot(&p, 0, 1, 0, 1);
 	memslot(&p, 10 * MS, 1, DT_MEM_LOG_DIRTY_PAGES, MIG_TID);
 	for (int pass = 0; pass < 5; pass++) {
-		/* vCPU 0: 300 pages a pass, vCPU 1: 100 */
-		for (int i = 0; i < 400; i++)
-			add(&p, (struct rec_record){ .kind = REC_PUSH, .ev = { .id = i < 300 ? 10 : 11, .ts = ts++, .slot = 1,
-									      .offset = (uint64_t)i } });
+		/* vCPU 0: 300 pages a pass, vCPU 1: 100; as a recording stores them, in batches of up to 64 */
+		for (int i = 0; i < 400;) {
+			struct rec_record b = { .kind = REC_BATCH, .batch = { .id = i < 300 ? 10 : 11, .first_ts = ts } };
+
+			for (; i < 400 && b.batch.n < REC_BATCH_MAX && (i < 300) == (b.batch.id == 10); i++, b.batch.n++)
+				b.batch.e[b.batch.n] = (typeof(b.batch.e[0])){ .slot = 1, .offset = (uint64_t)i };
+			ts += b.batch.n;
+			b.batch.ts = ts - 1;
+			add(&p, b);
+		}
 		/* vCPU 1's ring filled twice a pass */
 		for (int i = 0; i < 2; i++)
 			add(&p, (struct rec_record){ .kind = REC_FULL, .ev = { .id = 11, .ts = ts++ } });
