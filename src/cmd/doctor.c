@@ -387,7 +387,7 @@ static void live_record_start(struct doctor *d, uint32_t tgid, bool follow)
 	struct recorder_opts o = {
 		.hooks = HOOK_AUTO, .tgid = tgid, .follow = follow,
 		.events_mask = DT_EVM(DT_EV_IOCTL) | DT_EVM(DT_EV_MEMSLOT) | DT_EVM(DT_EV_DIRTYLOG) | DT_EVM(DT_EV_PUSH) |
-			       DT_EVM(DT_EV_FULL),
+			       DT_EVM(DT_EV_FULL) | DT_EVM(DT_EV_TID),
 		.ringbuf_bytes = RECORDER_DEFAULT_RINGBUF, .block_events = RECORDER_DEFAULT_BLOCK_EVENTS, .level = 1,
 	};
 	const char *dir = getenv("TMPDIR");

@@ -317,6 +317,12 @@ void precopy_add(struct precopy *p, const struct rec_record *rec)
 		if (v && v->started)
 			v->cur.full_exits++;
 		break;
+	case REC_TID: {		/* a vCPU thread known at its first push: its own reaps are no syncs */
+		v = vm_of_ring(p, e->id);
+		if (v && e->tid)
+			((struct precopy_vcpu *)precopy_vcpu(v, e->id))->tid = e->tid;
+		break;
+	}
 	case REC_PUSH:
 		push(p, e);
 		break;

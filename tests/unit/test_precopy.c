@@ -199,9 +199,11 @@ static void test_ring_passes(void **state)
 	(void)state;
 	precopy_init(&p);
 	vm_info(&p, 1);
+	/* vCPU 1's thread is known from its TID event only (the ring was created before it ran) */
 	for (uint32_t r = 0; r < 2; r++)
 		add(&p, (struct rec_record){ .kind = REC_RING_INFO, .ring = { .id = 10 + r, .vm_id = VM, .vcpu_id = (int)r,
-									    .tid = 700 + r, .ring_size = 4096, .soft_limit = 4032 } });
+									    .tid = r ? 0 : 700, .ring_size = 4096, .soft_limit = 4032 } });
+	add(&p, (struct rec_record){ .kind = REC_TID, .ev = { .id = 11, .ts = 1, .tid = 701 } });
 	memslot(&p, 0, 1, 0, 1);
 	memslot(&p, 10 * MS, 1, DT_MEM_LOG_DIRTY_PAGES, MIG_TID);
 	for (int pass = 0; pass < 5; pass++) {
@@ -275,6 +277,41 @@ static void test_ring_passes(void **state)
 		assert_string_equal(f.v[0].ev[2].name, "budget_pages");
 		assert_true(f.v[0].ev[2].value > 153.59 && f.v[0].ev[2].value < 153.61);
 		doc_findings_free(&f);
+	}
+	precopy_free(&p);
+}
+
+/*
+ * Logging on from the slot's creation (dirtygen): any thread but a vCPU's syncs. A vCPU thread
+ * known only from its TID event (its ring was created before it ran) reaps without ending a pass.
+ */
+static void test_ring_vcpu_known_by_tid(void **state)
+{
+	struct precopy p;
+	uint64_t ts = 20 * MS;
+
+	(void)state;
+	precopy_init(&p);
+	vm_info(&p, DT_VM_RING);
+	add(&p, (struct rec_record){ .kind = REC_RING_INFO, .ring = { .id = 10, .vm_id = VM, .ring_size = 1024,
+								    .soft_limit = 960 } });
+	memslot(&p, 0, 1, DT_MEM_LOG_DIRTY_PAGES, 1);
+	add(&p, (struct rec_record){ .kind = REC_TID, .ev = { .id = 10, .ts = ts++, .tid = 701 } });
+	for (int pass = 0; pass < 3; pass++) {
+		for (int i = 0; i < 100; i++)
+			add(&p, (struct rec_record){ .kind = REC_PUSH, .ev = { .id = 10, .ts = ts++, .slot = 1,
+									      .offset = (uint64_t)i } });
+		add(&p, (struct rec_record){ .kind = REC_IOCTL, .ev = { .id = VM, .ts = ts++, .cmd = DT_KVM_RESET_DIRTY_RINGS,
+								       .tid = 701, .ret = 50 } });
+		add(&p, (struct rec_record){ .kind = REC_IOCTL, .ev = { .id = VM, .ts = ts++, .cmd = DT_KVM_RESET_DIRTY_RINGS,
+								       .tid = 6000, .ret = 50 } });
+	}
+	precopy_finish(&p);
+	assert_int_equal(precopy_vcpu(&p.vms[0], 10)->tid, 701);
+	assert_int_equal(p.vms[0].n_passes, 3);
+	for (size_t k = 0; k < 3; k++) {
+		assert_int_equal(p.vms[0].passes[k].dirty_pages, 100);
+		assert_int_equal(p.vms[0].passes[k].calls, 2);
 	}
 	precopy_free(&p);
 }
@@ -353,6 +390,7 @@ int main(void)
 		cmocka_unit_test(test_no_bandwidth),
 		cmocka_unit_test(test_ring_passes),
 		cmocka_unit_test(test_migration_end),
+		cmocka_unit_test(test_ring_vcpu_known_by_tid),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
