@@ -184,13 +184,6 @@ static void vmm_exited(struct precopy_vm *v, uint64_t ts)
 	}
 }
 
-void precopy_vmm_exited(struct precopy *p, uint32_t tgid, uint64_t ts)
-{
-	for (size_t i = 0; i < p->n_vms; i++)
-		if (p->vms[i].tgid == tgid)
-			vmm_exited(&p->vms[i], ts);
-}
-
 const char *precopy_end_name(enum precopy_end e)
 {
 	switch (e) {

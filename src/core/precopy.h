@@ -21,8 +21,9 @@
  *
  * How it ended: dirty logging switched off on every RAM slot (QEMU does at
  * completion and at cancel), still on at the end of the recording (active),
- * or still on when the VMM exited (a VM info record flagged DT_VM_EXITED, or
- * precopy_vmm_exited live): stopped mid-migration.
+ * or still on when the VMM exited (a VM info record flagged DT_VM_EXITED: the
+ * recorder saw its process gone; live doctor reads its own recording):
+ * stopped mid-migration.
  */
 #ifndef DT_CORE_PRECOPY_H
 #define DT_CORE_PRECOPY_H
@@ -106,8 +107,6 @@ void precopy_free(struct precopy *p);
 void precopy_add(struct precopy *p, const struct rec_record *rec);
 /* The VMM of process tgid had sent bytes in total (a TCP counter) at ts. */
 void precopy_traffic(struct precopy *p, uint32_t tgid, uint64_t ts, double bytes);
-/* Live: the VMM of process tgid was seen gone at ts (offline: its VM info record says so). */
-void precopy_vmm_exited(struct precopy *p, uint32_t tgid, uint64_t ts);
 /* Close the passes: sent bytes from the traffic samples. Call once, after the last record. */
 void precopy_finish(struct precopy *p);
 
