@@ -14,12 +14,12 @@
 #include "core/model.h"
 #include "out/prometheus.h"
 
-static void lookup(void *ctx, uint32_t tgid, int32_t fd, uint64_t first_seen, struct proc_facts *out)
+static void lookup(void *ctx, const struct proc_query *q, struct proc_facts *out)
 {
-	(void)ctx; (void)fd; (void)first_seen;
+	(void)ctx;
 	memset(out, 0, sizeof(*out));
 	out->alive = true;
-	snprintf(out->comm, sizeof(out->comm), "qemu-%u", tgid);
+	snprintf(out->comm, sizeof(out->comm), "qemu-%u", q->tgid);
 }
 
 static double now_s(void)

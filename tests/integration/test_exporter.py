@@ -523,6 +523,102 @@ def test_short_lived_vms_leave_no_stale_series(prom_kvm, tmp):
         assert ex.stop() == 0
 
 
+LONG = os.environ.get("DIRTYTOP_LONG") == "1"
+
+
+def trend_kib(samples):
+    """Least-squares slope of (seconds, KiB) samples times their span: the growth the trend shows."""
+    n = len(samples)
+    mt = sum(t for t, _ in samples) / n
+    mr = sum(r for _, r in samples) / n
+    var = sum((t - mt) ** 2 for t, _ in samples)
+    slope = sum((t - mt) * (r - mr) for t, r in samples) / var
+    return slope * (samples[-1][0] - samples[0][0])
+
+
+def test_vm_churn_no_stale_series_rss_flat(prom_kvm, tmp):
+    """VMs created and destroyed continually (4 dirtygen processes at a time, a VM of 2 vCPUs
+    each, under a second of dirtying): 100 VMs, or 10 minutes of churn with DIRTYTOP_LONG=1.
+    Every VM is scraped by a real Prometheus, no series of one is current after it exited, the
+    BPF maps are back to their size before, and the exporter's RSS is flat after a warm-up: its
+    trend over the rest of the run (least squares) grows less than 1 MiB and no sample exceeds
+    the warm-up's highest by more than 2 MiB."""
+    churn_s, min_vms, parallel = (600, 100, 4) if LONG else (0, 100, 4)
+    ex = Exporter()
+    prom = None
+    running, pids, rss = [], [], []
+    try:
+        prom = Prometheus(str(tmp), ex.port)
+        prom.wait_scrapes(3, 120)
+        entries0 = float(prom.query("dirtytop_bpf_map_entries")[0]["value"][1])
+        # no scrape of our own during the churn: each collection must be one Prometheus stores,
+        # or a VM that lives between two could be shown (exited) only to us
+        t0 = time.monotonic()
+        next_rss = t0
+        started = 0
+        while True:
+            now = time.monotonic()
+            if now >= next_rss:
+                rss.append((now - t0, rss_kib(ex.proc.pid)))
+                next_rss += 2
+            for g, truth in list(running):
+                if g.poll() is not None:
+                    assert g.returncode == 0, g.stderr.read()
+                    pids.append(json.loads(truth.read_text())["pid"])
+                    truth.unlink()
+                    running.remove((g, truth))
+            more = started < min_vms or now - t0 < churn_s
+            if not more and not running:
+                break
+            if more and len(running) < parallel:
+                truth = tmp / f"t{started}.json"
+                g = subprocess.Popen([DIRTYGEN, "--quiet", "--truth", str(truth), "--vcpus", "2", "--mem", "8",
+                                      "--rate", "200", "--duration", "0.5", "--progress-ms", "0"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                running.append((g, truth))
+                started += 1
+                continue
+            assert ex.proc.poll() is None, "the exporter died"
+            time.sleep(0.1)
+        churn_took = time.monotonic() - t0
+        prom.wait_scrapes(3, 120)
+
+        seen = prom.query('count by (vm_id, pid) (last_over_time(dirtytop_vm_info[2h]))')
+        assert len(seen) == len(pids), f"{len(seen)} VMs in Prometheus, {len(pids)} ran"
+        assert {int(r["metric"]["pid"]) for r in seen} == set(pids)
+        assert prom.query('{job="dirtytop", vm_id!="", __name__!="dirtytop_doctor_finding"}') == [], \
+            "series of exited VMs are still current"
+        assert prom.query("dirtytop_exporter_vms")[0]["value"][1] == "0"
+        assert prom.query("dirtytop_exporter_vcpus")[0]["value"][1] == "0"
+        # forgotten map entries go at the collection after the last one a VM was in; ring_ts
+        # and thread entries at the next sweep (5 s)
+        deadline = time.monotonic() + 60
+        while float(prom.query("dirtytop_bpf_map_entries")[0]["value"][1]) != entries0:
+            assert time.monotonic() < deadline, \
+                f"BPF map entries {prom.query('dirtytop_bpf_map_entries')} != {entries0} before the churn"
+            time.sleep(1)
+
+        warm = max(1, len(rss) // 3) if not LONG else len([1 for t, _ in rss if t < 120])
+        rest = rss[warm:]
+        assert len(rest) >= 5, f"only {len(rss)} RSS samples"
+        growth = trend_kib(rest)
+        peak_warm = max(r for _, r in rss[:warm])
+        over = max(r for _, r in rest) - peak_warm
+        print(f"churn: {len(pids)} VMs in {churn_took:.0f} s; exporter RSS {rss[0][1]} KiB at start, "
+              f"{peak_warm} KiB warm-up peak, {rest[0][1]}..{rest[-1][1]} KiB after (trend {growth:+.0f} KiB, "
+              f"max {over:+d} KiB over the warm-up peak, {len(rest)} samples over "
+              f"{rest[-1][0] - rest[0][0]:.0f} s)")
+        assert growth < 1024, f"RSS trend +{growth:.0f} KiB after warm-up: {rss}"
+        assert over < 2048, f"RSS {over} KiB above the warm-up peak: {rss}"
+    finally:
+        for g, _ in running:
+            g.kill()
+            g.wait()
+        if prom:
+            prom.stop()
+        assert ex.stop() == 0
+
+
 # --- OpenMetrics from a recording (no KVM: recordings of the fuzz corpus) ---
 
 CORPUS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fuzz", "corpus", "file")
