@@ -474,8 +474,28 @@ void prom_render_build_info(struct prom_writer *w, const char *version)
 	gauge(w, PF_BUILD_INFO, labels, 1);
 }
 
+/* Grow b to hold at least n more bytes (and the terminating NUL). */
+static void buf_reserve(struct prom_buf *b, size_t n)
+{
+	char *p;
+
+	if (b->len + n + 1 <= b->cap)
+		return;
+	p = realloc(b->p, b->len + n + 1);
+	if (!p)
+		abort();
+	b->p = p;
+	b->cap = b->len + n + 1;
+}
+
 void prom_finish(struct prom_writer *w, struct prom_buf *out)
 {
+	size_t total = 64;
+
+	/* one allocation for the whole text: at thousands of vCPUs it is megabytes, copied once */
+	for (int f = 0; f < PF_COUNT; f++)
+		total += w->fam[f].len + (w->fam[f].len ? 2 * strlen(families[f].name) + strlen(families[f].help) + 48 : 0);
+	buf_reserve(out, total);
 	for (int f = 0; f < PF_COUNT; f++) {
 		const struct prom_family_desc *d = &families[f];
 		bool ctr = !strcmp(d->type, "counter");
