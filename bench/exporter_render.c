@@ -6,6 +6,7 @@
  * Prometheus rendering, as a scrape does. Prints ms per scrape and bytes.
  *   exporter_render VMS VCPUS SCRAPES
  */
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +93,12 @@ int main(int argc, char **argv)
 {
 	unsigned vms = argc > 1 ? (unsigned)atoi(argv[1]) : 64, vcpus = argc > 2 ? (unsigned)atoi(argv[2]) : 64;
 	unsigned scrapes = argc > 3 ? (unsigned)atoi(argv[3]) : 20;
+
+	/* as dirtytop's main does (src/cmd/main.c); DIRTYTOP_BENCH_GLIBC_DEFAULT=1 measures without */
+	if (!getenv("DIRTYTOP_BENCH_GLIBC_DEFAULT")) {
+		mallopt(M_MMAP_THRESHOLD, 64 << 20);
+		mallopt(M_TRIM_THRESHOLD, 256 << 20);
+	}
 
 	for (int per_vcpu = 1; per_vcpu >= 0; per_vcpu--) {
 		struct prom_opts po = { .per_vcpu = per_vcpu };
