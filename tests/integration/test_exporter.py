@@ -586,6 +586,11 @@ def test_vm_churn_no_stale_series_rss_flat(prom_kvm, tmp):
         prom.wait_scrapes(3, 120)
 
         seen = prom.query('count by (vm_id, pid) (last_over_time(dirtytop_vm_info[2h]))')
+        ids_of = {}
+        for r in seen:
+            ids_of.setdefault(int(r["metric"]["pid"]), []).append(int(r["metric"]["vm_id"]))
+        twice = {p: ids for p, ids in ids_of.items() if len(ids) > 1}
+        assert not twice, f"VMs under two vm_ids (a VM's series came back as another VM's): {twice}"
         assert len(seen) == len(pids), f"{len(seen)} VMs in Prometheus, {len(pids)} ran"
         assert {int(r["metric"]["pid"]) for r in seen} == set(pids)
         assert prom.query('{job="dirtytop", vm_id!="", __name__!="dirtytop_doctor_finding"}') == [], \
