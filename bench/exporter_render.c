@@ -5,6 +5,7 @@
  * memslots per VM) goes through model_update, the doctor's rules and the
  * Prometheus rendering, as a scrape does. Prints ms per scrape and bytes.
  *   exporter_render VMS VCPUS SCRAPES
+ * DIRTYTOP_BENCH_DUMP=FILE writes the last rendering (per vCPU, then per VM) to FILE.
  */
 #include <malloc.h>
 #include <stdio.h>
@@ -139,6 +140,14 @@ int main(int argc, char **argv)
 			cpu += cpu_s() - c0;
 			model_s += t1 - t0;
 			bytes = out.len;
+			if (k == scrapes && getenv("DIRTYTOP_BENCH_DUMP")) {	/* the last text, to compare renderings */
+				FILE *d = fopen(getenv("DIRTYTOP_BENCH_DUMP"), per_vcpu ? "w" : "a");
+
+				if (d) {
+					fwrite(out.p, 1, out.len, d);
+					fclose(d);
+				}
+			}
 			prom_buf_free(&out);
 			doc_findings_free(&f);
 		}
