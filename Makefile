@@ -40,7 +40,7 @@ FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(wildcard tests/fuzz
 FUZZ_SECONDS ?= 30
 
 .SECONDARY:
-.PHONY: all check unit integration check-kernels install uninstall man-check clean deps bench bench-exporter demo fuzz fuzz-run
+.PHONY: all check unit integration check-kernels install uninstall man-check clean deps bench bench-exporter bench-fleet demo fuzz fuzz-run
 all: $(OUTPUT)/dirtytop $(OUTPUT)/dirtygen
 
 $(OUTPUT) $(OUTPUT)/tests:
@@ -81,6 +81,15 @@ fuzz: $(FUZZ_TARGETS)
 $(OUTPUT)/bench/exporter_render: bench/exporter_render.c $(OUTPUT)/out/prometheus.o $(CORE_OBJS) $(HEADERS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $< $(OUTPUT)/out/prometheus.o $(CORE_OBJS) -lz -lm -o $@
+
+# Fills a running dirtytop's BPF maps with VMS x VCPUS vCPUs (bench/fleet: no KVM needed).
+$(OUTPUT)/bench/fill_maps: bench/fill_maps.c $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $< -lbpf -o $@
+
+# The real exporter and live views at 512 and 4096 vCPUs, maps filled by fill_maps (docs/benchmarks.md).
+bench-fleet: all $(OUTPUT)/bench/fill_maps
+	bench/fleet $(BENCH_FLEET_ARGS)
 
 bench-exporter: $(OUTPUT)/bench/exporter_render
 	$(OUTPUT)/bench/exporter_render 64 8 20

@@ -5,7 +5,9 @@
  * memslots per VM) goes through model_update, the doctor's rules and the
  * Prometheus rendering, as a scrape does. Prints ms per scrape and bytes.
  *   exporter_render VMS VCPUS SCRAPES
+ * DIRTYTOP_BENCH_DUMP=FILE writes the last rendering (per vCPU, then per VM) to FILE.
  */
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,12 +16,12 @@
 #include "core/model.h"
 #include "out/prometheus.h"
 
-static void lookup(void *ctx, uint32_t tgid, int32_t fd, uint64_t first_seen, struct proc_facts *out)
+static void lookup(void *ctx, const struct proc_query *q, struct proc_facts *out)
 {
-	(void)ctx; (void)fd; (void)first_seen;
+	(void)ctx;
 	memset(out, 0, sizeof(*out));
 	out->alive = true;
-	snprintf(out->comm, sizeof(out->comm), "qemu-%u", tgid);
+	snprintf(out->comm, sizeof(out->comm), "qemu-%u", q->tgid);
 }
 
 static double now_s(void)
@@ -93,6 +95,12 @@ int main(int argc, char **argv)
 	unsigned vms = argc > 1 ? (unsigned)atoi(argv[1]) : 64, vcpus = argc > 2 ? (unsigned)atoi(argv[2]) : 64;
 	unsigned scrapes = argc > 3 ? (unsigned)atoi(argv[3]) : 20;
 
+	/* as dirtytop's main does (src/cmd/main.c); DIRTYTOP_BENCH_GLIBC_DEFAULT=1 measures without */
+	if (!getenv("DIRTYTOP_BENCH_GLIBC_DEFAULT")) {
+		mallopt(M_MMAP_THRESHOLD, 64 << 20);
+		mallopt(M_TRIM_THRESHOLD, 256 << 20);
+	}
+
 	for (int per_vcpu = 1; per_vcpu >= 0; per_vcpu--) {
 		struct prom_opts po = { .per_vcpu = per_vcpu };
 		struct snapshot s = {};
@@ -132,6 +140,14 @@ int main(int argc, char **argv)
 			cpu += cpu_s() - c0;
 			model_s += t1 - t0;
 			bytes = out.len;
+			if (k == scrapes && getenv("DIRTYTOP_BENCH_DUMP")) {	/* the last text, to compare renderings */
+				FILE *d = fopen(getenv("DIRTYTOP_BENCH_DUMP"), per_vcpu ? "w" : "a");
+
+				if (d) {
+					fwrite(out.p, 1, out.len, d);
+					fclose(d);
+				}
+			}
 			prom_buf_free(&out);
 			doc_findings_free(&f);
 		}

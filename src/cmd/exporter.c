@@ -71,6 +71,7 @@ struct exporter {
 	double last_scrape_s;
 	struct MHD_Response *cached;	/* the last rendering, shared */
 	char *auth_user, *auth_pass;
+	bool quiet_mhd;		/* while starting TLS: its errors are ours to word */
 };
 
 static void usage(FILE *f)
@@ -95,7 +96,8 @@ static void usage(FILE *f)
 		"  -H, --hooks auto|btf|raw   BPF hook flavour (as dirtytop)\n"
 		"  -v, --verbose              say what is loaded and attached\n"
 		"  -h, --help\n\n"
-		"Exit status: 0 stopped by SIGTERM/SIGINT, 1 runtime error, 2 usage,\n"
+		"Exit status: 0 stopped by SIGTERM/SIGINT, 1 runtime error, 2 usage (also a missing or\n"
+		"unusable certificate, key or basic-auth file), "
 		"3 kernel feature missing, 4 no privileges, 5 cannot listen (address in use or not local).\n");
 }
 
@@ -312,6 +314,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return reply_text(conn, MHD_HTTP_NOT_FOUND, "not found: metrics are on /metrics\n");
 
 	pthread_mutex_lock(&x->lock);
+	if (!x->col) {		/* the BPF programs failed to load: the server stops now */
+		pthread_mutex_unlock(&x->lock);
+		return reply_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "dirtytop exporter: not collecting\n");
+	}
 	/*
 	 * A scrape every --min-interval arrives a hair early half the time
 	 * (jitter): 10% slack, so such a scraper never gets every other reply
@@ -339,9 +345,42 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
 static void on_mhd_error(void *cls, const char *fmt, va_list ap)
 {
-	(void)cls;
+	struct exporter *x = cls;
+
+	if (x && x->quiet_mhd)
+		return;
 	fprintf(stderr, "dirtytop exporter: http: ");
 	vfprintf(stderr, fmt, ap);
+}
+
+/*
+ * Start the HTTP(S) server on the bound socket. TLS takes the certificate
+ * and key here (GnuTLS parses both and checks that they belong together),
+ * so a bad one is a usage error before any BPF is loaded.
+ */
+static int start_http(struct exporter *x, struct MHD_Daemon **d, int listen_fd, const char *cert, const char *key,
+		      const char *cert_path, const char *key_path, const char *listen_addr)
+{
+	x->quiet_mhd = cert != NULL;	/* GnuTLS's own words are vaguer than ours below */
+	*d = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | (cert ? MHD_USE_TLS : 0), 0, NULL, NULL,
+			      on_request, x, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, x,
+			      MHD_OPTION_LISTEN_SOCKET, listen_fd,
+			      MHD_OPTION_CONNECTION_LIMIT, 512u,
+			      MHD_OPTION_PER_IP_CONNECTION_LIMIT, 0u,
+			      MHD_OPTION_CONNECTION_TIMEOUT, 10u,
+			      MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16384,
+			      cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, cert,
+			      MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_END);
+	x->quiet_mhd = false;
+	if (*d)
+		return EXIT_OK;
+	if (cert) {
+		fprintf(stderr, "dirtytop exporter: TLS cannot use --tls-cert %s with --tls-key %s: "
+			"want a PEM certificate and its own PEM private key\n", cert_path, key_path);
+		return EXIT_USAGE;
+	}
+	fprintf(stderr, "dirtytop exporter: cannot start the HTTP server on %s\n", listen_addr);
+	return EXIT_RUNTIME;
 }
 
 /* --- options --- */
@@ -635,21 +674,6 @@ int exporter_main(int argc, char **argv)
 		x.auth_pass = colon + 1;
 	}
 
-	/* the address first: a port in use is said before any BPF is loaded */
-	if (!textfile && (rc = listen_on(listen_addr, &listen_fd)))
-		goto out;
-	rc = collector_open(&x.col, &co, err, sizeof(err));
-	if (rc) {
-		fprintf(stderr, "dirtytop exporter: %s\n", err);
-		goto out;
-	}
-	model_init(&x.model);
-	dw_init(&x.dw, window_s);
-	collector_snapshot(x.col, &x.snap);	/* the baseline */
-	model_update(&x.model, &x.snap, procinfo_lookup, NULL, NULL, NULL);
-	dw_update(&x.dw, &x.model, x.snap.ts_ns);
-	x.last_collect_ns = mono_ns();
-
 	/* MHD's thread inherits the mask: only this thread takes the signals */
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
@@ -657,6 +681,32 @@ int exporter_main(int argc, char **argv)
 	sigaddset(&mask, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
+
+	/*
+	 * The address and the HTTP server first: a port in use, or a certificate
+	 * or key that TLS cannot use, is said before any BPF is loaded. Scrapes
+	 * that arrive meanwhile wait on the lock.
+	 */
+	pthread_mutex_lock(&x.lock);
+	if (!textfile) {
+		if ((rc = listen_on(listen_addr, &listen_fd)))
+			goto out_unlock;
+		if ((rc = start_http(&x, &d, listen_fd, cert, key, cert_path, key_path, listen_addr)))
+			goto out_unlock;
+		listen_fd = -1;		/* MHD's now */
+	}
+	rc = collector_open(&x.col, &co, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "dirtytop exporter: %s\n", err);
+		goto out_unlock;
+	}
+	model_init(&x.model);
+	dw_init(&x.dw, window_s);
+	collector_snapshot(x.col, &x.snap);	/* the baseline */
+	model_update(&x.model, &x.snap, procinfo_lookup, NULL, NULL, NULL);
+	dw_update(&x.dw, &x.model, x.snap.ts_ns);
+	x.last_collect_ns = mono_ns();
+	pthread_mutex_unlock(&x.lock);
 
 	if (textfile) {
 		for (;;) {
@@ -675,26 +725,14 @@ int exporter_main(int argc, char **argv)
 		goto out;
 	}
 
-	d = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | (cert ? MHD_USE_TLS : 0), 0, NULL, NULL,
-			     on_request, &x, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, NULL,
-			     MHD_OPTION_LISTEN_SOCKET, listen_fd,
-			     MHD_OPTION_CONNECTION_LIMIT, 512u,
-			     MHD_OPTION_PER_IP_CONNECTION_LIMIT, 0u,
-			     MHD_OPTION_CONNECTION_TIMEOUT, 10u,
-			     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16384,
-			     cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, cert,
-			     MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_END);
-	if (!d) {
-		fprintf(stderr, "dirtytop exporter: cannot start the HTTP server on %s\n", listen_addr);
-		rc = EXIT_RUNTIME;
-		goto out;
-	}
-	listen_fd = -1;		/* MHD's now */
 	fprintf(stderr, "dirtytop exporter: serving http%s://%s/metrics\n", cert ? "s" : "", listen_addr);
 	do
 		sig = sigwaitinfo(&mask, NULL);
 	while (sig != SIGINT && sig != SIGTERM);
 	rc = EXIT_OK;
+	goto out;
+out_unlock:
+	pthread_mutex_unlock(&x.lock);
 out:
 	if (d)
 		MHD_stop_daemon(d);

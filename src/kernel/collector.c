@@ -296,11 +296,15 @@ int collector_snapshot(struct collector *c, struct snapshot *s)
 	return 0;
 }
 
-/* The generation to forget for VM key, or false if that VM is not being forgotten. */
+/*
+ * The generation to forget for VM key, or false if that VM is not being
+ * forgotten. Its key is its live key or, once buried, its grave key (which is
+ * its generation).
+ */
 static bool vm_forgotten(const struct key_list *vms, uint64_t key, uint64_t *gen)
 {
 	for (size_t i = 0; i < vms->n; i++)
-		if (vms->keys[i] == key) {
+		if (vms->keys[i] == key || vms->gens[i] == key) {
 			*gen = vms->gens[i];
 			return true;
 		}
@@ -323,13 +327,22 @@ void collector_forget(struct collector *c, const struct key_list *vms, const str
 	struct dt_vm vm;
 	uint64_t gen;
 
+	/*
+	 * Each entry under its live key and then under its grave key: a VM created
+	 * at the same address since the snapshot made BPF bury the entries there,
+	 * and left behind they would come back as a VM of their own.
+	 */
 	for (size_t i = 0; i < vcpus->n; i++) {
-		if (bpf_map_lookup_elem(vfd, &vcpus->keys[i], &v) || v.first_seen_ns != vcpus->gens[i])
-			continue;
-		if (v.tid)
-			bpf_map_delete_elem(bpf_map__fd(c->skel->maps.threads), &v.tid);
-		bpf_map_delete_elem(vfd, &vcpus->keys[i]);
-		bpf_map_delete_elem(bpf_map__fd(c->skel->maps.ring_ts), &vcpus->keys[i]);
+		for (int buried = 0; buried < 2; buried++) {
+			uint64_t key = buried ? vcpus->gens[i] : vcpus->keys[i];
+
+			if (bpf_map_lookup_elem(vfd, &key, &v) || v.first_seen_ns != vcpus->gens[i])
+				continue;
+			if (v.tid)
+				bpf_map_delete_elem(bpf_map__fd(c->skel->maps.threads), &v.tid);
+			bpf_map_delete_elem(vfd, &key);
+			bpf_map_delete_elem(bpf_map__fd(c->skel->maps.ring_ts), &key);
+		}
 	}
 	if (!vms->n)
 		return;
@@ -353,8 +366,12 @@ void collector_forget(struct collector *c, const struct key_list *vms, const str
 		hprev = &hk;
 	}
 	for (size_t i = 0; i < vms->n; i++)
-		if (!bpf_map_lookup_elem(mfd, &vms->keys[i], &vm) && vm.first_seen_ns == vms->gens[i])
-			bpf_map_delete_elem(mfd, &vms->keys[i]);
+		for (int buried = 0; buried < 2; buried++) {
+			uint64_t key = buried ? vms->gens[i] : vms->keys[i];
+
+			if (!bpf_map_lookup_elem(mfd, &key, &vm) && vm.first_seen_ns == vms->gens[i])
+				bpf_map_delete_elem(mfd, &key);
+		}
 }
 
 /*

@@ -167,13 +167,54 @@ static void fmt_value(char *out, size_t outlen, double v)
 		snprintf(out, outlen, "%.12g", v);
 }
 
+/*
+ * A sample line is put together piece by piece, not with printf: at
+ * thousands of vCPUs there are tens of thousands of them per scrape.
+ */
+static void put(struct prom_buf *b, const char *s)
+{
+	prom_buf_append(b, s, strlen(s));
+}
+
+static void put_u64(struct prom_buf *b, uint64_t v)
+{
+	char t[20];
+	int i = sizeof(t);
+
+	do
+		t[--i] = (char)('0' + v % 10);
+	while ((v /= 10));
+	prom_buf_append(b, t + i, sizeof(t) - (size_t)i);
+}
+
+/* "name[suffix][{labels}] " */
+static void series(struct prom_buf *b, enum prom_family f, const char *suffix, const char *labels)
+{
+	put(b, families[f].name);
+	put(b, suffix);
+	if (labels[0]) {
+		prom_buf_append(b, "{", 1);
+		put(b, labels);
+		prom_buf_append(b, "}", 1);
+	}
+	prom_buf_append(b, " ", 1);
+}
+
 static void sample(struct prom_writer *w, enum prom_family f, const char *suffix, const char *labels, double v)
 {
-	char val[64];
+	struct prom_buf *b = &w->fam[f];
 
-	fmt_value(val, sizeof(val), v);
-	buf_printf(&w->fam[f], "%s%s%s%s%s %s%s\n", families[f].name, suffix, labels[0] ? "{" : "", labels,
-		   labels[0] ? "}" : "", val, w->ts);
+	series(b, f, suffix, labels);
+	if (v >= 0 && !signbit(v) && v < 9007199254740992.0 && v == floor(v)) {
+		put_u64(b, (uint64_t)v);	/* as fmt_value's "%.0f" */
+	} else {
+		char val[64];
+
+		fmt_value(val, sizeof(val), v);
+		put(b, val);
+	}
+	put(b, w->ts);
+	prom_buf_append(b, "\n", 1);
 }
 
 static void counter(struct prom_writer *w, enum prom_family f, const char *labels, double v)
@@ -189,8 +230,12 @@ static void gauge(struct prom_writer *w, enum prom_family f, const char *labels,
 /* Integer counts, exact above 2^53 too. */
 static void counter_u64(struct prom_writer *w, enum prom_family f, const char *labels, uint64_t v)
 {
-	buf_printf(&w->fam[f], "%s_total%s%s%s %" PRIu64 "%s\n", families[f].name, labels[0] ? "{" : "", labels,
-		   labels[0] ? "}" : "", v, w->ts);
+	struct prom_buf *b = &w->fam[f];
+
+	series(b, f, "_total", labels);
+	put_u64(b, v);
+	put(b, w->ts);
+	prom_buf_append(b, "\n", 1);
 }
 
 /*
@@ -474,8 +519,28 @@ void prom_render_build_info(struct prom_writer *w, const char *version)
 	gauge(w, PF_BUILD_INFO, labels, 1);
 }
 
+/* Grow b to hold at least n more bytes (and the terminating NUL). */
+static void buf_reserve(struct prom_buf *b, size_t n)
+{
+	char *p;
+
+	if (b->len + n + 1 <= b->cap)
+		return;
+	p = realloc(b->p, b->len + n + 1);
+	if (!p)
+		abort();
+	b->p = p;
+	b->cap = b->len + n + 1;
+}
+
 void prom_finish(struct prom_writer *w, struct prom_buf *out)
 {
+	size_t total = 64;
+
+	/* one allocation for the whole text: at thousands of vCPUs it is megabytes, copied once */
+	for (int f = 0; f < PF_COUNT; f++)
+		total += w->fam[f].len + (w->fam[f].len ? 2 * strlen(families[f].name) + strlen(families[f].help) + 48 : 0);
+	buf_reserve(out, total);
 	for (int f = 0; f < PF_COUNT; f++) {
 		const struct prom_family_desc *d = &families[f];
 		bool ctr = !strcmp(d->type, "counter");
