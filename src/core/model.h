@@ -85,17 +85,37 @@ struct vcpu_metrics {
 	struct quantiles reap_interval_us, reap_latency_us, reclaimed, stall_us;
 	/* whole run */
 	struct quantiles reap_interval_us_all, reap_latency_us_all, reclaimed_all, stall_us_all;
-	struct hist_counts stall_hist_all, reclaimed_hist_all;
+	/* the histograms themselves: NULL until the vCPU's first ring reset (vcpu_hists_of) */
+	struct vcpu_hists *hists;
 
 	/* model state */
 	uint64_t prev_pushes, prev_full_exits, prev_ring_resets, prev_userspace_exits;
 	uint64_t prev_stall_ns, prev_since, ongoing_accounted_ns, prev_held_ns;
 	uint32_t prev_used;
 	uint64_t first_seen_ns;
+	uint64_t prev_reentries;
 	bool have_prev;
-	struct dt_hist prev_reap_interval, prev_reap_latency, prev_reclaimed, prev_stall;
 	bool present;			/* in the latest snapshot */
 };
+
+/*
+ * A vCPU's histograms as of the last refresh that changed them, and the run's
+ * counts the views show. 3 KiB each: kept only for vCPUs that had a ring
+ * reset (at 4096 vCPUs most never do), which is the only event that adds to
+ * them (dt_agg_reset).
+ */
+struct vcpu_hists {
+	struct dt_hist prev_reap_interval, prev_reap_latency, prev_reclaimed, prev_stall;
+	struct hist_counts stall_hist_all, reclaimed_hist_all;
+};
+
+extern const struct vcpu_hists vcpu_hists_empty;
+
+/* c's histograms; all empty for a vCPU that never had a ring reset */
+static inline const struct vcpu_hists *vcpu_hists_of(const struct vcpu_metrics *c)
+{
+	return c->hists ? c->hists : &vcpu_hists_empty;
+}
 
 enum vm_tracking { TRACK_UNKNOWN, TRACK_RING, TRACK_RING_ACQ_REL, TRACK_BITMAP };
 

@@ -373,6 +373,7 @@ static void render_vm(struct prom_writer *w, const struct vm_metrics *vm, const 
 
 	for (size_t j = 0; j < vm->n_vcpus; j++) {
 		const struct vcpu_metrics *c = &vm->vcpus[j];
+		const struct vcpu_hists *ch = vcpu_hists_of(c);
 
 		if (w->o.per_vcpu) {
 			struct ring_sums one = {};
@@ -382,9 +383,11 @@ static void render_vm(struct prom_writer *w, const struct vm_metrics *vm, const 
 			render_rings(w, vl, &one);
 		}
 		ring_sums_add(&vm_rings, c);
-		hist_add(reap, &c->prev_reap_latency);
-		hist_add(stall, &c->prev_stall);
-		hist_add(reclaimed, &c->prev_reclaimed);
+		if (!c->hists)
+			continue;	/* empty: nothing to add */
+		hist_add(reap, &ch->prev_reap_latency);
+		hist_add(stall, &ch->prev_stall);
+		hist_add(reclaimed, &ch->prev_reclaimed);
 	}
 	if (!w->o.per_vcpu && vm->n_vcpus)
 		render_rings(w, labels, &vm_rings);

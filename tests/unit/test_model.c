@@ -424,7 +424,9 @@ static void test_unchanged_hist_keeps_run_quantiles(void **state)
 		v->reap_latency_us.interval_max.epoch[s.epoch & 1] = s.epoch;
 		v->reap_latency_us.interval_max.value[s.epoch & 1] = i == 0 ? 100 : i == 3 ? 5000 : 0;
 		v->stall_us.count[0] = 1;	/* a 0 µs stall: count moves, sum and max do not */
+		v->ring_resets = 3;		/* samples come with ring resets (dt_agg_reset) */
 		if (i == 3) {
+			v->ring_resets = 4;
 			v->reap_latency_us.count[dt_hist_bucket(5000)] = 1;
 			v->reap_latency_us.max = 5000;
 			v->stall_us.count[0] = 2;
@@ -443,7 +445,7 @@ static void test_unchanged_hist_keeps_run_quantiles(void **state)
 		assert_int_equal(c->reap_latency_us_all.count, i == 3 ? 4 : 3);
 		assert_true(c->reap_latency_us_all.max == (i == 3 ? 5000.0 : 100.0));
 		assert_int_equal(c->stall_us_all.count, i == 3 ? 2 : 1);
-		assert_int_equal(c->stall_hist_all.count[0], i == 3 ? 2 : 1);
+		assert_int_equal(vcpu_hists_of(c)->stall_hist_all.count[0], i == 3 ? 2 : 1);
 	}
 	model_free(&m);
 	snapshot_free(&s);

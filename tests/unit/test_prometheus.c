@@ -97,6 +97,7 @@ static void two_vcpus(struct model *m, struct snapshot *s)
 	a->stalls = 2;
 	a->dirty_index = 480;		/* half the soft limit in use */
 	b->pushes = 5;
+	b->ring_resets = 1;		/* its reap latency sample came with a reset (dt_agg_reset) */
 	hist_put(&a->reap_latency_us, 10, 4);	/* 10 us: above le=3e-06, within le=1.5e-05 */
 	hist_put(&b->reap_latency_us, 100000, 1);	/* 100 ms */
 	hist_put(&a->stall_us, 750000, 2);
