@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <stdlib.h>
+#include <string.h>
 #include "core/idmap.h"
 #include "core/util.h"
 
@@ -42,6 +43,13 @@ void idmap_put(struct idmap *m, uint64_t key, uint32_t val)
 		m->n++;
 	m->keys[i] = key;
 	m->vals[i] = val;
+}
+
+void idmap_clear(struct idmap *m)
+{
+	if (m->cap)
+		memset(m->vals, 0, m->cap * sizeof(*m->vals));
+	m->n = 0;
 }
 
 void idmap_free(struct idmap *m)

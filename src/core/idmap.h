@@ -20,6 +20,8 @@ struct idmap {
 uint32_t idmap_get(const struct idmap *m, uint64_t key);
 /* Set key's value (val != 0), replacing an earlier one; aborts when out of memory. */
 void idmap_put(struct idmap *m, uint64_t key, uint32_t val);
+/* Empty it, keeping its memory for the next fill. */
+void idmap_clear(struct idmap *m);
 void idmap_free(struct idmap *m);
 
 #endif

@@ -18,6 +18,12 @@ struct snap_vcpu *snapshot_add_vcpu(struct snapshot *s)
 	return memset(&s->vcpus[s->n_vcpus++], 0, sizeof(struct snap_vcpu));
 }
 
+struct snap_vcpu *snapshot_add_vcpu_uninit(struct snapshot *s)
+{
+	DT_GROW(s->vcpus, s->n_vcpus, s->cap_vcpus);
+	return &s->vcpus[s->n_vcpus++];
+}
+
 struct snap_vm *snapshot_add_vm(struct snapshot *s)
 {
 	DT_GROW(s->vms, s->n_vms, s->cap_vms);
@@ -90,6 +96,8 @@ void model_free(struct model *m)
 	for (size_t i = 0; i < m->n_vms; i++)
 		vm_free(&m->vms[i]);
 	free(m->vms);
+	idmap_free(&m->vm_index);
+	idmap_free(&m->vcpu_index);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -113,6 +121,11 @@ const char *slot_op_name(enum dt_slot_op op)
 /* A live VM with this key; a VM re-created at the same address is another VM. */
 static struct vm_metrics *vm_find(struct model *m, uint64_t key)
 {
+	uint32_t hint = idmap_get(&m->vm_index, key);
+
+	/* at 4096 vCPUs a scan per vCPU, through VMs of a few KiB each, was most of the model's time */
+	if (hint && hint <= m->n_vms && m->vms[hint - 1].key == key && !m->vms[hint - 1].exited)
+		return &m->vms[hint - 1];
 	for (size_t i = 0; i < m->n_vms; i++)
 		if (m->vms[i].key == key && !m->vms[i].exited)
 			return &m->vms[i];
@@ -130,11 +143,17 @@ static struct vm_metrics *vm_new(struct model *m, uint64_t key, uint32_t tgid, u
 	vm->tgid = tgid;
 	vm->fd = -1;
 	vm->first_seen_ns = first_seen;
+	idmap_put(&m->vm_index, key, (uint32_t)m->n_vms);
 	return vm;
 }
 
-static struct vcpu_metrics *vcpu_find(struct vm_metrics *vm, uint64_t key)
+static struct vcpu_metrics *vcpu_find(const struct model *m, struct vm_metrics *vm, uint64_t key)
 {
+	uint32_t hint = idmap_get(&m->vcpu_index, key);
+
+	if (hint && (hint - 1) >> 16 == (uint32_t)(vm - m->vms) && ((hint - 1) & 0xffff) < vm->n_vcpus &&
+	    vm->vcpus[(hint - 1) & 0xffff].key == key)
+		return &vm->vcpus[(hint - 1) & 0xffff];
 	for (size_t i = 0; i < vm->n_vcpus; i++)
 		if (vm->vcpus[i].key == key)
 			return &vm->vcpus[i];
@@ -622,6 +641,22 @@ static void vm_forget(struct vm_metrics *vm, struct key_list *forget_vms, struct
 		key_list_add(forget_vcpus, vm->vcpus[i].key, vm->vcpus[i].first_seen_ns);
 }
 
+/* The hints of vm_find and vcpu_find, for the VMs and vCPUs the model holds now. */
+static void index_model(struct model *m)
+{
+	idmap_clear(&m->vm_index);
+	idmap_clear(&m->vcpu_index);
+	for (size_t i = 0; i < m->n_vms; i++) {
+		const struct vm_metrics *vm = &m->vms[i];
+
+		if (vm->exited)
+			continue;
+		idmap_put(&m->vm_index, vm->key, (uint32_t)i + 1);
+		for (size_t j = 0; j < vm->n_vcpus && j <= 0xffff && i < 0xffff; j++)
+			idmap_put(&m->vcpu_index, vm->vcpus[j].key, (uint32_t)(i << 16 | j) + 1);
+	}
+}
+
 void model_update(struct model *m, const struct snapshot *s, proc_lookup_fn lookup, void *ctx,
 		  struct key_list *forget_vms, struct key_list *forget_vcpus)
 {
@@ -668,6 +703,7 @@ void model_update(struct model *m, const struct snapshot *s, proc_lookup_fn look
 		}
 	}
 
+	index_model(m);
 	for (i = 0; i < s->n_vms; i++) {
 		const struct snap_vm *sv = &s->vms[i];
 		struct vm_metrics *vm = vm_find(m, sv->key);
@@ -697,7 +733,7 @@ void model_update(struct model *m, const struct snapshot *s, proc_lookup_fn look
 			vm = vm_new(m, sc->v.vm, sc->v.tgid, sc->v.first_seen_ns);
 			vm->present = true;
 		}
-		c = vcpu_find(vm, sc->key);
+		c = vcpu_find(m, vm, sc->key);
 		if (!c && DT_IS_GRAVE_KEY(sc->key)) {
 			/* buried: the vCPU we showed under its live key */
 			for (j = 0; j < vm->n_vcpus; j++)

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include "dt_live.h"
 #include "core/hist.h"
+#include "core/idmap.h"
 #include "core/vm_filter.h"
 #include "core/vm_identity.h"
 
@@ -54,6 +55,8 @@ struct snapshot {
 
 void snapshot_reset(struct snapshot *s);
 struct snap_vcpu *snapshot_add_vcpu(struct snapshot *s);
+/* Like snapshot_add_vcpu, not zeroed: for a caller that writes all of it (3 KiB a vCPU). */
+struct snap_vcpu *snapshot_add_vcpu_uninit(struct snapshot *s);
 struct snap_vm *snapshot_add_vm(struct snapshot *s);
 struct snap_memslot *snapshot_add_memslot(struct snapshot *s);
 struct snap_heat *snapshot_add_heat(struct snapshot *s);
@@ -219,6 +222,11 @@ struct model {
 	uint64_t prev_ts_ns;
 	double interval_s;
 	struct vm_filter filter;	/* the VMs the views, reports and analyses look at */
+	/*
+	 * Hints for model_update, rebuilt by it: a VM key to its index + 1, a vCPU
+	 * key to its VM's index << 16 | its own index, + 1. Checked before use.
+	 */
+	struct idmap vm_index, vcpu_index;
 };
 
 void model_init(struct model *m);

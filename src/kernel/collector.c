@@ -246,8 +246,9 @@ static void sweep_orphans(struct collector *c, const struct snapshot *s)
 
 static void add_vcpu(void *arg, const void *key, const void *value)
 {
-	struct snap_vcpu *sv = snapshot_add_vcpu(arg);
+	struct snap_vcpu *sv = snapshot_add_vcpu_uninit(arg);
 
+	_Static_assert(sizeof(*sv) == sizeof(sv->key) + sizeof(sv->v), "snap_vcpu has padding");
 	memcpy(&sv->key, key, sizeof(sv->key));
 	memcpy(&sv->v, value, sizeof(sv->v));
 }

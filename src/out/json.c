@@ -30,13 +30,13 @@ static void vcpu_json(yajl_gen g, const struct vcpu_metrics *v)
 	jw_put_bool(g, "stalled_now", v->stalled_now);
 	jw_put_quantiles(g, "stall_us", &v->stall_us);
 	jw_put_quantiles(g, "stall_us_all", &v->stall_us_all);
-	jw_put_hist(g, "stall_us_hist", &vcpu_hists_of(v)->stall_hist_all);
+	jw_put_hist(g, "stall_us_hist", v->hists ? &v->hists->stall_hist_all : NULL);
 	jw_put_u64(g, "ring_resets", v->ring_resets);
 	jw_put_double(g, "ring_resets_s", v->ring_resets_s);
 	jw_put_u64(g, "entries_reset", v->entries_reset);
 	jw_put_quantiles(g, "reclaimed", &v->reclaimed);
 	jw_put_quantiles(g, "reclaimed_all", &v->reclaimed_all);
-	jw_put_hist(g, "reclaimed_hist", &vcpu_hists_of(v)->reclaimed_hist_all);
+	jw_put_hist(g, "reclaimed_hist", v->hists ? &v->hists->reclaimed_hist_all : NULL);
 	jw_put_quantiles(g, "reap_interval_us", &v->reap_interval_us);
 	jw_put_quantiles(g, "reap_interval_us_all", &v->reap_interval_us_all);
 	jw_put_quantiles(g, "reap_latency_us", &v->reap_latency_us);

@@ -185,7 +185,7 @@ void jw_put_hist(yajl_gen g, const char *k, const struct hist_counts *h)
 {
 	jw_key(g, k);
 	yajl_gen_array_open(g);
-	for (uint32_t b = 0; b < DT_HIST_BUCKETS; b++) {
+	for (uint32_t b = 0; h && b < DT_HIST_BUCKETS; b++) {
 		if (!h->count[b])
 			continue;
 		yajl_gen_array_open(g);

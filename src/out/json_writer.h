@@ -46,7 +46,7 @@ void jw_put_string_known(yajl_gen g, const char *k, const char *s);	/* "" or NUL
 void jw_put_identity(yajl_gen g, const struct vm_identity *id);
 /* {count, p50, p99, max}, or null with no sample */
 void jw_put_quantiles(yajl_gen g, const char *k, const struct quantiles *q);
-/* non-empty buckets as [low, high, count]; high is exclusive */
+/* non-empty buckets as [low, high, count]; high is exclusive; h NULL: [] */
 void jw_put_hist(yajl_gen g, const char *k, const struct hist_counts *h);
 
 #endif
