@@ -451,6 +451,63 @@ static void test_unchanged_hist_keeps_run_quantiles(void **state)
 	snapshot_free(&s);
 }
 
+/*
+ * A vCPU without a ring reset keeps no histograms (at 4096 vCPUs most are
+ * idle); its first reset brings them, with the interval's samples only.
+ */
+static void test_histograms_kept_from_first_reset(void **state)
+{
+	struct snapshot s = {};
+	struct vcpu_metrics *idle, *busy;
+	struct dt_vcpu *a, *b;
+	struct model m;
+
+	(void)state;
+	g_alive = true;
+	model_init(&m);
+	for (int i = 0; i < 3; i++) {
+		snapshot_reset(&s);
+		s.ts_ns = (10 + i) * SEC;
+		s.epoch = 2 + i;
+		a = add_vcpu(&s, RING0, 0);
+		b = add_vcpu(&s, RING1, 1);
+		add_vm(&s);
+		/* vCPU 1: two resets reclaiming 100 entries each, from the start */
+		b->ring_resets = 2;
+		b->reclaimed.count[dt_hist_bucket(100)] = 2;
+		b->reclaimed.max = 100;
+		if (i == 2) {	/* vCPU 0's first reset: 50 entries */
+			a->ring_resets = 1;
+			a->reclaimed.count[dt_hist_bucket(50)] = 1;
+			a->reclaimed.max = 50;
+			a->reclaimed.interval_max.epoch[s.epoch & 1] = s.epoch;
+			a->reclaimed.interval_max.value[s.epoch & 1] = 50;
+		}
+		update(&m, &s, NULL, NULL);
+		idle = m.vms[0].vcpus[0].vcpu_id == 0 ? &m.vms[0].vcpus[0] : &m.vms[0].vcpus[1];
+		busy = idle == &m.vms[0].vcpus[0] ? &m.vms[0].vcpus[1] : &m.vms[0].vcpus[0];
+		assert_non_null(busy->hists);
+		assert_int_equal(vcpu_hists_of(busy)->reclaimed_hist_all.count[dt_hist_bucket(100)], 2);
+		assert_int_equal(busy->reclaimed_all.count, 2);
+		assert_int_equal(busy->reclaimed.count, i == 0 ? 2 : 0);
+		if (i < 2) {
+			assert_null(idle->hists);
+			assert_false(idle->reclaimed.valid);
+			assert_false(idle->reclaimed_all.valid);
+			assert_int_equal(vcpu_hists_of(idle)->reclaimed_hist_all.count[dt_hist_bucket(50)], 0);
+		} else {
+			assert_non_null(idle->hists);
+			assert_true(idle->reclaimed.valid);
+			assert_int_equal(idle->reclaimed.count, 1);
+			assert_true(idle->reclaimed.max == 50.0);
+			assert_int_equal(idle->reclaimed_all.count, 1);
+			assert_int_equal(vcpu_hists_of(idle)->reclaimed_hist_all.count[dt_hist_bucket(50)], 1);
+		}
+	}
+	model_free(&m);
+	snapshot_free(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -464,6 +521,7 @@ int main(void)
 		cmocka_unit_test(test_identity_and_name_filter),
 		cmocka_unit_test(test_heat_merge_and_rates),
 		cmocka_unit_test(test_unchanged_hist_keeps_run_quantiles),
+		cmocka_unit_test(test_histograms_kept_from_first_reset),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
