@@ -1,9 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* Batch mode: plain text tables, one block per interval. */
+#include <math.h>
+#include <stdbool.h>
 #include <time.h>
 #include "core/units.h"
 #include "out/views.h"
 
+/* exactly +0.0 (a -0.0 would be formatted with its sign) */
+static bool is_zero(double v)
+{
+	return v == 0.0 && !signbit(v);
+}
 
 static const char *q_or_dash(char *buf, size_t len, const struct quantiles *q, double v)
 {
@@ -81,9 +88,13 @@ static void print_detail(FILE *out, const struct vm_metrics *vm, const struct vi
 void view_text_print(FILE *out, const struct model *m, const struct view_opts *o)
 {
 	char tbuf[32], a[16], b[16], c[16], d[16], e[16], f[16], g[16], h[16];
+	char zero_rate[16], zero_pct[16];
 	time_t now = time(NULL);
 	size_t shown = 0;
 
+	/* most of 4096 vCPUs are idle: their zeros formatted once, as fmt_* format them */
+	fmt_rate(zero_rate, sizeof(zero_rate), 0.0);
+	fmt_percent(zero_pct, sizeof(zero_pct), 0.0);
 	if (!o->no_clock_line) {
 		strftime(tbuf, sizeof(tbuf), "%H:%M:%S", localtime(&now));
 		fprintf(out, "%s  interval %.2fs\n", tbuf, m->interval_s);
@@ -117,9 +128,11 @@ void view_text_print(FILE *out, const struct model *m, const struct view_opts *o
 			const struct vcpu_metrics *v = &vm->vcpus[j];
 
 			fprintf(out, "  %-5d %-8u %-15s %9s %6u %6u %6s %8.1f %7s %9s %9s %9s %9s\n", v->vcpu_id,
-				v->tid, v->thread_name[0] ? v->thread_name : "-", fmt_rate(a, sizeof(a), v->fill_rate), v->used, v->peak_used,
-				fmt_percent(b, sizeof(b), v->peak_pct), v->full_exits_s,
-				fmt_percent(c, sizeof(c), 100.0 * v->stall_frac),
+				v->tid, v->thread_name[0] ? v->thread_name : "-",
+				is_zero(v->fill_rate) ? zero_rate : fmt_rate(a, sizeof(a), v->fill_rate), v->used,
+				v->peak_used, is_zero(v->peak_pct) ? zero_pct : fmt_percent(b, sizeof(b), v->peak_pct),
+				v->full_exits_s,
+				is_zero(v->stall_frac) ? zero_pct : fmt_percent(c, sizeof(c), 100.0 * v->stall_frac),
 				q_or_dash(d, sizeof(d), &v->reap_interval_us, v->reap_interval_us.p50),
 				q_or_dash(e, sizeof(e), &v->reap_interval_us, v->reap_interval_us.p99),
 				q_or_dash(f, sizeof(f), &v->reap_latency_us, v->reap_latency_us.p50),
