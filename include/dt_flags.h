@@ -14,5 +14,6 @@
 #define DT_VM_SLOTS_RECOVERED	(1u << 4)	/* predates dirtytop; memslot table read from the kernel at start */
 
 #define DT_VCPU_FROM_CREATE	(1u << 0)	/* seen from KVM_CREATE_VCPU on */
+#define DT_VCPU_RECOVERED	(1u << 1)	/* predates dirtytop; read from the kernel at start */
 
 #endif /* DT_FLAGS_H */

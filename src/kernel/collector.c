@@ -68,17 +68,24 @@ static void recover_old_vms(struct collector *c)
 
 	if (!c->features.on[DT_FEAT_MEMSLOT_RECOVERY])
 		return;
-	if (vm_recover(bpf_map__fd(c->skel->maps.vms), bpf_map__fd(c->skel->maps.memslots), c->verbose, &st,
-		       why, sizeof(why))) {
+	struct live_bpf *k = c->skel;
+	struct vm_recover_maps maps = {
+		.vms = bpf_map__fd(k->maps.vms), .memslots = bpf_map__fd(k->maps.memslots),
+		.vcpus = bpf_map__fd(k->maps.vcpus), .ring_ts = bpf_map__fd(k->maps.ring_ts),
+		.threads = bpf_map__fd(k->maps.threads), .reentry_pending = bpf_map__fd(k->maps.reentry_pending),
+	};
+
+	if (vm_recover(&maps, c->verbose, &st, why, sizeof(why))) {
 		char off[sizeof(why) + 64];
 
-		snprintf(off, sizeof(off), "%s: memslots of VMs older than dirtytop are unknown", why);
+		snprintf(off, sizeof(off), "%s: memslots and vCPUs of VMs older than dirtytop are unknown", why);
 		dt_feature_set_off(&c->features, DT_FEAT_MEMSLOT_RECOVERY, off);
 		return;
 	}
 	if (c->verbose)
 		fprintf(stderr, "dirtytop: VMs older than dirtytop: %u memslot tables recovered (%u slots), "
-			"%u could not be read whole\n", st.vms, st.slots, st.incomplete);
+			"%u could not be read whole; %u vCPUs (%u with their KVM_RUN thread)\n", st.vms, st.slots,
+			st.incomplete, st.vcpus, st.vcpu_tids);
 }
 
 int collector_open(struct collector **out, const struct collect_opts *opts, char *err, size_t errlen)

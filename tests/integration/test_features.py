@@ -1,4 +1,4 @@
-"""Issue 18: the fallbacks count what the primary paths count; VMs that predate dirtytop.
+"""Issue 18: the fallbacks count what the primary paths count; VMs (memslots, vCPUs) that predate dirtytop.
 
 Each fallback is forced on a kernel that has the primary path (DIRTYTOP_FORCE_NO_BPF_LOOP,
 DIRTYTOP_FORCE_NO_ITER) and checked against dirtygen's truth, exactly as the primary path
@@ -123,3 +123,83 @@ def test_memslots_of_vms_older_than_dirtytop(kvm_bpf, monkeypatch, recover):
         else:
             assert vm["memslots_complete"] is False
             assert not any(s["known"] for s in vm["memslots"])
+
+
+def soft_limit_of(ring):
+    """KVM's soft limit (kvm_dirty_ring_get_rsvd_entries): 64 reserved entries, plus the PML buffer (512) where VMX uses PML."""
+    try:
+        with open("/sys/module/kvm_intel/parameters/pml") as f:
+            pml = f.read().strip() in ("Y", "1")
+    except OSError:
+        pml = False
+    return ring - 64 - (512 if pml else 0)
+
+
+def vcpus_that_ran(pid):
+    """Threads of pid pacing a vCPU: clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME), which dirtygen's vCPU
+    threads call only after a KVM_RUN returned (its reaper sleeps relative, on CLOCK_REALTIME)."""
+    out = set()
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/syscall") as f:
+                if f.read().startswith("230 0x1 0x1 "):
+                    out.add(int(tid))
+        except OSError:
+            pass
+    return out
+
+
+@pytest.mark.parametrize("recover", [True, False], ids=["iterator", "forced-off"])
+@pytest.mark.parametrize("mode", ["ring", "bitmap"])
+def test_vcpus_of_vms_older_than_dirtytop(kvm_bpf, monkeypatch, mode, recover):
+    """dirtygen's VMs and vCPUs exist (and ran) before dirtytop starts: each vCPU's id, ring size, soft limit and
+    last KVM_RUN thread are read from the kernel, from dirtytop's first interval on. Forced off, a bitmap VM's
+    vCPUs are not seen at all (no event names them), which is what recovery is for."""
+    set_env(monkeypatch, {} if recover else {"DIRTYTOP_FORCE_NO_ITER": "1"})
+    nvms, nvcpus, ring = 2, 2, 1024
+    args = ["--quiet", "--vms", str(nvms), "--vcpus", str(nvcpus), "--mem", "32", "--rate", "100",
+            "--reap-interval", "200"]
+    args += ["--ring-size", str(ring)] if mode == "ring" else ["--mode", "bitmap"]
+    with tempfile.TemporaryDirectory() as d:
+        truth_path = os.path.join(d, "truth.json")
+        gen = subprocess.Popen([DIRTYGEN, "--truth", truth_path] + args,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        ran = set()
+        try:
+            deadline = time.monotonic() + 120
+            while len(ran) < nvms * nvcpus:
+                assert gen.poll() is None, f"dirtygen exited: {gen.stderr.read()}"
+                assert time.monotonic() < deadline, f"dirtygen's vCPUs did not run: {ran}"
+                ran |= vcpus_that_ran(gen.pid)
+                time.sleep(0.01)
+            p = subprocess.run([DIRTYTOP, "--json", "-v", "-n", "2", "-d", "0.5", "-p", str(gen.pid)],
+                               capture_output=True, text=True, timeout=300)
+            assert p.returncode == 0, p.stderr
+        finally:
+            gen.send_signal(signal.SIGTERM)
+            gen.wait(timeout=120)
+        with open(truth_path) as f:
+            truth = json.load(f)
+    records = [json.loads(line) for line in p.stdout.splitlines() if line.strip()]
+    assert records[-1]["features"]["memslot_recovery"]["on"] is recover, p.stderr
+    assert ran == {c["tid"] for tvm in truth["vms"] for c in tvm["vcpus"]}  # the wait's premise
+    if recover:
+        assert f"{nvms * nvcpus} vCPUs ({nvms * nvcpus} with their KVM_RUN thread)" in p.stderr, p.stderr
+    for tvm in truth["vms"]:
+        want = {(c["vcpu_id"], c["tid"]) for c in tvm["vcpus"]}
+        for rec in (records[0], records[-1]):
+            vm = next(v for v in rec["vms"] if v["pid"] == truth["pid"] and v["fd"] == tvm["vm_fd"])
+            assert vm["seen_from_create"] is False
+            if not recover:
+                if mode == "bitmap":
+                    assert vm["vcpus"] == [] and vm["vcpu_count"] == 0
+                continue
+            got = {(c["vcpu_id"], c["tid"]) for c in vm["vcpus"]}
+            assert got == want and vm["vcpu_count"] == nvcpus
+            for c in vm["vcpus"]:
+                assert c["seen_from_create"] is False
+                if mode == "ring":
+                    assert (c["ring_size"], c["soft_limit"]) == (ring, soft_limit_of(ring))
+                else:
+                    assert (c["ring_size"], c["soft_limit"]) == (0, 0)  # no ring: known, not guessed
+            assert vm["ring_size"] == (ring if mode == "ring" else 0)
