@@ -69,7 +69,7 @@ DT_ZERO_TEMPLATE(zero_ring_ts, struct dt_ring_ts);
 
 /* VMs whose table was recovered, and those whose table could not be read whole. */
 __u32 vms_recovered = 0, vms_incomplete = 0, slots_recovered = 0;
-/* vCPUs recovered, and those of them whose last KVM_RUN thread is known */
+/* vCPUs of VMs older than dirtytop, and those of them whose KVM_RUN thread is known */
 __u32 vcpus_recovered = 0, vcpu_tids_recovered = 0;
 
 /* before 5.17 (pre "scalable memslots") */
@@ -221,47 +221,58 @@ static __always_inline __u32 vcpu_last_run_tid(__u64 vcpu)
 }
 
 /*
- * A vCPU file: the vCPU as the live object's vcpu_create would have made it,
- * unless a hook made it already. Counting starts at the ring's indices now.
+ * A vCPU file: the vCPU as the live object's vcpu_create would have made it.
+ * A hook may have made it since attaching (a ring reset names every ring of
+ * the VM, from the reaper's thread): then only its thread is filled in.
+ * Counting starts at the ring's indices now.
  */
 static __always_inline int recover_vcpu(__u64 vcpu, __u32 tgid)
 {
 	__u64 ring = dt_vcpu_ring_addr(vcpu);
 	struct dt_ring_fields f;
 	struct dt_ring_ts *rt;
-	struct dt_vcpu *v;
+	struct dt_vcpu *v = bpf_map_lookup_elem(&vcpus, &ring);
 
-	if (bpf_map_lookup_elem(&vcpus, &ring))
+	if (!v) {
+		/* fails if a hook created it just now: then fill in below */
+		dt_map_init_zero(&vcpus, &ring, &zero_vcpu, BPF_NOEXIST);
+		v = bpf_map_lookup_elem(&vcpus, &ring);
+		if (!v)
+			return 0;
+		if (!v->first_seen_ns) {
+			dt_ring_read_fields(ring, &f);
+			v->vm = f.kvm;
+			v->tgid = tgid;
+			v->vcpu_id = f.vcpu_id;
+			v->ring_size = f.size;
+			v->soft_limit = f.soft_limit;
+			v->gfns = f.gfns;
+			v->dirty_index = f.dirty_index;
+			v->reset_index = f.reset_index;
+			v->reset_dirty_index = f.dirty_index;
+			v->first_seen_ns = bpf_ktime_get_ns();
+			v->flags |= DT_VCPU_RECOVERED;
+			if (!dt_map_init_zero(&ring_ts, &ring, &zero_ring_ts, BPF_NOEXIST)) {
+				rt = bpf_map_lookup_elem(&ring_ts, &ring);
+				if (rt)
+					rt->shift = dt_ring_ts_shift(f.size);
+			}
+		}
+	}
+	if (v->flags & DT_VCPU_FROM_CREATE)
 		return 0;
-	if (dt_map_init_zero(&vcpus, &ring, &zero_vcpu, BPF_NOEXIST))
-		return 0;	/* a hook created it just now */
-	v = bpf_map_lookup_elem(&vcpus, &ring);
-	if (!v)
-		return 0;
-	dt_ring_read_fields(ring, &f);
-	v->vm = f.kvm;
-	v->tgid = tgid;
-	v->vcpu_id = f.vcpu_id;
-	v->ring_size = f.size;
-	v->soft_limit = f.soft_limit;
-	v->gfns = f.gfns;
-	v->dirty_index = f.dirty_index;
-	v->reset_index = f.reset_index;
-	v->reset_dirty_index = f.dirty_index;
-	v->first_seen_ns = bpf_ktime_get_ns();
-	v->flags |= DT_VCPU_RECOVERED;
-	v->tid = vcpu_last_run_tid(vcpu);
 	vcpus_recovered++;
-	if (v->tid) {
-		/* what remember_thread would have noted: kvm_userspace_exit names no vCPU */
-		dt_thread_set_ring(v->tid, ring);
+	if (!v->tid) {
+		__u32 tid = vcpu_last_run_tid(vcpu);
+
+		if (tid) {
+			v->tid = tid;
+			/* what remember_thread would have noted: kvm_userspace_exit names no vCPU */
+			dt_thread_set_ring(tid, ring);
+		}
+	}
+	if (v->tid)
 		vcpu_tids_recovered++;
-	}
-	if (!dt_map_init_zero(&ring_ts, &ring, &zero_ring_ts, BPF_NOEXIST)) {
-		rt = bpf_map_lookup_elem(&ring_ts, &ring);
-		if (rt)
-			rt->shift = dt_ring_ts_shift(f.size);
-	}
 	return 0;
 }
 
