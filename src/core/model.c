@@ -36,6 +36,38 @@ struct snap_heat *snapshot_add_heat(struct snapshot *s)
 	return memset(&s->heat[s->n_heat++], 0, sizeof(struct snap_heat));
 }
 
+/* The owner of an entry under a reborn VM's live key, first seen at first_seen_ns (0: neither VM's). */
+static uint64_t reborn_owner(const struct dt_vm *vm, uint64_t kvm, uint64_t first_seen_ns)
+{
+	if (first_seen_ns >= vm->created_ns)
+		return kvm;
+	return first_seen_ns >= vm->prev_created_ns ? vm->prev_grave : 0;
+}
+
+void snapshot_attribute_reborn(struct snapshot *s)
+{
+	for (size_t i = 0; i < s->n_vms; i++) {
+		const struct dt_vm *vm = &s->vms[i].v;
+		uint64_t kvm = s->vms[i].key;
+
+		if (!(vm->flags & DT_VM_REBORN) || DT_IS_GRAVE_KEY(kvm))
+			continue;
+		for (size_t j = 0; j < s->n_vcpus; j++)
+			if (s->vcpus[j].v.vm == kvm)
+				s->vcpus[j].v.vm = reborn_owner(vm, kvm, s->vcpus[j].v.first_seen_ns);
+		for (size_t j = 0; j < s->n_memslots; j++)
+			if (s->memslots[j].key.vm == kvm)
+				s->memslots[j].key.vm = reborn_owner(vm, kvm, s->memslots[j].v.first_seen_ns);
+		/* BPF counts this VM's heat under DT_VM_HEAT_KEY: what is under the live key is older */
+		for (size_t j = 0; j < s->n_heat; j++) {
+			if (s->heat[j].key.vm == kvm)
+				s->heat[j].key.vm = vm->prev_grave;
+			else if (s->heat[j].key.vm == DT_VM_HEAT_KEY(vm, kvm))
+				s->heat[j].key.vm = kvm;
+		}
+	}
+}
+
 void snapshot_free(struct snapshot *s)
 {
 	free(s->vcpus);
