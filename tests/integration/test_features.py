@@ -1,12 +1,13 @@
 """Issue 18: the fallbacks count what the primary paths count; VMs (memslots, vCPUs) that predate dirtytop.
 
 Each fallback is forced on a kernel that has the primary path (DIRTYTOP_FORCE_NO_BPF_LOOP,
-DIRTYTOP_FORCE_NO_ITER) and checked against dirtygen's truth, exactly as the primary path
+DIRTYTOP_FORCE_NO_FOR_EACH, DIRTYTOP_FORCE_NO_ITER) and checked against dirtygen's truth, exactly as the primary path
 is. Workloads are small (~1000 dirtied pages/s) so they also run in an emulated guest
 (scripts/guest-run) on Debian's 6.1 and 6.12 kernels.
 """
 import json
 import os
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -14,7 +15,7 @@ import time
 
 import pytest
 
-from conftest import DIRTYGEN, DIRTYTOP, final_vm_record, run_traced
+from conftest import BUILD, DIRTYGEN, DIRTYTOP, final_vm_record, missing, run_traced
 from test_bitmap import check_memslots, check_syncs, vm_of
 from test_counts import compare_counts
 
@@ -22,14 +23,41 @@ RING = ["--vms", "1", "--vcpus", "2", "--mem", "32", "--ring-size", "1024", "--r
         "--reap-interval", "200", "--duration", "3"]
 BITMAP = ["--mode", "bitmap", "--slots", "2", "--vcpus", "1", "--mem", "32", "--rate", "1000",
           "--pattern", "hot:25", "--reap-interval", "200", "--duration", "3", "--quiet"]
-LOOP_MODES = {"bpf_loop": {}, "bounded": {"DIRTYTOP_FORCE_NO_BPF_LOOP": "1"}}
+# no_callbacks: the live object built without callbacks, as on a kernel without bpf_for_each_map_elem (< 5.13)
+LOOP_MODES = {"bpf_loop": {}, "bounded": {"DIRTYTOP_FORCE_NO_BPF_LOOP": "1"},
+              "no_callbacks": {"DIRTYTOP_FORCE_NO_FOR_EACH": "1"}}
 
 
 def set_env(monkeypatch, env):
-    for k in ("DIRTYTOP_FORCE_NO_BPF_LOOP", "DIRTYTOP_FORCE_NO_ITER"):
+    for k in ("DIRTYTOP_FORCE_NO_BPF_LOOP", "DIRTYTOP_FORCE_NO_ITER", "DIRTYTOP_FORCE_NO_FOR_EACH"):
         monkeypatch.delenv(k, raising=False)
     for k, v in env.items():
         monkeypatch.setenv(k, v)
+
+
+def callback_uses(obj):
+    """Calls of bpf_for_each_map_elem (164) and bpf_loop (181), and callback references (a 64-bit load of a
+    function's address: relocation R_BPF_64_64 against .text, BPF_PSEUDO_FUNC once loaded) in a BPF object:
+    what a kernel before 5.13 refuses, used or not."""
+    p = subprocess.run(["llvm-objdump", "-dr", obj], capture_output=True, text=True, check=True)
+    uses = []
+    for line in p.stdout.splitlines():
+        words = line.split()
+        if line.rstrip().endswith(("call 164", "call 181")):
+            uses.append(" ".join(words[-2:]))
+        elif words[-2:] == ["R_BPF_64_64", ".text"]:
+            uses.append("callback")
+    return uses
+
+
+def test_live_object_without_callbacks():
+    """live_nocb (loaded where bpf_for_each_map_elem is missing) references no callback and calls neither
+    helper; the primary object does both (so the check can fail)."""
+    if not shutil.which("llvm-objdump"):
+        missing("llvm-objdump (Debian: llvm)")
+    assert callback_uses(os.path.join(BUILD, "live_nocb.bpf.o")) == []
+    primary = callback_uses(os.path.join(BUILD, "live.bpf.o"))
+    assert {"call 164", "call 181", "callback"} <= set(primary), primary
 
 
 def heat_pages(vm):
@@ -46,6 +74,7 @@ def test_ring_counts_and_heat_without_bpf_loop(kvm_bpf, monkeypatch, mode):
     records, truth = run_traced(RING, top_args=["--top", "100000"])
     feature = records[-1]["features"]["bpf_loop"]
     assert feature["on"] is (mode == "bpf_loop")
+    assert records[-1]["features"]["for_each_map_elem"]["on"] is (mode != "no_callbacks")
     assert truth["totals"]["harvested"] > 0
     compare_counts(records, truth)
     for tvm in truth["vms"]:
@@ -62,6 +91,7 @@ def test_bitmap_popcount_without_bpf_loop(kvm_bpf, monkeypatch, mode):
     set_env(monkeypatch, LOOP_MODES[mode])
     records, truth = run_traced(BITMAP, top_args=["--top", "100000"])
     assert records[-1]["features"]["bpf_loop"]["on"] is (mode == "bpf_loop")
+    assert records[-1]["features"]["for_each_map_elem"]["on"] is (mode != "no_callbacks")
     tvm = truth["vms"][0]
     tvm["_pid"] = truth["pid"]
     assert tvm["bitmap_dirty_pages"] > 0
@@ -69,6 +99,45 @@ def test_bitmap_popcount_without_bpf_loop(kvm_bpf, monkeypatch, mode):
     check_memslots(vm, tvm)
     check_syncs(vm, tvm)
     assert heat_pages(vm) == tvm["bitmap_dirty_pages"]
+
+
+FOR_EACH_MODES = {"for_each": {}, "userspace": {"DIRTYTOP_FORCE_NO_FOR_EACH": "1"}}
+
+
+@pytest.mark.parametrize("mode", sorted(FOR_EACH_MODES))
+def test_vms_one_after_another(kvm_bpf, monkeypatch, mode):
+    """VMs created and destroyed one after another under one dirtytop (a new VM may get a dead one's kernel
+    address, which BPF or, without bpf_for_each_map_elem, userspace tells apart): each VM's memslot table,
+    memslot operations, syncs and heat are its own, exactly its truth."""
+    set_env(monkeypatch, FOR_EACH_MODES[mode])
+    runs = 4
+    with tempfile.TemporaryDirectory() as d:
+        paths = [os.path.join(d, f"truth{i}.json") for i in range(runs)]
+        gens = " && ".join(f"{DIRTYGEN} --truth {t} " + " ".join(BITMAP) for t in paths)
+        p = subprocess.run([DIRTYTOP, "--json", "-v", "-d", "0.5", "--top", "100000", "--", "/bin/sh", "-c", gens],
+                           capture_output=True, text=True, timeout=600)
+        assert p.returncode == 0, p.stderr
+        truths = []
+        for t in paths:
+            with open(t) as f:
+                truths.append(json.load(f))
+    records = [json.loads(line) for line in p.stdout.splitlines() if line.strip()]
+    assert records[-1]["features"]["for_each_map_elem"]["on"] is (mode == "for_each"), p.stderr
+    if mode == "userspace":
+        assert "feature for_each_map_elem off: forced off (DIRTYTOP_FORCE_NO_FOR_EACH)" in p.stderr
+    assert len({t["pid"] for t in truths}) == runs
+    for truth in truths:
+        tvm = truth["vms"][0]
+        tvm["_pid"] = truth["pid"]
+        assert tvm["bitmap_dirty_pages"] > 0
+        vm = vm_of(records, tvm)
+        assert vm["seen_from_create"] is True
+        check_memslots(vm, tvm)
+        check_syncs(vm, tvm)
+        ops = vm["memslot_ops"]
+        assert ops["create"] == tvm["memslot_ops"]["create"] and ops["unknown"] == 0 and ops["move"] == 0, ops
+        assert heat_pages(vm) == tvm["bitmap_dirty_pages"]
+        assert len(vm["vcpus"]) == len(tvm["vcpus"])
 
 
 def vm_fds(pid):
