@@ -430,7 +430,11 @@ static __noinline struct dt_vm *vm_get(__u64 kvm, bool from_create, __s32 fd)
 		vm->created_ns = vm->first_seen_ns;
 	}
 #ifdef DT_NO_CALLBACKS
-	if (b.grave) {		/* nothing moved: userspace tells the dead VM's entries apart */
+	/*
+	 * Nothing moved: userspace tells a dead VM's entries apart, also those
+	 * left when its VM entry was already freed (a vCPU buried in place).
+	 */
+	if (from_create) {
 		vm->flags |= DT_VM_REBORN;
 		vm->prev_grave = b.grave;
 		vm->prev_created_ns = prev_created_ns;
@@ -477,7 +481,7 @@ static __always_inline struct dt_memslot *memslot_lookup(struct dt_vm *vm, struc
 		struct dt_memslot_key grave = *k;
 
 		grave.vm = vm->prev_grave;
-		if (ms->first_seen_ns >= vm->prev_created_ns)
+		if (vm->prev_grave && ms->first_seen_ns >= vm->prev_created_ns)
 			bpf_map_update_elem(&memslots, &grave, ms, BPF_ANY);
 		bpf_map_delete_elem(&memslots, k);
 		return NULL;

@@ -160,11 +160,12 @@ struct dt_vm {
 	__u64 bitmap_dirty_pages;	/* their population counts */
 	__u64 clear_calls;		/* KVM_CLEAR_DIRTY_LOG */
 	/*
-	 * DT_VM_REBORN (live object without callbacks): the dead VM this one
-	 * replaced at the address, moved to grave key prev_grave, seen from
-	 * prev_created_ns (0: it predated dirtytop). Its vCPUs and memslots
-	 * left under the live key are those first seen before created_ns; its
-	 * heat is what is under the live key, this VM's heat is under its
+	 * DT_VM_REBORN (a VM created under the live object without callbacks,
+	 * which cannot move what a dead VM left at the address): the dead VM
+	 * whose entry was there, moved to grave key prev_grave (0: none), seen
+	 * from prev_created_ns (0: it predated dirtytop). vCPUs and memslots
+	 * under the live key first seen before created_ns are not this VM's;
+	 * nor is the heat under the live key: this VM's is under its
 	 * first_seen_ns (DT_VM_HEAT_KEY).
 	 */
 	__u64 prev_grave;

@@ -36,36 +36,79 @@ struct snap_heat *snapshot_add_heat(struct snapshot *s)
 	return memset(&s->heat[s->n_heat++], 0, sizeof(struct snap_heat));
 }
 
-/* The owner of an entry under a reborn VM's live key, first seen at first_seen_ns (0: neither VM's). */
-static uint64_t reborn_owner(const struct dt_vm *vm, uint64_t kvm, uint64_t first_seen_ns)
+/* A VM created under the live object without callbacks: its live key and its heat key. */
+struct reborn {
+	uint64_t key;		/* sorted by it, or by heat_key */
+	uint64_t heat_key;
+	const struct dt_vm *vm;
+};
+
+static int cmp_reborn_key(const void *a, const void *b)
 {
-	if (first_seen_ns >= vm->created_ns)
-		return kvm;
-	return first_seen_ns >= vm->prev_created_ns ? vm->prev_grave : 0;
+	const struct reborn *x = a, *y = b;
+
+	return (x->key > y->key) - (x->key < y->key);
+}
+
+static int cmp_reborn_heat_key(const void *a, const void *b)
+{
+	const struct reborn *x = a, *y = b;
+
+	return (x->heat_key > y->heat_key) - (x->heat_key < y->heat_key);
+}
+
+static const struct reborn *reborn_find(const struct reborn *r, size_t n, uint64_t key, bool heat)
+{
+	struct reborn k = { .key = key, .heat_key = key };
+
+	return n ? bsearch(&k, r, n, sizeof(*r), heat ? cmp_reborn_heat_key : cmp_reborn_key) : NULL;
+}
+
+/* The owner of an entry under a reborn VM's live key, first seen at first_seen_ns (0: neither VM's). */
+static uint64_t reborn_owner(const struct reborn *r, uint64_t first_seen_ns)
+{
+	if (first_seen_ns >= r->vm->created_ns)
+		return r->key;
+	return first_seen_ns >= r->vm->prev_created_ns ? r->vm->prev_grave : 0;
 }
 
 void snapshot_attribute_reborn(struct snapshot *s)
 {
+	struct reborn *r = NULL, *by_heat = NULL;
+	const struct reborn *f;
+	size_t n = 0, cap = 0;
+
 	for (size_t i = 0; i < s->n_vms; i++) {
 		const struct dt_vm *vm = &s->vms[i].v;
-		uint64_t kvm = s->vms[i].key;
 
-		if (!(vm->flags & DT_VM_REBORN) || DT_IS_GRAVE_KEY(kvm))
+		if (!(vm->flags & DT_VM_REBORN) || DT_IS_GRAVE_KEY(s->vms[i].key))
 			continue;
-		for (size_t j = 0; j < s->n_vcpus; j++)
-			if (s->vcpus[j].v.vm == kvm)
-				s->vcpus[j].v.vm = reborn_owner(vm, kvm, s->vcpus[j].v.first_seen_ns);
-		for (size_t j = 0; j < s->n_memslots; j++)
-			if (s->memslots[j].key.vm == kvm)
-				s->memslots[j].key.vm = reborn_owner(vm, kvm, s->memslots[j].v.first_seen_ns);
-		/* BPF counts this VM's heat under DT_VM_HEAT_KEY: what is under the live key is older */
-		for (size_t j = 0; j < s->n_heat; j++) {
-			if (s->heat[j].key.vm == kvm)
-				s->heat[j].key.vm = vm->prev_grave;
-			else if (s->heat[j].key.vm == DT_VM_HEAT_KEY(vm, kvm))
-				s->heat[j].key.vm = kvm;
-		}
+		DT_GROW(r, n, cap);
+		r[n++] = (struct reborn){ s->vms[i].key, DT_VM_HEAT_KEY(vm, s->vms[i].key), vm };
 	}
+	if (!n)
+		return;
+	by_heat = malloc(n * sizeof(*r));
+	if (!by_heat)
+		abort();
+	memcpy(by_heat, r, n * sizeof(*r));
+	dt_sort(r, n, sizeof(*r), cmp_reborn_key);
+	dt_sort(by_heat, n, sizeof(*r), cmp_reborn_heat_key);
+	for (size_t j = 0; j < s->n_vcpus; j++)
+		if ((f = reborn_find(r, n, s->vcpus[j].v.vm, false)))
+			s->vcpus[j].v.vm = reborn_owner(f, s->vcpus[j].v.first_seen_ns);
+	for (size_t j = 0; j < s->n_memslots; j++)
+		if ((f = reborn_find(r, n, s->memslots[j].key.vm, false)))
+			s->memslots[j].key.vm = reborn_owner(f, s->memslots[j].v.first_seen_ns);
+	/* BPF counts a reborn VM's heat under its heat key: what is under its live key is older */
+	for (size_t j = 0; j < s->n_heat; j++) {
+		if ((f = reborn_find(r, n, s->heat[j].key.vm, false)))
+			s->heat[j].key.vm = f->vm->prev_grave;
+		else if ((f = reborn_find(by_heat, n, s->heat[j].key.vm, true)))
+			s->heat[j].key.vm = f->key;
+	}
+	free(r);
+	free(by_heat);
 }
 
 void snapshot_free(struct snapshot *s)

@@ -284,6 +284,13 @@ static void test_reborn_vm_entries_told_apart(void **state)
 	assert_true(s.heat[0].key.vm == grave && s.heat[0].pages == 7);
 	assert_true(s.heat[1].key.vm == VM_KEY && s.heat[1].pages == 9);
 
+	/* no dead VM's entry was at the address (freed already): what is older is nobody's */
+	vm->v.prev_grave = vm->v.prev_created_ns = 0;
+	s.vcpus[0].v.vm = VM_KEY;
+	s.heat[0].key.vm = VM_KEY;
+	snapshot_attribute_reborn(&s);
+	assert_true(s.vcpus[0].v.vm == 0 && s.vcpus[1].v.vm == VM_KEY && s.heat[0].key.vm == 0);
+
 	/* a VM that is not reborn (BPF moved what was there): nothing changes */
 	vm->v.flags = DT_VM_FROM_CREATE;
 	s.vcpus[1].v.vm = VM_KEY;
