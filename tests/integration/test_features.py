@@ -11,6 +11,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 
 import pytest
@@ -107,47 +108,80 @@ CHURN = ["--vcpus", "4", "--ring-size", "65536", "--mem", "8", "--rate", "1000",
          "--duration", "0.2"]
 
 
-def start_destroy_trace():
+class DestroyTrace:
     """bpftrace printing the struct kvm * of every destroyed VM (the addresses dirtytop never shows)."""
-    bt = subprocess.Popen(["bpftrace", "-e", 'kprobe:kvm_destroy_vm { printf("destroy %lx\\n", arg0); }'],
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    line = bt.stdout.readline()
-    if "Attaching" not in line:
-        bt.kill()
-        missing(f"a kprobe on kvm_destroy_vm for bpftrace ({line.strip()})")
-    return bt
+
+    def __init__(self):
+        self.bt = subprocess.Popen(["bpftrace", "-e", 'kprobe:kvm_destroy_vm { printf("destroy %lx\\n", arg0); }'],
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        line = self.bt.stdout.readline()
+        if "Attaching" not in line:
+            self.bt.kill()
+            missing(f"a kprobe on kvm_destroy_vm for bpftrace ({line.strip()})")
+        self.destroyed = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.bt.stdout:
+            if line.startswith("destroy "):
+                self.destroyed.append(line.split()[1])
+
+    def reused(self):
+        return len(set(self.destroyed)) < len(self.destroyed)
+
+    def stop(self):
+        self.bt.send_signal(signal.SIGINT)
+        try:
+            self.bt.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.bt.kill()
+            self.bt.wait()
 
 
 @pytest.mark.parametrize("mode", sorted(FOR_EACH_MODES))
 def test_vms_one_after_another(kvm_bpf, monkeypatch, mode):
-    """24 VMs created and destroyed one after another under one dirtytop, some of them at a dead VM's kernel
-    address (bpftrace shows which), which BPF or, without bpf_for_each_map_elem, userspace tells apart: each
-    VM's counts, memslot table and memslot operations are its own, exactly its truth."""
+    """VMs created and destroyed one after another under one dirtytop until one took a dead VM's kernel address
+    (bpftrace shows which), which BPF or, without bpf_for_each_map_elem, userspace tells apart: each VM's counts,
+    memslot table and memslot operations are its own, exactly its truth."""
     set_env(monkeypatch, FOR_EACH_MODES[mode])
-    runs = 24
-    bt = start_destroy_trace()
-    try:
-        with tempfile.TemporaryDirectory() as d:
-            paths = [os.path.join(d, f"truth{i}.json") for i in range(runs)]
-            gens = " && ".join(f"{DIRTYGEN} --quiet --truth {t} " + " ".join(CHURN) for t in paths)
-            p = subprocess.run([DIRTYTOP, "--json", "-v", "-d", "0.5", "--top", "100000", "--", "/bin/sh", "-c", gens],
-                               capture_output=True, text=True, timeout=900)
-            assert p.returncode == 0, p.stderr
-            truths = []
-            for t in paths:
+    bt = DestroyTrace()
+    truths = []
+    with tempfile.TemporaryDirectory() as d:
+        out_path, err_path = os.path.join(d, "out.json"), os.path.join(d, "err")
+        with open(out_path, "w") as out, open(err_path, "w") as err:
+            top = subprocess.Popen([DIRTYTOP, "--json", "-v", "-d", "0.5", "--top", "100000"], stdout=out, stderr=err)
+        try:
+            deadline = time.monotonic() + 60
+            while not os.path.getsize(out_path):  # the first line: attached
+                assert top.poll() is None and time.monotonic() < deadline, open(err_path).read()
+                time.sleep(0.05)
+            # 1 MiB of dirty ring per vCPU: freed vmalloc space that makes the kernel reuse an address
+            while len(truths) < 80 and not (bt.reused() and len(truths) >= 4):
+                t = os.path.join(d, f"truth{len(truths)}.json")
+                subprocess.run([DIRTYGEN, "--quiet", "--truth", t] + CHURN, check=True, timeout=120)
                 with open(t) as f:
                     truths.append(json.load(f))
-    finally:
-        bt.send_signal(signal.SIGINT)
-        destroyed = [line.split()[1] for line in bt.communicate(timeout=60)[0].splitlines()
-                     if line.startswith("destroy ")]
-    assert len(destroyed) >= runs
-    assert len(set(destroyed)) < len(destroyed), "no VM took a dead VM's address: the case is not exercised"
-    records = [json.loads(line) for line in p.stdout.splitlines() if line.strip()]
-    assert records[-1]["features"]["for_each_map_elem"]["on"] is (mode == "for_each"), p.stderr
+                deadline = time.monotonic() + 30
+                while len(bt.destroyed) < len(truths):
+                    assert time.monotonic() < deadline, "bpftrace did not see the VM destroyed"
+                    time.sleep(0.05)
+            # until dirtytop has shown the last VM exited
+            last, deadline = truths[-1]["pid"], time.monotonic() + 60
+            while not any(vm["pid"] == last and vm["state"] == "exited"
+                          for line in open(out_path).read().splitlines()[-4:] if line.endswith("}")
+                          for vm in json.loads(line)["vms"]):
+                assert top.poll() is None and time.monotonic() < deadline, "dirtytop never showed the last VM exited"
+                time.sleep(0.1)
+        finally:
+            top.send_signal(signal.SIGINT)
+            top.wait(timeout=60)
+            bt.stop()
+        records = [json.loads(line) for line in open(out_path).read().splitlines() if line.endswith("}")]
+        stderr = open(err_path).read()
+    assert bt.reused(), f"no VM took a dead VM's address in {len(truths)} VMs: the case is not exercised"
+    assert records[-1]["features"]["for_each_map_elem"]["on"] is (mode == "for_each"), stderr
     if mode == "userspace":
-        assert "feature for_each_map_elem off: forced off (DIRTYTOP_FORCE_NO_FOR_EACH)" in p.stderr
-    assert len({t["pid"] for t in truths}) == runs
+        assert "feature for_each_map_elem off: forced off (DIRTYTOP_FORCE_NO_FOR_EACH)" in stderr
     for truth in truths:
         compare_counts(records, truth)
         tvm = truth["vms"][0]
