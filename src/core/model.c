@@ -94,9 +94,32 @@ void snapshot_attribute_reborn(struct snapshot *s)
 	memcpy(by_heat, r, n * sizeof(*r));
 	dt_sort(r, n, sizeof(*r), cmp_reborn_key);
 	dt_sort(by_heat, n, sizeof(*r), cmp_reborn_heat_key);
-	for (size_t j = 0; j < s->n_vcpus; j++)
-		if ((f = reborn_find(r, n, s->vcpus[j].v.vm, false)))
-			s->vcpus[j].v.vm = reborn_owner(f, s->vcpus[j].v.first_seen_ns);
+	/*
+	 * A vCPU the model cannot place would be taken for a new VM's: one that is
+	 * neither VM's, or the dead VM's once that is gone from the map, is left out.
+	 */
+	uint64_t *keys = malloc(s->n_vms * sizeof(*keys) + 1);
+
+	if (!keys)
+		abort();
+	for (size_t i = 0; i < s->n_vms; i++)
+		keys[i] = s->vms[i].key;
+	dt_sort(keys, s->n_vms, sizeof(*keys), dt_cmp_u64);
+	for (size_t j = 0; j < s->n_vcpus;) {
+		uint64_t owner;
+
+		if (!(f = reborn_find(r, n, s->vcpus[j].v.vm, false))) {
+			j++;
+			continue;
+		}
+		owner = reborn_owner(f, s->vcpus[j].v.first_seen_ns);
+		if (owner && bsearch(&owner, keys, s->n_vms, sizeof(*keys), dt_cmp_u64)) {
+			s->vcpus[j++].v.vm = owner;
+			continue;
+		}
+		s->vcpus[j] = s->vcpus[--s->n_vcpus];
+	}
+	free(keys);
 	for (size_t j = 0; j < s->n_memslots; j++)
 		if ((f = reborn_find(r, n, s->memslots[j].key.vm, false)))
 			s->memslots[j].key.vm = reborn_owner(f, s->memslots[j].v.first_seen_ns);
