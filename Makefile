@@ -25,7 +25,8 @@ APP_SRCS := $(filter-out $(CORE_SRCS),$(wildcard src/*/*.c))
 CORE_OBJS := $(patsubst src/%.c,$(OUTPUT)/%.o,$(CORE_SRCS))
 APP_OBJS := $(patsubst src/%.c,$(OUTPUT)/%.o,$(APP_SRCS))
 HEADERS := $(wildcard include/*.h src/*/*.h)
-SKELS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(wildcard bpf/*.bpf.c))
+# live_nocb: the live object without callbacks, for kernels without bpf_for_each_map_elem (< 5.13)
+SKELS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(wildcard bpf/*.bpf.c)) $(OUTPUT)/live_nocb.skel.h
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(wildcard tests/unit/test_*.c))
 
@@ -48,6 +49,9 @@ $(OUTPUT) $(OUTPUT)/tests:
 
 $(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(wildcard include/*.h bpf/lib/*.h) vmlinux.h | $(OUTPUT)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/live_nocb.bpf.o: bpf/live.bpf.c $(wildcard include/*.h bpf/lib/*.h) vmlinux.h | $(OUTPUT)
+	$(CLANG) $(BPF_CFLAGS) -DDT_NO_CALLBACKS -c $< -o $@
 
 $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< > $@

@@ -7,6 +7,11 @@
  * The push handler runs once per dirtied guest page, on the hottest path KVM
  * has: in the common case one load and one test; the counting is done once
  * per batch of pushes (see vcpu_sync). Nothing is streamed per event.
+ *
+ * Built twice: as is, and with DT_NO_CALLBACKS for kernels without
+ * bpf_for_each_map_elem (< 5.13), whose verifier refuses any callback: no
+ * bpf_loop (no ring heat, bounded popcount), and a dead VM's entries at a new
+ * VM's address are told apart by userspace (DT_VM_REBORN) instead of moved.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -232,6 +237,7 @@ struct heat_walk {
 	__u32 from, to;		/* ring indices [from, to) to walk */
 };
 
+#ifndef DT_NO_CALLBACKS
 /* One batch-aligned chunk of the walk (a chunk never wraps the ring): one read. */
 static long heat_chunk(__u32 c, struct heat_walk *w)
 {
@@ -243,6 +249,7 @@ static long heat_chunk(__u32 c, struct heat_walk *w)
 	heat_count_chunk(w->buf, v, s.lo, s.hi - s.lo);
 	return s.hi < DT_PUSH_BATCH;
 }
+#endif
 
 /* Count the pushes since the last sync (trusted: see dt_ring_unread). */
 static __noinline void vcpu_sync(struct dt_vcpu *v, __u32 dirty_index, __u32 reset_index, bool trusted)
@@ -261,8 +268,10 @@ static __noinline void vcpu_sync(struct dt_vcpu *v, __u32 dirty_index, __u32 res
 	 * Without bpf_loop (< 5.17) there is no ring heat: a bounded loop of
 	 * 1025 chunks here made 6.1's verifier refuse the object ("back-edge").
 	 */
+#ifndef DT_NO_CALLBACKS
 	if (use_bpf_loop && w.buf && dt_ring_chunks_ok(v->gfns, v->ring_size))
 		bpf_loop(dt_ring_chunks(w.from, w.to), heat_chunk, &w, 0);
+#endif
 	dt_agg_pushes(v, epoch, n, dirty_index, reset_index);
 }
 
@@ -344,6 +353,8 @@ struct bury_ctx {
 	__u64 grave;		/* the dead VM's grave key */
 };
 
+#ifndef DT_NO_CALLBACKS
+
 static long bury_vcpu(struct bpf_map *map, __u64 *key, struct dt_vcpu *v, struct bury_ctx *b)
 {
 	__u64 grave = v->first_seen_ns;
@@ -381,8 +392,12 @@ static long bury_heat(struct bpf_map *map, struct dt_heat_key *key, __u64 *v, st
 	return 0;
 }
 
+#endif /* !DT_NO_CALLBACKS */
+
 static __noinline struct dt_vm *vm_get(__u64 kvm, bool from_create, __s32 fd)
 {
+	struct bury_ctx b = { .kvm = kvm };
+	__u64 __attribute__((unused)) prev_created_ns = 0;
 	struct dt_vm *vm;
 
 	if (!kvm)
@@ -391,13 +406,16 @@ static __noinline struct dt_vm *vm_get(__u64 kvm, bool from_create, __s32 fd)
 	if (vm && !from_create)
 		return vm;
 	if (vm || from_create) {
-		struct bury_ctx b = { .kvm = kvm, .grave = vm ? vm->first_seen_ns : 0 };
-
-		if (vm)
+		if (vm) {
+			b.grave = vm->first_seen_ns;
+			prev_created_ns = vm->created_ns;
 			bpf_map_update_elem(&vms, &b.grave, vm, BPF_ANY);
+		}
+#ifndef DT_NO_CALLBACKS
 		bpf_for_each_map_elem(&vcpus, bury_vcpu, &b, 0);
 		bpf_for_each_map_elem(&memslots, bury_memslot, &b, 0);
 		bpf_for_each_map_elem(&heat, bury_heat, &b, 0);
+#endif
 	}
 	if (dt_map_init_zero(&vms, &kvm, &zero_vm, BPF_ANY))
 		return NULL;
@@ -411,6 +429,17 @@ static __noinline struct dt_vm *vm_get(__u64 kvm, bool from_create, __s32 fd)
 		vm->flags |= DT_VM_FROM_CREATE;
 		vm->created_ns = vm->first_seen_ns;
 	}
+#ifdef DT_NO_CALLBACKS
+	/*
+	 * Nothing moved: userspace tells a dead VM's entries apart, also those
+	 * left when its VM entry was already freed (a vCPU buried in place).
+	 */
+	if (from_create) {
+		vm->flags |= DT_VM_REBORN;
+		vm->prev_grave = b.grave;
+		vm->prev_created_ns = prev_created_ns;
+	}
+#endif
 	return vm;
 }
 
@@ -438,10 +467,32 @@ int ioctl_enter(struct sys_enter_ioctl_args *ctx)
 	return 0;
 }
 
-static __noinline struct dt_memslot *memslot_get(__u64 kvm, __u32 slot)
+/*
+ * The memslot entry at k of VM vm (may be NULL). In a reborn VM an entry
+ * first seen before the VM was created is the dead VM's: moved to its grave
+ * key (or dropped, if older than the dead VM too) when the new VM first
+ * touches that slot, so no operation of the new VM is classified against it.
+ */
+static __always_inline struct dt_memslot *memslot_lookup(struct dt_vm *vm, struct dt_memslot_key *k)
+{
+	struct dt_memslot *ms = bpf_map_lookup_elem(&memslots, k);
+
+	if (ms && vm && (vm->flags & DT_VM_REBORN) && ms->first_seen_ns < vm->created_ns) {
+		struct dt_memslot_key grave = *k;
+
+		grave.vm = vm->prev_grave;
+		if (vm->prev_grave && ms->first_seen_ns >= vm->prev_created_ns)
+			bpf_map_update_elem(&memslots, &grave, ms, BPF_ANY);
+		bpf_map_delete_elem(&memslots, k);
+		return NULL;
+	}
+	return ms;
+}
+
+static __noinline struct dt_memslot *memslot_get(struct dt_vm *vm, __u64 kvm, __u32 slot)
 {
 	struct dt_memslot_key k = { .vm = kvm, .slot = slot };
-	struct dt_memslot *ms = bpf_map_lookup_elem(&memslots, &k);
+	struct dt_memslot *ms = memslot_lookup(vm, &k);
 
 	if (ms || !kvm)
 		return ms;
@@ -465,7 +516,7 @@ __noinline int memslot_op(struct dt_vm *vm, __u64 kvm, struct dt_ioctl *io, __u6
 	if (!vm || !io)
 		return 0;
 	k.slot = io->slot;
-	old = bpf_map_lookup_elem(&memslots, &k);
+	old = memslot_lookup(vm, &k);
 	/* the whole table is known: seen from creation, or read from the kernel (vm_iter.bpf.c) */
 	bool whole = vm->flags & (DT_VM_FROM_CREATE | DT_VM_SLOTS_RECOVERED);
 
@@ -498,7 +549,7 @@ __noinline int memslot_op(struct dt_vm *vm, __u64 kvm, struct dt_ioctl *io, __u6
 		bpf_map_delete_elem(&memslots, &k);
 		return 0;
 	}
-	old = memslot_get(kvm, io->slot);
+	old = memslot_get(vm, kvm, io->slot);
 	if (!old)
 		return 0;
 	old->gpa = io->gpa;
@@ -530,7 +581,7 @@ __noinline int bitmap_sync(struct dt_vm *vm, __u64 kvm, struct dt_ioctl *io, __u
 
 	if (!vm || !io)
 		return 0;
-	ms = memslot_get(kvm, io->slot);
+	ms = memslot_get(vm, kvm, io->slot);
 	vm->flags |= DT_VM_BITMAP;
 	vm->bitmap_syncs++;
 	if (!ms)
@@ -541,7 +592,7 @@ __noinline int bitmap_sync(struct dt_vm *vm, __u64 kvm, struct dt_ioctl *io, __u
 		ms->get_unsized++;	/* a slot from before dirtytop: its size is unknown */
 		return 0;
 	}
-	w = dt_bitmap_start(io->bitmap, ms->size, kvm, io->slot);
+	w = dt_bitmap_start(io->bitmap, ms->size, DT_VM_HEAT_KEY(vm, kvm), io->slot);
 	if (!w) {
 		ms->get_unsized++;	/* too large for the walk without bpf_loop: not counted */
 		return 0;
@@ -611,7 +662,7 @@ int ioctl_exit(struct sys_exit_ioctl_args *ctx)
 
 		priv = fd_private_data(io->fd);
 		vm = vm_get(priv, false, (__s32)io->fd);
-		ms = memslot_get(priv, io->slot);
+		ms = memslot_get(vm, priv, io->slot);
 		if (vm)
 			vm->clear_calls++;
 		if (ms) {

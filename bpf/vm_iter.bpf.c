@@ -4,8 +4,11 @@
  * the KVM VM files ("anon_inode:kvm-vm"), and from each struct kvm writes
  * what the hooks would have seen at creation into the live object's maps
  * (src/kernel/vm_recover.c reuses them): the VM (tgid, fd, ring size) and its
- * memslot table, read from kvm->memslots[as_id]. Run once at start, after
- * the live hooks are attached, so a change from then on is the hooks'.
+ * memslot table, read from kvm->memslots[as_id]; and from each vCPU file
+ * ("anon_inode:kvm-vcpu:N", private_data a struct kvm_vcpu) the vCPU: its id,
+ * ring size and soft limit, and the thread that last called KVM_RUN
+ * (vcpu->pid). Run once at start, after the live hooks are attached, so a
+ * change from then on is the hooks'.
  *
  * Two memslot layouts, chosen by CO-RE: since 5.17 (scalable memslots) a
  * struct kvm_memslots holds the slots in a 128-bucket hash by id (id_hash,
@@ -17,8 +20,12 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "dt_live.h"
+#include "dt_agg.h"
 
+#define DT_MAX_VCPU_THREADS 8192
 #include "lib/maps.bpf.h"
+#include "lib/ring.bpf.h"
+#include "lib/kvm_run.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -39,11 +46,31 @@ struct {
 	__type(value, struct dt_memslot);
 } memslots SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u64);		/* struct kvm_dirty_ring * */
+	__type(value, struct dt_vcpu);
+} vcpus SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u64);		/* struct kvm_dirty_ring * */
+	__type(value, struct dt_ring_ts);
+} ring_ts SEC(".maps");
+
 DT_ZERO_TEMPLATE(zero_vm, struct dt_vm);
 DT_ZERO_TEMPLATE(zero_memslot, struct dt_memslot);
+DT_ZERO_TEMPLATE(zero_vcpu, struct dt_vcpu);
+DT_ZERO_TEMPLATE(zero_ring_ts, struct dt_ring_ts);
 
 /* VMs whose table was recovered, and those whose table could not be read whole. */
 __u32 vms_recovered = 0, vms_incomplete = 0, slots_recovered = 0;
+/* vCPUs of VMs older than dirtytop, and those of them whose KVM_RUN thread is known */
+__u32 vcpus_recovered = 0, vcpu_tids_recovered = 0;
 
 /* before 5.17 (pre "scalable memslots") */
 struct kvm_memslots___old {
@@ -157,15 +184,96 @@ static __always_inline bool walk_slots(__u64 kvm, __u32 as_id, __u64 slots)
 	return false;
 }
 
-static __always_inline bool is_vm_file(struct file *file)
+enum kvm_file { NOT_KVM, KVM_VM_FILE, KVM_VCPU_FILE };
+
+/* "kvm-vm", or "kvm-vcpu:<id>" (the anon inode names kvm_main.c gives them) */
+static __always_inline enum kvm_file kvm_file_kind(struct file *file)
 {
 	const unsigned char *name = BPF_CORE_READ(file, f_path.dentry, d_name.name);
-	char buf[8] = {};
+	char buf[16] = {};
+	long n = bpf_probe_read_kernel_str(buf, sizeof(buf), name);
 
-	if (bpf_probe_read_kernel_str(buf, sizeof(buf), name) != 7)
-		return false;
-	return buf[0] == 'k' && buf[1] == 'v' && buf[2] == 'm' && buf[3] == '-' && buf[4] == 'v' &&
-	       buf[5] == 'm';
+	if (n < 7 || buf[0] != 'k' || buf[1] != 'v' || buf[2] != 'm' || buf[3] != '-' || buf[4] != 'v')
+		return NOT_KVM;
+	if (n == 7 && buf[5] == 'm')
+		return KVM_VM_FILE;
+	if (n > 10 && buf[5] == 'c' && buf[6] == 'p' && buf[7] == 'u' && buf[8] == ':')
+		return KVM_VCPU_FILE;
+	return NOT_KVM;
+}
+
+/* struct kvm_vcpu's pid: the thread of the last KVM_RUN (NULL before the first), since 2.6.x */
+struct kvm_vcpu___pid {
+	struct pid *pid;
+} __attribute__((preserve_access_index));
+
+/* The global tid of the vCPU's last KVM_RUN thread, 0 if none or unknown. */
+static __always_inline __u32 vcpu_last_run_tid(__u64 vcpu)
+{
+	struct pid *pid;
+
+	if (!bpf_core_field_exists(struct kvm_vcpu___pid, pid))
+		return 0;
+	pid = BPF_CORE_READ((struct kvm_vcpu___pid *)vcpu, pid);
+	if (!pid)
+		return 0;
+	return BPF_CORE_READ(pid, numbers[0].nr);	/* level 0: the initial pid namespace */
+}
+
+/*
+ * A vCPU file: the vCPU as the live object's vcpu_create would have made it.
+ * A hook may have made it since attaching (a ring reset names every ring of
+ * the VM, from the reaper's thread): then only its thread is filled in.
+ * Counting starts at the ring's indices now.
+ */
+static __always_inline int recover_vcpu(__u64 vcpu, __u32 tgid)
+{
+	__u64 ring = dt_vcpu_ring_addr(vcpu);
+	struct dt_ring_fields f;
+	struct dt_ring_ts *rt;
+	struct dt_vcpu *v = bpf_map_lookup_elem(&vcpus, &ring);
+
+	if (!v) {
+		/* fails if a hook created it just now: then fill in below */
+		dt_map_init_zero(&vcpus, &ring, &zero_vcpu, BPF_NOEXIST);
+		v = bpf_map_lookup_elem(&vcpus, &ring);
+		if (!v)
+			return 0;
+		if (!v->first_seen_ns) {
+			dt_ring_read_fields(ring, &f);
+			v->vm = f.kvm;
+			v->tgid = tgid;
+			v->vcpu_id = f.vcpu_id;
+			v->ring_size = f.size;
+			v->soft_limit = f.soft_limit;
+			v->gfns = f.gfns;
+			v->dirty_index = f.dirty_index;
+			v->reset_index = f.reset_index;
+			v->reset_dirty_index = f.dirty_index;
+			v->first_seen_ns = bpf_ktime_get_ns();
+			v->flags |= DT_VCPU_RECOVERED;
+			if (!dt_map_init_zero(&ring_ts, &ring, &zero_ring_ts, BPF_NOEXIST)) {
+				rt = bpf_map_lookup_elem(&ring_ts, &ring);
+				if (rt)
+					rt->shift = dt_ring_ts_shift(f.size);
+			}
+		}
+	}
+	if (v->flags & DT_VCPU_FROM_CREATE)
+		return 0;
+	vcpus_recovered++;
+	if (!v->tid) {
+		__u32 tid = vcpu_last_run_tid(vcpu);
+
+		if (tid) {
+			v->tid = tid;
+			/* what remember_thread would have noted: kvm_userspace_exit names no vCPU */
+			dt_thread_set_ring(tid, ring);
+		}
+	}
+	if (v->tid)
+		vcpu_tids_recovered++;
+	return 0;
 }
 
 SEC("iter/task_file")
@@ -178,11 +286,18 @@ int recover_vms(struct bpf_iter__task_file *ctx)
 	bool complete = true;
 	struct dt_vm *vm;
 
-	if (!file || !task || !is_vm_file(file))
+	enum kvm_file kind;
+
+	if (!file || !task)
+		return 0;
+	kind = kvm_file_kind(file);
+	if (kind == NOT_KVM)
 		return 0;
 	kvm = (__u64)BPF_CORE_READ(file, private_data);
 	if (!kvm)
 		return 0;
+	if (kind == KVM_VCPU_FILE)
+		return recover_vcpu(kvm, BPF_CORE_READ(task, tgid));
 	vm = bpf_map_lookup_elem(&vms, &kvm);
 	if (vm && (vm->flags & (DT_VM_FROM_CREATE | DT_VM_SLOTS_RECOVERED)))
 		return 0;	/* seen from creation, or recovered through another fd */

@@ -13,7 +13,9 @@
 #define DT_VM_BITMAP		(1u << 3)	/* KVM_GET_DIRTY_LOG seen */
 #define DT_VM_SLOTS_RECOVERED	(1u << 4)	/* predates dirtytop; memslot table read from the kernel at start */
 #define DT_VM_EXITED		(1u << 5)	/* recording only: a VM info record written when its VMM was seen gone */
+#define DT_VM_REBORN		(1u << 6)	/* created under the live object without callbacks: entries under its key from before are not its own */
 
 #define DT_VCPU_FROM_CREATE	(1u << 0)	/* seen from KVM_CREATE_VCPU on */
+#define DT_VCPU_RECOVERED	(1u << 1)	/* predates dirtytop; read from the kernel at start */
 
 #endif /* DT_FLAGS_H */

@@ -159,7 +159,21 @@ struct dt_vm {
 	__u64 bitmap_syncs;		/* KVM_GET_DIRTY_LOG, all slots */
 	__u64 bitmap_dirty_pages;	/* their population counts */
 	__u64 clear_calls;		/* KVM_CLEAR_DIRTY_LOG */
+	/*
+	 * DT_VM_REBORN (a VM created under the live object without callbacks,
+	 * which cannot move what a dead VM left at the address): the dead VM
+	 * whose entry was there, moved to grave key prev_grave (0: none), seen
+	 * from prev_created_ns (0: it predated dirtytop). vCPUs and memslots
+	 * under the live key first seen before created_ns are not this VM's;
+	 * nor is the heat under the live key: this VM's is under its
+	 * first_seen_ns (DT_VM_HEAT_KEY).
+	 */
+	__u64 prev_grave;
+	__u64 prev_created_ns;
 };
+
+/* The key of a VM's heat entries: its own, or for a reborn VM its first_seen_ns. */
+#define DT_VM_HEAT_KEY(vm, kvm) (((vm)->flags & DT_VM_REBORN) ? (vm)->first_seen_ns : (kvm))
 
 /*
  * Map keys are kernel addresses (bit 63 set). What a dead VM left behind when

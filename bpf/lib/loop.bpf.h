@@ -13,13 +13,29 @@
 const volatile bool use_bpf_loop = true;
 
 /* static long NAME(__u32 i, CTX_TYPE *ctx): the bpf_loop callback running BODY(i, ctx). */
+#ifdef DT_NO_CALLBACKS
+#define DT_LOOP_CALLBACK(name, body, ctx_type)
+#else
 #define DT_LOOP_CALLBACK(name, body, ctx_type)					\
 	static long name(__u32 i, ctx_type *ctx)				\
 	{									\
 		return body(i, ctx);						\
 	}
+#endif
 
-/* BODY(i, ctx) for i in [0, n), at most max times without bpf_loop, until it returns non-zero. */
+/*
+ * BODY(i, ctx) for i in [0, n), at most max times without bpf_loop, until it returns non-zero.
+ * DT_NO_CALLBACKS (the live object for kernels without bpf_for_each_map_elem, < 5.13, whose
+ * verifier refuses any reference to a callback, used or not): the bounded loop only.
+ */
+#ifdef DT_NO_CALLBACKS
+#define dt_loop(n, max, callback, body, ctx)					\
+	({									\
+		for (__u32 __i = 0; __i < (max) && __i < (n); __i++)		\
+			if (body(__i, (ctx)))					\
+				break;						\
+	})
+#else
 #define dt_loop(n, max, callback, body, ctx)					\
 	({									\
 		if (use_bpf_loop) {						\
@@ -30,5 +46,6 @@ const volatile bool use_bpf_loop = true;
 					break;				\
 		}								\
 	})
+#endif
 
 #endif

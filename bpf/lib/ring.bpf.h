@@ -55,7 +55,8 @@ static __always_inline void dt_ring_read_fields(__u64 ring_addr, struct dt_ring_
 	struct kvm_vcpu *vcpu = (void *)(ring_addr - bpf_core_field_offset(struct kvm_vcpu, dirty_ring));
 
 	f->kvm = (__u64)BPF_CORE_READ(vcpu, kvm);
-	f->vcpu_id = BPF_CORE_READ(ring, index);
+	/* the vCPU's, not ring->index: KVM sets that only when the ring is enabled */
+	f->vcpu_id = BPF_CORE_READ(vcpu, vcpu_id);
 	f->size = BPF_CORE_READ(ring, size);
 	f->soft_limit = BPF_CORE_READ(ring, soft_limit);
 	f->gfns = (__u64)BPF_CORE_READ(ring, dirty_gfns);

@@ -42,6 +42,104 @@ struct snap_heat *snapshot_add_heat(struct snapshot *s)
 	return memset(&s->heat[s->n_heat++], 0, sizeof(struct snap_heat));
 }
 
+/* A VM created under the live object without callbacks: its live key and its heat key. */
+struct reborn {
+	uint64_t key;		/* sorted by it, or by heat_key */
+	uint64_t heat_key;
+	const struct dt_vm *vm;
+};
+
+static int cmp_reborn_key(const void *a, const void *b)
+{
+	const struct reborn *x = a, *y = b;
+
+	return (x->key > y->key) - (x->key < y->key);
+}
+
+static int cmp_reborn_heat_key(const void *a, const void *b)
+{
+	const struct reborn *x = a, *y = b;
+
+	return (x->heat_key > y->heat_key) - (x->heat_key < y->heat_key);
+}
+
+static const struct reborn *reborn_find(const struct reborn *r, size_t n, uint64_t key, bool heat)
+{
+	struct reborn k = { .key = key, .heat_key = key };
+
+	return n ? bsearch(&k, r, n, sizeof(*r), heat ? cmp_reborn_heat_key : cmp_reborn_key) : NULL;
+}
+
+/* The owner of an entry under a reborn VM's live key, first seen at first_seen_ns (0: neither VM's). */
+static uint64_t reborn_owner(const struct reborn *r, uint64_t first_seen_ns)
+{
+	if (first_seen_ns >= r->vm->created_ns)
+		return r->key;
+	return first_seen_ns >= r->vm->prev_created_ns ? r->vm->prev_grave : 0;
+}
+
+void snapshot_attribute_reborn(struct snapshot *s)
+{
+	struct reborn *r = NULL, *by_heat = NULL;
+	const struct reborn *f;
+	size_t n = 0, cap = 0;
+
+	for (size_t i = 0; i < s->n_vms; i++) {
+		const struct dt_vm *vm = &s->vms[i].v;
+
+		if (!(vm->flags & DT_VM_REBORN) || DT_IS_GRAVE_KEY(s->vms[i].key))
+			continue;
+		DT_GROW(r, n, cap);
+		r[n++] = (struct reborn){ s->vms[i].key, DT_VM_HEAT_KEY(vm, s->vms[i].key), vm };
+	}
+	if (!n)
+		return;
+	by_heat = malloc(n * sizeof(*r));
+	if (!by_heat)
+		abort();
+	memcpy(by_heat, r, n * sizeof(*r));
+	dt_sort(r, n, sizeof(*r), cmp_reborn_key);
+	dt_sort(by_heat, n, sizeof(*r), cmp_reborn_heat_key);
+	/*
+	 * A vCPU the model cannot place would be taken for a new VM's: one that is
+	 * neither VM's, or the dead VM's once that is gone from the map, is left out.
+	 */
+	uint64_t *keys = malloc(s->n_vms * sizeof(*keys) + 1);
+
+	if (!keys)
+		abort();
+	for (size_t i = 0; i < s->n_vms; i++)
+		keys[i] = s->vms[i].key;
+	dt_sort(keys, s->n_vms, sizeof(*keys), dt_cmp_u64);
+	for (size_t j = 0; j < s->n_vcpus;) {
+		uint64_t owner;
+
+		if (!(f = reborn_find(r, n, s->vcpus[j].v.vm, false))) {
+			j++;
+			continue;
+		}
+		owner = reborn_owner(f, s->vcpus[j].v.first_seen_ns);
+		if (owner && bsearch(&owner, keys, s->n_vms, sizeof(*keys), dt_cmp_u64)) {
+			s->vcpus[j++].v.vm = owner;
+			continue;
+		}
+		s->vcpus[j] = s->vcpus[--s->n_vcpus];
+	}
+	free(keys);
+	for (size_t j = 0; j < s->n_memslots; j++)
+		if ((f = reborn_find(r, n, s->memslots[j].key.vm, false)))
+			s->memslots[j].key.vm = reborn_owner(f, s->memslots[j].v.first_seen_ns);
+	/* BPF counts a reborn VM's heat under its heat key: what is under its live key is older */
+	for (size_t j = 0; j < s->n_heat; j++) {
+		if ((f = reborn_find(r, n, s->heat[j].key.vm, false)))
+			s->heat[j].key.vm = f->vm->prev_grave;
+		else if ((f = reborn_find(by_heat, n, s->heat[j].key.vm, true)))
+			s->heat[j].key.vm = f->key;
+	}
+	free(r);
+	free(by_heat);
+}
+
 void snapshot_free(struct snapshot *s)
 {
 	free(s->vcpus);

@@ -62,6 +62,17 @@ struct snap_memslot *snapshot_add_memslot(struct snapshot *s);
 struct snap_heat *snapshot_add_heat(struct snapshot *s);
 void snapshot_free(struct snapshot *s);
 
+/*
+ * The userspace side of a new VM at a dead VM's address where BPF could not
+ * move the dead VM's entries (no bpf_for_each_map_elem; DT_VM_REBORN): in the
+ * snapshot, vCPUs and memslots under the live key first seen before the new
+ * VM was created are the dead VM's (its grave key), or neither's if older
+ * than the dead VM too (key 0); such a vCPU is left out of the snapshot when
+ * its VM is not in it (the model would take it for a new VM). The heat under
+ * the live key is the dead VM's and the new VM's is under its DT_VM_HEAT_KEY.
+ */
+void snapshot_attribute_reborn(struct snapshot *s);
+
 struct vcpu_metrics {
 	uint64_t key;
 	int32_t vcpu_id;

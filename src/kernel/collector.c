@@ -14,6 +14,38 @@
 #include "kernel/loader.h"
 #include "kernel/vm_recover.h"
 #include "live.skel.h"
+#include "live_nocb.skel.h"
+
+/* live_nocb is bpf/live.bpf.c built without callbacks: the same maps, programs and globals */
+_Static_assert(sizeof(struct live_bpf) == sizeof(struct live_nocb_bpf), "live_nocb differs from live");
+_Static_assert(sizeof(*((struct live_bpf *)0)->rodata) == sizeof(*((struct live_nocb_bpf *)0)->rodata),
+	       "live_nocb's globals differ from live's");
+
+/*
+ * The live skeleton holding live_nocb's object instead (for kernels without
+ * bpf_for_each_map_elem): live_bpf__open() with the other ELF bytes.
+ */
+static struct live_bpf *live_bpf__open_nocb(void)
+{
+	struct live_bpf *obj = calloc(1, sizeof(*obj));
+	int err;
+
+	if (!obj) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	err = live_bpf__create_skeleton(obj);
+	if (!err) {
+		obj->skeleton->data = (void *)live_nocb_bpf__elf_bytes(&obj->skeleton->data_sz);
+		err = bpf_object__open_skeleton(obj->skeleton, NULL);
+	}
+	if (err) {
+		live_bpf__destroy(obj);
+		errno = -err;
+		return NULL;
+	}
+	return obj;
+}
 
 struct collector {
 	struct live_bpf *skel;
@@ -38,7 +70,8 @@ static bool path_exists(const char *p)
 static int open_and_load(void *ctx, enum hook_mode mode)
 {
 	struct collector *c = ctx;
-	struct live_bpf *skel = live_bpf__open();
+	bool for_each = c->features.on[DT_FEAT_FOR_EACH];
+	struct live_bpf *skel = for_each ? live_bpf__open() : live_bpf__open_nocb();
 	int e;
 
 	if (!skel)
@@ -68,17 +101,24 @@ static void recover_old_vms(struct collector *c)
 
 	if (!c->features.on[DT_FEAT_MEMSLOT_RECOVERY])
 		return;
-	if (vm_recover(bpf_map__fd(c->skel->maps.vms), bpf_map__fd(c->skel->maps.memslots), c->verbose, &st,
-		       why, sizeof(why))) {
+	struct live_bpf *k = c->skel;
+	struct vm_recover_maps maps = {
+		.vms = bpf_map__fd(k->maps.vms), .memslots = bpf_map__fd(k->maps.memslots),
+		.vcpus = bpf_map__fd(k->maps.vcpus), .ring_ts = bpf_map__fd(k->maps.ring_ts),
+		.threads = bpf_map__fd(k->maps.threads), .reentry_pending = bpf_map__fd(k->maps.reentry_pending),
+	};
+
+	if (vm_recover(&maps, c->verbose, &st, why, sizeof(why))) {
 		char off[sizeof(why) + 64];
 
-		snprintf(off, sizeof(off), "%s: memslots of VMs older than dirtytop are unknown", why);
+		snprintf(off, sizeof(off), "%s: memslots and vCPUs of VMs older than dirtytop are unknown", why);
 		dt_feature_set_off(&c->features, DT_FEAT_MEMSLOT_RECOVERY, off);
 		return;
 	}
 	if (c->verbose)
 		fprintf(stderr, "dirtytop: VMs older than dirtytop: %u memslot tables recovered (%u slots), "
-			"%u could not be read whole\n", st.vms, st.slots, st.incomplete);
+			"%u could not be read whole; %u vCPUs (%u with their KVM_RUN thread)\n", st.vms, st.slots,
+			st.incomplete, st.vcpus, st.vcpu_tids);
 }
 
 int collector_open(struct collector **out, const struct collect_opts *opts, char *err, size_t errlen)
@@ -293,6 +333,8 @@ int collector_snapshot(struct collector *c, struct snapshot *s)
 		 add_memslot, s);
 	map_dump(c, bpf_map__fd(k->maps.heat), sizeof(struct dt_heat_key), sizeof(__u64), add_heat, s);
 	s->heat_shift = c->heat_shift;
+	if (!c->features.on[DT_FEAT_FOR_EACH])
+		snapshot_attribute_reborn(s);
 	sweep_orphans(c, s);
 	return 0;
 }
@@ -313,6 +355,31 @@ static bool vm_forgotten(const struct key_list *vms, uint64_t key, uint64_t *gen
 }
 
 /*
+ * Memslots or heat under key (a VM key, or a grave key: a generation) that
+ * go with the VMs forgotten: under a forgotten VM's key, unless a new VM
+ * lives at its address; under a forgotten generation (a grave key, or a
+ * reborn VM's heat key); for heat, under a reborn VM's live key while the
+ * dead VM it replaced is forgotten (BPF writes no heat there any more).
+ */
+static bool entry_forgotten(const struct key_list *vms, int mfd, uint64_t key, bool heat)
+{
+	struct dt_vm vm;
+	uint64_t gen;
+	bool live = !bpf_map_lookup_elem(mfd, &key, &vm);
+
+	if (vm_forgotten(vms, key, &gen) && (!live || vm.first_seen_ns == gen))
+		return true;
+	for (size_t i = 0; DT_IS_GRAVE_KEY(key) && i < vms->n; i++)
+		if (vms->gens[i] == key)
+			return true;
+	if (heat && live && (vm.flags & DT_VM_REBORN))
+		for (size_t i = 0; i < vms->n; i++)
+			if (vms->gens[i] == vm.prev_grave)
+				return true;
+	return false;
+}
+
+/*
  * Delete what the model forgot: entries of exited VMs. Each is deleted only if
  * it is still the generation the model showed; a VM or vCPU created since at
  * the same kernel address is left alone (BPF wiped the old one's entries when
@@ -326,7 +393,6 @@ void collector_forget(struct collector *c, const struct key_list *vms, const str
 	struct dt_heat_key hk, hnext, *hprev = NULL;
 	struct dt_vcpu v;
 	struct dt_vm vm;
-	uint64_t gen;
 
 	/*
 	 * Each entry under its live key and then under its grave key: a VM created
@@ -349,8 +415,7 @@ void collector_forget(struct collector *c, const struct key_list *vms, const str
 		return;
 	/* memslots and heat of a forgotten VM, unless a new VM lives at its address */
 	while (bpf_map_get_next_key(sfd, sprev, &snext) == 0) {
-		if (vm_forgotten(vms, snext.vm, &gen) &&
-		    (bpf_map_lookup_elem(mfd, &snext.vm, &vm) || vm.first_seen_ns == gen)) {
+		if (entry_forgotten(vms, mfd, snext.vm, false)) {
 			bpf_map_delete_elem(sfd, &snext);
 			continue;	/* go on from the same predecessor */
 		}
@@ -358,8 +423,7 @@ void collector_forget(struct collector *c, const struct key_list *vms, const str
 		sprev = &sk;
 	}
 	while (bpf_map_get_next_key(hfd, hprev, &hnext) == 0) {
-		if (vm_forgotten(vms, hnext.vm, &gen) &&
-		    (bpf_map_lookup_elem(mfd, &hnext.vm, &vm) || vm.first_seen_ns == gen)) {
+		if (entry_forgotten(vms, mfd, hnext.vm, true)) {
 			bpf_map_delete_elem(hfd, &hnext);
 			continue;
 		}

@@ -30,22 +30,30 @@ int features_probe(struct dt_features *fs, char *err, size_t errlen)
 		fs->on[f] = true;
 		fs->why_off[f][0] = 0;
 	}
-	/*
-	 * Burying a dead VM's entries when a new VM takes its address (live.bpf.c
-	 * vm_get) has no exact userspace equivalent: without it a new VM would be
-	 * charged the old one's memslots and heat. Refuse instead.
-	 */
-	if (!has_helper(BPF_FUNC_for_each_map_elem)) {
-		snprintf(err, errlen, "this kernel has no bpf_for_each_map_elem helper: "
-			 "dirtytop's live view needs Linux >= 5.13");
-		return EXIT_KERNEL;
-	}
+	(void)err;
+	(void)errlen;
 	if (forced_off("DIRTYTOP_FORCE_NO_BPF_LOOP"))
 		dt_feature_set_off(fs, DT_FEAT_BPF_LOOP, "forced off (DIRTYTOP_FORCE_NO_BPF_LOOP): no dirty heat from ring pushes; bounded loops; "
 				   "bitmap syncs of slots over 1 GiB not counted (uncounted_syncs)");
 	else if (!has_helper(BPF_FUNC_loop))
 		dt_feature_set_off(fs, DT_FEAT_BPF_LOOP, "no bpf_loop helper (Linux < 5.17): no dirty heat from ring pushes; bounded loops; "
 				   "bitmap syncs of slots over 1 GiB not counted (uncounted_syncs)");
+	/*
+	 * Without bpf_for_each_map_elem the verifier also refuses any callback
+	 * (BPF_PSEUDO_FUNC came with it): the live object built without them
+	 * (bpf/live.bpf.c, DT_NO_CALLBACKS) loads instead, and userspace tells a
+	 * dead VM's entries from those of a new VM at its address.
+	 */
+	if (forced_off("DIRTYTOP_FORCE_NO_FOR_EACH"))
+		dt_feature_set_off(fs, DT_FEAT_FOR_EACH, "forced off (DIRTYTOP_FORCE_NO_FOR_EACH): the live object without "
+				   "callbacks; a dead VM's entries at a new VM's address told apart in userspace");
+	else if (!has_helper(BPF_FUNC_for_each_map_elem))
+		dt_feature_set_off(fs, DT_FEAT_FOR_EACH, "no bpf_for_each_map_elem helper (Linux < 5.13): the live object "
+				   "without callbacks; a dead VM's entries at a new VM's address told apart in userspace");
+	if (!fs->on[DT_FEAT_FOR_EACH] && fs->on[DT_FEAT_BPF_LOOP])
+		dt_feature_set_off(fs, DT_FEAT_BPF_LOOP, "the live object without callbacks (for_each_map_elem off) has "
+				   "no bpf_loop: no dirty heat from ring pushes; bounded loops; bitmap syncs of slots over "
+				   "1 GiB not counted (uncounted_syncs)");
 	if (forced_off("DIRTYTOP_FORCE_NO_ITER"))
 		dt_feature_set_off(fs, DT_FEAT_MEMSLOT_RECOVERY, "forced off (DIRTYTOP_FORCE_NO_ITER): "
 				   "memslots of VMs older than dirtytop are unknown");

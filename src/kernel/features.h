@@ -10,8 +10,9 @@
 #include "core/features.h"
 
 /*
- * Fill fs from the kernel's helpers. DIRTYTOP_FORCE_NO_BPF_LOOP=1 and
- * DIRTYTOP_FORCE_NO_ITER=1 switch those paths off (to test the fallbacks).
+ * Fill fs from the kernel's helpers. DIRTYTOP_FORCE_NO_BPF_LOOP=1,
+ * DIRTYTOP_FORCE_NO_FOR_EACH=1 and DIRTYTOP_FORCE_NO_ITER=1 switch those
+ * paths off (to test the fallbacks).
  * 0, or EXIT_KERNEL with a message in err when the live view cannot run.
  */
 int features_probe(struct dt_features *fs, char *err, size_t errlen);

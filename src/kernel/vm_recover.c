@@ -8,7 +8,7 @@
 #include "kernel/vm_recover.h"
 #include "vm_iter.skel.h"
 
-int vm_recover(int vms_fd, int memslots_fd, bool verbose, struct vm_recover_stats *st, char *why,
+int vm_recover(const struct vm_recover_maps *maps, bool verbose, struct vm_recover_stats *st, char *why,
 	       size_t whylen)
 {
 	struct vm_iter_bpf *skel = vm_iter_bpf__open();
@@ -22,8 +22,12 @@ int vm_recover(int vms_fd, int memslots_fd, bool verbose, struct vm_recover_stat
 		snprintf(why, whylen, "opening the iterator failed: %s", strerror(-e));
 		return e;
 	}
-	if ((e = bpf_map__reuse_fd(skel->maps.vms, vms_fd)) ||
-	    (e = bpf_map__reuse_fd(skel->maps.memslots, memslots_fd))) {
+	if ((e = bpf_map__reuse_fd(skel->maps.vms, maps->vms)) ||
+	    (e = bpf_map__reuse_fd(skel->maps.memslots, maps->memslots)) ||
+	    (e = bpf_map__reuse_fd(skel->maps.vcpus, maps->vcpus)) ||
+	    (e = bpf_map__reuse_fd(skel->maps.ring_ts, maps->ring_ts)) ||
+	    (e = bpf_map__reuse_fd(skel->maps.threads, maps->threads)) ||
+	    (e = bpf_map__reuse_fd(skel->maps.reentry_pending, maps->reentry_pending))) {
 		snprintf(why, whylen, "sharing the live maps failed: %s", strerror(-e));
 		goto out;
 	}
@@ -55,6 +59,8 @@ int vm_recover(int vms_fd, int memslots_fd, bool verbose, struct vm_recover_stat
 	st->vms = skel->bss->vms_recovered;
 	st->incomplete = skel->bss->vms_incomplete;
 	st->slots = skel->bss->slots_recovered;
+	st->vcpus = skel->bss->vcpus_recovered;
+	st->vcpu_tids = skel->bss->vcpu_tids_recovered;
 out:
 	if (fd >= 0)
 		close(fd);

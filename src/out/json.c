@@ -11,7 +11,7 @@ static void vcpu_json(yajl_gen g, const struct vcpu_metrics *v)
 {
 	yajl_gen_map_open(g);
 	jw_put_int(g, "vcpu_id", v->vcpu_id);
-	jw_put_u64(g, "tid", v->tid);
+	jw_put_u64_known(g, "tid", v->tid != 0, v->tid);	/* 0: no KVM_RUN seen or known */
 	jw_put_string_known(g, "thread_name", v->thread_name);
 	jw_put_u64(g, "ring_size", v->ring_size);
 	jw_put_u64(g, "soft_limit", v->soft_limit);

@@ -226,6 +226,82 @@ static void test_exited_vm_shown_once_then_forgotten(void **state)
 	snapshot_free(&s);
 }
 
+/*
+ * Without bpf_for_each_map_elem nothing is moved when a new VM takes a dead
+ * VM's address (created at 10 s; the dead one at 5 s, buried under grave key
+ * 5 s): what is under the live key is told apart by when it was first seen.
+ */
+static void test_reborn_vm_entries_told_apart(void **state)
+{
+	struct snapshot s = {};
+	struct snap_vm *dead, *vm;
+	struct snap_vcpu *c;
+	struct snap_memslot *ms;
+	struct snap_heat *h;
+	const uint64_t grave = 5 * SEC, created = 10 * SEC;
+
+	(void)state;
+	dead = snapshot_add_vm(&s);
+	dead->key = grave;
+	dead->v.first_seen_ns = dead->v.created_ns = grave;
+	vm = snapshot_add_vm(&s);
+	vm->key = VM_KEY;
+	vm->v.flags = DT_VM_FROM_CREATE | DT_VM_REBORN;
+	vm->v.first_seen_ns = vm->v.created_ns = created;
+	vm->v.prev_grave = grave;
+	vm->v.prev_created_ns = grave;
+	/* vCPUs: the dead VM's (6 s), the new VM's (11 s), one older than both (2 s) */
+	const uint64_t vcpu_seen[] = { 6 * SEC, 11 * SEC, 2 * SEC }, vcpu_owner[] = { grave, VM_KEY, 0 };
+	for (int i = 0; i < 3; i++) {
+		c = snapshot_add_vcpu(&s);
+		c->key = RING0 + i * 0x1000;
+		c->v.vm = VM_KEY;
+		c->v.first_seen_ns = vcpu_seen[i];
+	}
+	for (int i = 0; i < 3; i++) {
+		ms = snapshot_add_memslot(&s);
+		ms->key.vm = VM_KEY;
+		ms->key.slot = i;
+		ms->v.first_seen_ns = vcpu_seen[i];
+	}
+	h = snapshot_add_heat(&s);	/* the dead VM's */
+	h->key.vm = VM_KEY;
+	h->pages = 7;
+	h = snapshot_add_heat(&s);	/* the new VM's, under DT_VM_HEAT_KEY */
+	h->key.vm = created;
+	h->pages = 9;
+	c = snapshot_add_vcpu(&s);	/* another VM's: untouched */
+	c->key = RING1 + 0x10000;
+	c->v.vm = VM_KEY + 0x1000;
+	c->v.first_seen_ns = SEC;
+
+	snapshot_attribute_reborn(&s);
+	/* the vCPU that is neither VM's is left out (the last one took its place) */
+	assert_int_equal(s.n_vcpus, 3);
+	assert_true(s.vcpus[0].v.vm == grave && s.vcpus[1].v.vm == VM_KEY);
+	assert_true(s.vcpus[2].v.vm == VM_KEY + 0x1000);
+	for (int i = 0; i < 3; i++)
+		assert_true(s.memslots[i].key.vm == vcpu_owner[i]);
+	assert_true(s.heat[0].key.vm == grave && s.heat[0].pages == 7);
+	assert_true(s.heat[1].key.vm == VM_KEY && s.heat[1].pages == 9);
+
+	/* no dead VM's entry was at the address (freed already): what is older is nobody's */
+	vm->v.prev_grave = vm->v.prev_created_ns = 0;
+	s.vcpus[0].v.vm = VM_KEY;
+	s.heat[0].key.vm = VM_KEY;
+	snapshot_attribute_reborn(&s);
+	assert_int_equal(s.n_vcpus, 2);
+	assert_true(s.vcpus[0].v.vm == VM_KEY + 0x1000 && s.vcpus[1].v.vm == VM_KEY && s.heat[0].key.vm == 0);
+
+	/* a VM that is not reborn (BPF moved what was there): nothing changes */
+	vm->v.flags = DT_VM_FROM_CREATE;
+	s.vcpus[0].v.vm = VM_KEY;
+	snapshot_attribute_reborn(&s);
+	assert_int_equal(s.n_vcpus, 2);
+	assert_true(s.vcpus[0].v.vm == VM_KEY);
+	snapshot_free(&s);
+}
+
 /* Shown exited, then buried by BPF (a new VM took its address): not shown again, and freed. */
 static void test_buried_after_exit_not_shown_again(void **state)
 {
@@ -516,6 +592,7 @@ int main(void)
 		cmocka_unit_test(test_stall_split_across_intervals),
 		cmocka_unit_test(test_exited_vm_shown_once_then_forgotten),
 		cmocka_unit_test(test_buried_after_exit_not_shown_again),
+		cmocka_unit_test(test_reborn_vm_entries_told_apart),
 		cmocka_unit_test(test_recreated_vm_gets_new_id),
 		cmocka_unit_test(test_sort_by_fill),
 		cmocka_unit_test(test_identity_and_name_filter),
