@@ -72,6 +72,10 @@ $(OUTPUT)/dirtygen: $(wildcard dirtygen/*.c dirtygen/*.S dirtygen/*.h) | $(OUTPU
 $(OUTPUT)/tests/test_prometheus: tests/unit/test_prometheus.c $(OUTPUT)/out/prometheus.o $(CORE_OBJS) $(HEADERS) | $(OUTPUT)/tests
 	$(CC) $(CFLAGS) $< $(OUTPUT)/out/prometheus.o $(CORE_OBJS) -lcmocka -lz -lm -o $@
 
+# The JSON view's own vCPU writer against yajl's.
+$(OUTPUT)/tests/test_json_view: tests/unit/test_json_view.c $(OUTPUT)/out/json.o $(OUTPUT)/out/json_writer.o $(CORE_OBJS) $(HEADERS) | $(OUTPUT)/tests
+	$(CC) $(CFLAGS) $< $(OUTPUT)/out/json.o $(OUTPUT)/out/json_writer.o $(CORE_OBJS) -lcmocka -lyajl -lz -lm -o $@
+
 $(OUTPUT)/tests/%: tests/unit/%.c $(CORE_OBJS) $(HEADERS) | $(OUTPUT)/tests
 	$(CC) $(CFLAGS) $< $(CORE_OBJS) -lcmocka -lz -lm -o $@
 

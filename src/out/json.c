@@ -2,11 +2,13 @@
 /* --json: one JSON object per interval (JSON Lines). Field names: README.md. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include "out/json_writer.h"
 #include "out/views.h"
 
+/* vcpu_json_raw writes the same bytes for the live view: change both (test_json_view) */
 static void vcpu_json(yajl_gen g, const struct vcpu_metrics *v)
 {
 	yajl_gen_map_open(g);
@@ -50,6 +52,209 @@ static void vcpu_json(yajl_gen g, const struct vcpu_metrics *v)
 	jw_put_double(g, "userspace_exits_s", v->userspace_exits_s);
 	jw_put_bool(g, "seen_from_create", v->seen_from_create);
 	yajl_gen_map_close(g);
+}
+
+/*
+ * The live view's text: its generator prints into it (yajl_gen_print_callback),
+ * and vCPU objects are written into it directly, byte for byte as vcpu_json
+ * writes them through yajl: at 4096 vCPUs of ~45 fields each, a yajl call per
+ * key and per value was most of the view's time. NULL outside view_json_print.
+ */
+struct jtext {
+	char *p;
+	size_t n, cap;
+};
+
+static struct jtext *g_raw;
+
+static void jt_put(struct jtext *t, const char *s, size_t n)
+{
+	if (t->n + n > t->cap) {
+		size_t cap = t->cap ? t->cap : 65536;
+
+		while (cap < t->n + n)
+			cap *= 2;
+		if (!(t->p = realloc(t->p, cap)))
+			abort();
+		t->cap = cap;
+	}
+	memcpy(t->p + t->n, s, n);
+	t->n += n;
+}
+
+static void jt_str(struct jtext *t, const char *s)
+{
+	jt_put(t, s, strlen(s));
+}
+
+static void jt_print(void *ctx, const char *s, size_t n)
+{
+	jt_put(ctx, s, n);
+}
+
+/* ,"k": (first: without the comma) */
+static void jt_key(struct jtext *t, const char *k, bool first)
+{
+	if (!first)
+		jt_put(t, ",", 1);
+	jt_put(t, "\"", 1);
+	jt_str(t, k);
+	jt_put(t, "\":", 2);
+}
+
+static void jt_u64(struct jtext *t, const char *k, uint64_t v)
+{
+	char buf[24];
+
+	jt_key(t, k, false);
+	jt_str(t, jw_format_u64(buf, v));
+}
+
+static void jt_double_value(struct jtext *t, double v)
+{
+	char buf[32];
+	const char *p = jw_format_double(buf, v);
+
+	jt_str(t, p ? p : "null");
+}
+
+static void jt_double(struct jtext *t, const char *k, double v)
+{
+	jt_key(t, k, false);
+	jt_double_value(t, v);
+}
+
+static void jt_bool(struct jtext *t, const char *k, bool v)
+{
+	jt_key(t, k, false);
+	jt_str(t, v ? "true" : "false");
+}
+
+/* A string as yajl writes it; one that needs escaping is given to yajl itself. */
+static void jt_string_known(struct jtext *t, const char *k, const char *s)
+{
+	static yajl_gen one;
+	const unsigned char *buf;
+	size_t len;
+
+	jt_key(t, k, false);
+	if (!s || !s[0]) {
+		jt_str(t, "null");
+		return;
+	}
+	for (const unsigned char *c = (const unsigned char *)s; *c; c++)
+		if (*c < 0x20 || *c == '"' || *c == '\\' || *c == '/' || *c >= 0x7f)
+			goto escape;
+	jt_put(t, "\"", 1);
+	jt_str(t, s);
+	jt_put(t, "\"", 1);
+	return;
+escape:
+	if (!one && !(one = jw_new()))
+		abort();
+	yajl_gen_reset(one, NULL);
+	yajl_gen_clear(one);
+	jw_string(one, s);
+	if (yajl_gen_get_buf(one, &buf, &len) != yajl_gen_status_ok)
+		abort();
+	jt_put(t, (const char *)buf, len);
+}
+
+static void jt_quantiles(struct jtext *t, const char *k, const struct quantiles *q)
+{
+	char buf[24];
+
+	jt_key(t, k, false);
+	if (!q->valid) {
+		jt_str(t, "null");
+		return;
+	}
+	jt_str(t, "{\"count\":");
+	jt_str(t, jw_format_u64(buf, q->count));
+	jt_str(t, ",\"p50\":");
+	jt_double_value(t, q->p50);
+	jt_str(t, ",\"p99\":");
+	jt_double_value(t, q->p99);
+	jt_str(t, ",\"max\":");
+	jt_double_value(t, q->max);
+	jt_put(t, "}", 1);
+}
+
+static void jt_hist(struct jtext *t, const char *k, const struct hist_counts *h)
+{
+	char buf[24];
+	bool first = true;
+
+	jt_key(t, k, false);
+	jt_put(t, "[", 1);
+	for (uint32_t b = 0; h && b < DT_HIST_BUCKETS; b++) {
+		if (!h->count[b])
+			continue;
+		jt_str(t, first ? "[" : ",[");
+		first = false;
+		jt_str(t, jw_format_u64(buf, hist_bucket_low(b)));
+		jt_put(t, ",", 1);
+		jt_str(t, jw_format_u64(buf, hist_bucket_high(b)));
+		jt_put(t, ",", 1);
+		jt_str(t, jw_format_u64(buf, h->count[b]));
+		jt_put(t, "]", 1);
+	}
+	jt_put(t, "]", 1);
+}
+
+/* vcpu_json's object, field for field (keep the two together), as element i of an array yajl holds open (and believes empty) */
+static void vcpu_json_raw(struct jtext *t, const struct vcpu_metrics *v, size_t i)
+{
+	char buf[32];
+
+	jt_str(t, i ? ",{" : "{");
+	jt_key(t, "vcpu_id", true);
+	snprintf(buf, sizeof(buf), "%lld", (long long)v->vcpu_id);	/* as yajl_gen_integer */
+	jt_str(t, buf);
+	if (v->tid) {
+		jt_u64(t, "tid", v->tid);
+	} else {	/* 0: no KVM_RUN seen or known */
+		jt_key(t, "tid", false);
+		jt_str(t, "null");
+	}
+	jt_string_known(t, "thread_name", v->thread_name);
+	jt_u64(t, "ring_size", v->ring_size);
+	jt_u64(t, "soft_limit", v->soft_limit);
+	jt_u64(t, "pushes", v->pushes);
+	jt_double(t, "fill_rate", v->fill_rate);
+	jt_double(t, "fill_mib_s", v->fill_mib_s);
+	jt_u64(t, "used", v->used);
+	jt_double(t, "used_pct", v->used_pct);
+	jt_u64(t, "peak_used", v->peak_used);
+	jt_double(t, "peak_pct", v->peak_pct);
+	jt_u64(t, "full_exits", v->full_exits);
+	jt_double(t, "full_exits_s", v->full_exits_s);
+	jt_u64(t, "stalls", v->stalls);
+	jt_double(t, "stall_s", v->stall_s);
+	jt_double(t, "stall_frac", v->stall_frac);
+	jt_bool(t, "stalled_now", v->stalled_now);
+	jt_quantiles(t, "stall_us", &v->stall_us);
+	jt_quantiles(t, "stall_us_all", &v->stall_us_all);
+	jt_hist(t, "stall_us_hist", v->hists ? &v->hists->stall_hist_all : NULL);
+	jt_u64(t, "ring_resets", v->ring_resets);
+	jt_double(t, "ring_resets_s", v->ring_resets_s);
+	jt_u64(t, "entries_reset", v->entries_reset);
+	jt_quantiles(t, "reclaimed", &v->reclaimed);
+	jt_quantiles(t, "reclaimed_all", &v->reclaimed_all);
+	jt_hist(t, "reclaimed_hist", v->hists ? &v->hists->reclaimed_hist_all : NULL);
+	jt_quantiles(t, "reap_interval_us", &v->reap_interval_us);
+	jt_quantiles(t, "reap_interval_us_all", &v->reap_interval_us_all);
+	jt_quantiles(t, "reap_latency_us", &v->reap_latency_us);
+	jt_quantiles(t, "reap_latency_us_all", &v->reap_latency_us_all);
+	jt_u64(t, "reentries", v->reentries);
+	jt_u64(t, "reentries_full", v->reentries_full);
+	jt_double(t, "held_s", v->held_s);
+	jt_double(t, "held_frac", v->held_frac);
+	jt_quantiles(t, "held_us_all", &v->held_us_all);
+	jt_u64(t, "userspace_exits", v->userspace_exits);
+	jt_double(t, "userspace_exits_s", v->userspace_exits_s);
+	jt_bool(t, "seen_from_create", v->seen_from_create);
+	jt_put(t, "}", 1);
 }
 
 static void memslot_json(yajl_gen g, const struct memslot_metrics *ms)
@@ -176,7 +381,7 @@ static void vm_json(yajl_gen g, const struct vm_metrics *vm, const struct view_o
 	jw_key(g, "vcpus");
 	yajl_gen_array_open(g);
 	for (size_t i = 0; i < vm->n_vcpus; i++)
-		vcpu_json(g, &vm->vcpus[i]);
+		g_raw ? vcpu_json_raw(g_raw, &vm->vcpus[i], i) : vcpu_json(g, &vm->vcpus[i]);
 	yajl_gen_array_close(g);
 	yajl_gen_map_close(g);
 }
@@ -225,21 +430,25 @@ void view_json_fields(yajl_gen g, const struct model *m, const struct view_opts 
 
 void view_json_print(FILE *out, const struct model *m, const struct view_opts *o, const struct frame_info *frame)
 {
-	/*
-	 * One generator for the whole run: its buffer (megabytes at 4096 vCPUs)
-	 * is kept, not grown again by doubling at every refresh.
-	 */
+	/* one generator and text for the whole run: megabytes at 4096 vCPUs, not regrown each refresh */
+	static struct jtext text;
 	static yajl_gen g;
 
-	if (!g && !(g = jw_new())) {
-		fprintf(stderr, "dirtytop: out of memory for the JSON view\n");
-		return;
+	if (!g) {
+		if (!(g = jw_new())) {
+			fprintf(stderr, "dirtytop: out of memory for the JSON view\n");
+			return;
+		}
+		yajl_gen_config(g, yajl_gen_print_callback, jt_print, &text);
 	}
 	yajl_gen_reset(g, NULL);
-	yajl_gen_clear(g);
+	text.n = 0;
+	g_raw = &text;
 	yajl_gen_map_open(g);
 	view_json_fields(g, m, o, frame);
 	yajl_gen_map_close(g);
-	jw_flush(g, out, true);
+	g_raw = NULL;
+	jt_put(&text, "\n", 1);
+	fwrite(text.p, 1, text.n, out);
 	fflush(out);
 }

@@ -49,24 +49,38 @@ void jw_int(yajl_gen g, long long v)
 }
 
 /* Integral values formatted here: snprintf costs ~0.5 µs a value, and most are integral (idle rates are 0). */
-void jw_double(yajl_gen g, double v)
+const char *jw_format_double(char buf[32], double v)
 {
-	char buf[32], *p;
+	char *p;
 
-	if (!isfinite(v)) {
-		yajl_gen_null(g);	/* JSON can say null, not NaN */
-		return;
-	}
+	if (!isfinite(v))
+		return NULL;	/* JSON can say null, not NaN */
 	if (fabs(v) < 9007199254740992.0 && v == (double)(int64_t)v) {	/* 2^53 */
-		memcpy(buf + sizeof(buf) - 3, ".0", 3);
-		p = format_u64(buf + sizeof(buf) - 3, (uint64_t)fabs(v));
+		memcpy(buf + 32 - 3, ".0", 3);
+		p = format_u64(buf + 32 - 3, (uint64_t)fabs(v));
 		if (v < 0)
 			*--p = '-';
-		put_number(g, p);
-		return;
+		return p;
 	}
-	snprintf(buf, sizeof(buf), "%.17g", v);
-	put_number(g, buf);
+	snprintf(buf, 32, "%.17g", v);
+	return buf;
+}
+
+const char *jw_format_u64(char buf[24], uint64_t v)
+{
+	buf[23] = 0;
+	return format_u64(buf + 23, v);
+}
+
+void jw_double(yajl_gen g, double v)
+{
+	char buf[32];
+	const char *p = jw_format_double(buf, v);
+
+	if (!p)
+		yajl_gen_null(g);
+	else
+		put_number(g, p);
 }
 
 void jw_fixed(yajl_gen g, double v, int decimals)

@@ -48,5 +48,9 @@ void jw_put_identity(yajl_gen g, const struct vm_identity *id);
 void jw_put_quantiles(yajl_gen g, const char *k, const struct quantiles *q);
 /* non-empty buckets as [low, high, count]; high is exclusive; h NULL: [] */
 void jw_put_hist(yajl_gen g, const char *k, const struct hist_counts *h);
+/* The text jw_double writes for v, in buf; NULL for null (not finite). */
+const char *jw_format_double(char buf[32], double v);
+/* The text jw_u64 writes for v, in buf. */
+const char *jw_format_u64(char buf[24], uint64_t v);
 
 #endif
