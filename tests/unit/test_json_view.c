@@ -145,6 +145,8 @@ static void test_raw_vcpus_equal_yajl(void **state)
 		b = through_yajl(&m, &o, &f);
 		assert_non_null(strstr(a, "\"vcpus\":[{\"vcpu_id\":"));
 		assert_non_null(strstr(a, "tab\\there\\n"));
+		assert_non_null(strstr(a, "{\"vcpu_id\":-1,\"tid\":207,"));
+		assert_non_null(strstr(a, "\"tid\":null,"));
 		for (size_t i = 0; a[i] || b[i]; i++)
 			if (a[i] != b[i]) {	/* say where, not only that */
 				size_t from = i > 60 ? i - 60 : 0;
