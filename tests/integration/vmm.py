@@ -222,3 +222,30 @@ def pushes_at(records, vcpu_id, t_ns, after):
         if not after and ts <= t_ns:
             best = c[0]["pushes"]
     return 0 if best is None and not after else best
+
+
+class Kicker:
+    """Makes QEMUs' vCPU threads return from KVM_RUN and call it again, every `every` seconds
+    (QMP `info registers -a` reads every vCPU's state on its thread). A real guest's vCPUs come
+    back to the VMM now and then (I/O); the test guest's never do, and a halted one (the second
+    vCPU) sleeps in KVM_RUN for good: dirtytop started after them would not see their threads."""
+
+    def __init__(self, qmps, every=0.5):
+        import threading
+
+        self.qmps, self.every = qmps, every
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while not self.done.wait(self.every):
+            for q in self.qmps:
+                try:
+                    q.cmd("human-monitor-command", **{"command-line": "info registers -a"})
+                except (OSError, AssertionError, RuntimeError):
+                    return
+
+    def stop(self):
+        self.done.set()
+        self.thread.join(timeout=30)
