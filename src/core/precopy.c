@@ -191,6 +191,16 @@ static void reset_rings(struct precopy_vm *v, const struct rec_event *e)
 	close_pass(v);
 }
 
+static void push(struct precopy_vm *v, const struct rec_event *e)
+{
+	if (!v || !v->started)
+		return;
+	v->cur.dirty_pages++;
+	count_add(&v->cur.regions, &v->cur.n_regions, &v->cur.cap_regions,
+		  (uint64_t)e->slot << 32 | (e->offset >> 9), 1);
+	count_add(&v->cur.vcpus, &v->cur.n_vcpus, &v->cur.cap_vcpus, e->id, 1);
+}
+
 void precopy_add(struct precopy *p, const struct rec_record *rec)
 {
 	const struct rec_event *e = &rec->ev;
@@ -248,13 +258,16 @@ void precopy_add(struct precopy *p, const struct rec_record *rec)
 			  (uint64_t)e->slot << 32 | e->offset, e->size);
 		break;
 	case REC_PUSH:
-		v = vm_of_ring(p, e->id);
-		if (!v || !v->started)
-			break;
-		v->cur.dirty_pages++;
-		count_add(&v->cur.regions, &v->cur.n_regions, &v->cur.cap_regions,
-			  (uint64_t)e->slot << 32 | (e->offset >> 9), 1);
-		count_add(&v->cur.vcpus, &v->cur.n_vcpus, &v->cur.cap_vcpus, e->id, 1);
+		push(vm_of_ring(p, e->id), e);
+		break;
+	case REC_BATCH:	/* recordings 2.0 store pushes in batches */
+		v = vm_of_ring(p, rec->batch.id);
+		for (uint32_t i = 0; v && i < rec->batch.n; i++) {
+			struct rec_event pe;
+
+			rec_batch_push(&rec->batch, i, &pe);
+			push(v, &pe);
+		}
 		break;
 	}
 }

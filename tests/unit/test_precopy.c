@@ -185,14 +185,36 @@ static void test_no_bandwidth(void **state)
 }
 
 /* Ring: two vCPUs push; their own resets and the reaper's are not syncs, the migration thread's are. */
-static void test_ring_passes(void **state)
+/* n pushes of ring id at offsets from..from+n-1: one PUSH record each, or batches (recordings 2.0) */
+static void ring_pushes(struct precopy *p, uint32_t id, uint64_t *ts, int from, int n, bool batched)
+{
+	for (int i = 0; i < n;) {
+		struct rec_record rec = { .kind = REC_BATCH };
+		struct rec_batch *b = &rec.batch;
+
+		if (!batched) {
+			add(p, (struct rec_record){ .kind = REC_PUSH, .ev = { .id = id, .ts = (*ts)++, .slot = 1,
+									     .offset = (uint64_t)(from + i) } });
+			i++;
+			continue;
+		}
+		b->id = id;
+		b->first_ts = *ts;
+		for (; i < n && b->n < REC_BATCH_MAX; i++, b->n++)
+			b->e[b->n] = (typeof(b->e[0])){ .slot = 1, .offset = (uint64_t)(from + i) };
+		*ts += b->n;
+		b->ts = *ts;
+		add(p, rec);
+	}
+}
+
+static void ring_passes(bool batched)
 {
 	struct precopy p;
 	struct precopy_verdict vd;
 	const struct precopy_vm *v;
 	uint64_t ts = 20 * MS;
 
-	(void)state;
 	precopy_init(&p);
 	vm_info(&p, 1);
 	for (uint32_t r = 0; r < 2; r++)
@@ -202,9 +224,8 @@ static void test_ring_passes(void **state)
 	memslot(&p, 10 * MS, 1, DT_MEM_LOG_DIRTY_PAGES, MIG_TID);
 	for (int pass = 0; pass < 5; pass++) {
 		/* vCPU 0: 300 pages a pass, vCPU 1: 100 */
-		for (int i = 0; i < 400; i++)
-			add(&p, (struct rec_record){ .kind = REC_PUSH, .ev = { .id = i < 300 ? 10 : 11, .ts = ts++, .slot = 1,
-									      .offset = (uint64_t)i } });
+		ring_pushes(&p, 10, &ts, 0, 300, batched);
+		ring_pushes(&p, 11, &ts, 300, 100, batched);
 		/* a vCPU's own reap and the reaper thread's mid-pass: not syncs */
 		add(&p, (struct rec_record){ .kind = REC_IOCTL, .ev = { .id = VM, .ts = ts++, .cmd = DT_KVM_RESET_DIRTY_RINGS,
 								       .tid = 700, .ret = 10 } });
@@ -215,7 +236,8 @@ static void test_ring_passes(void **state)
 								       .tid = MIG_TID, .ret = 380 } });
 	}
 	/* after the last sync: dirt of no pass */
-	add(&p, (struct rec_record){ .kind = REC_PUSH, .ev = { .id = 10, .ts = ts + 1, .slot = 1, .offset = 9 } });
+	ts++;
+	ring_pushes(&p, 10, &ts, 9, 1, batched);
 	precopy_finish(&p);
 	v = &p.vms[0];
 	assert_true(v->ring);
@@ -236,6 +258,19 @@ static void test_ring_passes(void **state)
 	precopy_free(&p);
 }
 
+static void test_ring_passes(void **state)
+{
+	(void)state;
+	ring_passes(false);
+}
+
+/* the same pushes as a recording 2.0 stores them: in batches */
+static void test_ring_passes_batched(void **state)
+{
+	(void)state;
+	ring_passes(true);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -245,6 +280,7 @@ int main(void)
 		cmocka_unit_test(test_slow_shrink_named),
 		cmocka_unit_test(test_no_bandwidth),
 		cmocka_unit_test(test_ring_passes),
+		cmocka_unit_test(test_ring_passes_batched),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
