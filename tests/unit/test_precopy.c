@@ -208,7 +208,8 @@ static void ring_pushes(struct precopy *p, uint32_t id, uint64_t *ts, int from, 
 	}
 }
 
-static void ring_passes(bool batched)
+/* spaces: QEMU's KVM address spaces (x86 with SMM: 2), each flushed at every sync, back to back */
+static void ring_passes(bool batched, int spaces)
 {
 	struct precopy p;
 	struct precopy_verdict vd;
@@ -221,6 +222,8 @@ static void ring_passes(bool batched)
 		add(&p, (struct rec_record){ .kind = REC_RING_INFO, .ring = { .id = 10 + r, .vm_id = VM, .vcpu_id = (int)r,
 									    .tid = 700 + r, .ring_size = 4096 } });
 	memslot(&p, 0, 1, 0, 1);
+	if (spaces == 2)
+		memslot(&p, 0, 1u << 16 | 1, 0, 1);
 	memslot(&p, 10 * MS, 1, DT_MEM_LOG_DIRTY_PAGES, MIG_TID);
 	for (int pass = 0; pass < 5; pass++) {
 		/* vCPU 0: 300 pages a pass, vCPU 1: 100 */
@@ -232,8 +235,9 @@ static void ring_passes(bool batched)
 		add(&p, (struct rec_record){ .kind = REC_IOCTL, .ev = { .id = VM, .ts = ts++, .cmd = DT_KVM_RESET_DIRTY_RINGS,
 								       .tid = 6000, .ret = 10 } });
 		ts = 20 * MS + (uint64_t)(pass + 1) * 100 * MS;
-		add(&p, (struct rec_record){ .kind = REC_IOCTL, .ev = { .id = VM, .ts = ts, .cmd = DT_KVM_RESET_DIRTY_RINGS,
-								       .tid = MIG_TID, .ret = 380 } });
+		for (int f = 0; f < spaces; f++)
+			add(&p, (struct rec_record){ .kind = REC_IOCTL, .ev = { .id = VM, .ts = ts, .cmd = DT_KVM_RESET_DIRTY_RINGS,
+									       .tid = MIG_TID, .ret = 380 } });
 	}
 	/* after the last sync: dirt of no pass */
 	ts++;
@@ -244,7 +248,7 @@ static void ring_passes(bool batched)
 	assert_int_equal(v->n_passes, 5);
 	for (size_t i = 0; i < 5; i++) {
 		assert_int_equal(v->passes[i].dirty_pages, 400);
-		assert_int_equal(v->passes[i].calls, 3);
+		assert_int_equal(v->passes[i].calls, 2 + spaces);
 	}
 	/* 400 pages per 0.1 s, 2 MiB/s: budget 153.6 pages */
 	precopy_evaluate(v, 2 * MIB, 0.3, &vd);
@@ -261,14 +265,21 @@ static void ring_passes(bool batched)
 static void test_ring_passes(void **state)
 {
 	(void)state;
-	ring_passes(false);
+	ring_passes(false, 1);
 }
 
 /* the same pushes as a recording 2.0 stores them: in batches */
 static void test_ring_passes_batched(void **state)
 {
 	(void)state;
-	ring_passes(true);
+	ring_passes(true, 1);
+}
+
+/* memslots in two address spaces: QEMU flushes twice per sync, one pass each */
+static void test_ring_passes_two_address_spaces(void **state)
+{
+	(void)state;
+	ring_passes(true, 2);
 }
 
 int main(void)
@@ -281,6 +292,7 @@ int main(void)
 		cmocka_unit_test(test_no_bandwidth),
 		cmocka_unit_test(test_ring_passes),
 		cmocka_unit_test(test_ring_passes_batched),
+		cmocka_unit_test(test_ring_passes_two_address_spaces),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
