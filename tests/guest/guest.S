@@ -5,9 +5,11 @@
  * with flat segments and runs the dirtying loop at once.
  *
  * The loop writes one word to each of WS_PAGES pages from WS_START and starts over,
- * pausing PAUSE iterations between pages. Set them when assembling:
+ * pausing PAUSE iterations between pages. Before it, FILL_PAGES pages from WS_START
+ * are written once (a migration's first pass then has data to send, not zero pages).
+ * Set them when assembling:
  *   as --32 --defsym WS_START=0x100000 --defsym WS_PAGES=1024 --defsym PAUSE=50
- * The guest needs RAM up to WS_START + WS_PAGES * 4096.
+ * The guest needs RAM up to WS_START + max(WS_PAGES, FILL_PAGES) * 4096.
  */
 	.ifndef WS_START
 	.set WS_START, 0x00100000	/* 1 MiB: above the low megabyte's ROM and holes */
@@ -17,6 +19,9 @@
 	.endif
 	.ifndef PAUSE
 	.set PAUSE, 2000
+	.endif
+	.ifndef FILL_PAGES
+	.set FILL_PAGES, 0
 	.endif
 	.set BASE, 0xffff0000		/* where QEMU maps a 64 KiB -bios image */
 	.set CODE32, 0x08
@@ -30,6 +35,14 @@ loop:					/* offset 0: the first thing in the image */
 	mov %eax, %ds
 	mov %eax, %es
 	mov %eax, %ss
+	mov $WS_START, %edi
+	mov $FILL_PAGES, %ebx
+0:	test %ebx, %ebx
+	jz 1f
+	movl $0x5a5a5a5a, (%edi)
+	add $4096, %edi
+	dec %ebx
+	jmp 0b
 1:	mov $WS_START, %edi
 	mov $WS_PAGES, %ebx
 2:	incl (%edi)

@@ -34,15 +34,16 @@ def qemu_ready(kvm_bpf):
             missing("binutils (as, objcopy) to build the test guest")
 
 
-def build_guest(tmp, pause=FAST_PAUSE, ws_mib=16, ws_pages=None):
+def build_guest(tmp, pause=FAST_PAUSE, ws_mib=16, ws_pages=None, fill_pages=0):
     """tests/guest/guest.S as a -bios image: it rewrites ws_pages pages (default ws_mib MiB) from
-    1 MiB in a loop, PAUSE iterations between pages. The VM needs RAM up to 1 MiB + the working set."""
+    1 MiB in a loop, PAUSE iterations between pages, after writing fill_pages pages from 1 MiB
+    once. The VM needs RAM up to 1 MiB + the larger of the two."""
     pages = ws_pages if ws_pages is not None else ws_mib * MIB // PAGE
-    name = f"guest-{pages}p-{pause}"
+    name = f"guest-{pages}p-{pause}-{fill_pages}"
     obj, image = tmp / f"{name}.o", tmp / f"{name}.bin"
     subprocess.run(["as", "--32", "--defsym", f"PAUSE={pause}", "--defsym", f"WS_START={WS_START}",
-                    "--defsym", f"WS_PAGES={pages}", "-o", str(obj), os.path.join(GUEST_DIR, "guest.S")],
-                   check=True)
+                    "--defsym", f"WS_PAGES={pages}", "--defsym", f"FILL_PAGES={fill_pages}", "-o", str(obj),
+                    os.path.join(GUEST_DIR, "guest.S")], check=True)
     # guest.S has no relocations: its text is the image as it is
     subprocess.run(["objcopy", "-O", "binary", "-j", ".text", str(obj), str(image)], check=True)
     assert os.path.getsize(image) == 64 * 1024
