@@ -124,8 +124,15 @@ def test_qemu_migration_verdict(qemu_ready, tmp, ring, ws_pages, fill_pages, bw_
     print(f"run: {time.monotonic() - t0:.1f} s")
 
     live = json.loads(out)
-    m = one_migration(live, pid)
     named = no_converge(live, pid)
+    if ring and converges:
+        # a ring migration's sync shows only as the migration thread's KVM_RESET_DIRTY_RINGS, and
+        # QEMU issues none when its reaper thread harvested the rings just before: a short
+        # converging migration can show too few passes for a verdict (README "Precopy passes").
+        # What must hold: nothing named, live and offline alike.
+        assert not named, json.dumps(named, indent=1)
+        return check_offline(rec, pid, live, converges)
+    m = one_migration(live, pid)
     print("live:", summary(m))
     assert m["tracking"] == ("ring" if ring else "bitmap")
     assert m["bandwidth_source"].startswith("QMP") and m["downtime_limit_ms"] == DOWNTIME_MS, m
@@ -135,11 +142,9 @@ def test_qemu_migration_verdict(qemu_ready, tmp, ring, ws_pages, fill_pages, bw_
     if not ring:
         # bitmap: a pass finds at most the working set, and all of it once it lasts a loop of the guest
         assert max(later) == ws_pages and all(p <= ws_pages for p in later), summary(m)
-    elif not converges:
+    else:
         # ring: pushes, so a page can count twice in a pass (QEMU's reaper re-protects it meanwhile)
         assert max(later) >= ws_pages, summary(m)
-    else:
-        assert any(later), summary(m)
     if converges:
         assert not named, json.dumps(named, indent=1)
         assert m["verdict"] == "converges", summary(m)
@@ -150,13 +155,24 @@ def test_qemu_migration_verdict(qemu_ready, tmp, ring, ws_pages, fill_pages, bw_
         # the plateau is above the budget: what precopy must send each pass does not fit
         assert m["plateau_pages"] > m["budget_pages"], summary(m)
 
-    # offline: the recording of the same run; the bandwidth from QEMU's TCP bytes in it
+    mo = check_offline(rec, pid, live, converges)
+    assert mo and (mo["verdict"], mo["verdict_pass"]) == (m["verdict"], m["verdict_pass"]), (summary(m), summary(mo))
+
+
+def check_offline(rec, pid, live, converges):
+    """doctor on the recording of the same run, the bandwidth from QEMU's TCP bytes in it: the same
+    finding (or none) as live, the same passes' migration; returns its migration (None if none)."""
     o = subprocess.run([DIRTYTOP, "doctor", str(rec), "--json", "-p", str(pid), "--downtime", str(DOWNTIME_MS)],
                        capture_output=True, text=True, timeout=300)
     assert o.returncode == 0, o.stderr
     off = json.loads(o.stdout)
-    mo = one_migration(off, pid)
-    print("offline:", summary(mo))
-    assert mo["bandwidth_source"].startswith("measured"), summary(mo)
     assert bool(no_converge(off, pid)) == (not converges), json.dumps(off["findings"], indent=1)[:3000]
-    assert (mo["verdict"], mo["verdict_pass"]) == (m["verdict"], m["verdict_pass"]), (summary(m), summary(mo))
+    ms = [m for m in off["migrations"] if m["pid"] == pid]
+    live_ms = [m for m in live["migrations"] if m["pid"] == pid]
+    assert len(ms) == len(live_ms) <= 1, (live_ms, ms)
+    if not ms:
+        print("offline: no migration listed (no pass), as live")
+        return None
+    print("offline:", summary(ms[0]))
+    assert ms[0]["bandwidth_source"].startswith("measured"), summary(ms[0])
+    return ms[0]
