@@ -443,6 +443,25 @@ static __noinline struct dt_vm *vm_get(__u64 kvm, bool from_create, __s32 fd)
 	return vm;
 }
 
+/*
+ * KVM_RUN on fd by thread tid: if fd is a vCPU, that thread runs it. A vCPU of
+ * a VM older than dirtytop that has not pushed yet is seen here first.
+ */
+static __noinline void learn_thread(__u32 fd, __u32 tid)
+{
+	__u64 priv = fd_vcpu(fd), ring;
+	struct dt_vcpu *v;
+
+	if (!priv)
+		return;
+	ring = dt_vcpu_ring_addr(priv);
+	v = vcpu_get(ring);
+	if (v && v->tid != tid) {
+		v->tid = tid;
+		dt_thread_set_ring(tid, ring);
+	}
+}
+
 SEC("tp/syscalls/sys_enter_ioctl")
 int ioctl_enter(struct sys_enter_ioctl_args *ctx)
 {
@@ -452,11 +471,17 @@ int ioctl_enter(struct sys_enter_ioctl_args *ctx)
 	if (!dt_is_kvm_ioctl(cmd))
 		return 0;
 	if (cmd == DT_KVM_RUN) {
-		__u64 ring = dt_reentry_take((__u32)bpf_get_current_pid_tgid());
+		__u32 tid = (__u32)bpf_get_current_pid_tgid();
+		__u64 ring = dt_reentry_take(tid);
 		struct dt_vcpu *v;
 
-		if (!ring)
+		if (!ring) {
+			/* a thread not yet known to run a vCPU (one that has not pushed: no dirty
+			 * logging, bitmap mode, or idle): its vCPU from the fd, once */
+			if (!dt_thread_ring(tid))
+				learn_thread((__u32)ctx->fd, tid);
 			return 0;
+		}
 		v = bpf_map_lookup_elem(&vcpus, &ring);
 		if (v)
 			dt_agg_reentry(v, epoch, bpf_ktime_get_ns());
