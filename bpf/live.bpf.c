@@ -20,14 +20,13 @@
 #include "dt_live.h"
 #include "dt_agg.h"
 
-#define MAX_VCPUS 8192
-#define MAX_VMS 1024
-#define DT_MAX_VCPU_THREADS MAX_VCPUS
+#define DT_MAX_VCPU_THREADS 8192
 
 #include "lib/kvm_layouts.bpf.h"
 #include "lib/hooks.bpf.h"
 #include "lib/ring.bpf.h"
 #include "lib/maps.bpf.h"
+#include "lib/live_maps.bpf.h"
 #include "lib/kvm_ioctl.bpf.h"
 #include "lib/kvm_run.bpf.h"
 #include "lib/bitmap.bpf.h"
@@ -42,48 +41,12 @@ const volatile __u32 heat_shift = 9;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, MAX_VCPUS);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, __u64);		/* struct kvm_dirty_ring * */
-	__type(value, struct dt_vcpu);
-} vcpus SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, MAX_VCPUS);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, __u64);		/* struct kvm_dirty_ring * */
-	__type(value, struct dt_ring_ts);
-} ring_ts SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, MAX_VMS);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, __u64);		/* struct kvm * */
-	__type(value, struct dt_vm);
-} vms SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 8192);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct dt_memslot_key);
-	__type(value, struct dt_memslot);
-} memslots SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 262144);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct dt_heat_key);
 	__type(value, __u64);		/* pages dirtied */
 } heat SEC(".maps");
 
-DT_ZERO_TEMPLATE(zero_vcpu, struct dt_vcpu);
-DT_ZERO_TEMPLATE(zero_vm, struct dt_vm);
-DT_ZERO_TEMPLATE(zero_ring_ts, struct dt_ring_ts);
-DT_ZERO_TEMPLATE(zero_memslot, struct dt_memslot);
 
 /* global: verified once, not again at each call site of the heat walk's loop */
 __noinline int heat_add(__u64 vm, __u32 slot, __u32 region, __u64 pages)
