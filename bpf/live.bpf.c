@@ -20,14 +20,13 @@
 #include "dt_live.h"
 #include "dt_agg.h"
 
-#define MAX_VCPUS 8192
-#define MAX_VMS 1024
-#define DT_MAX_VCPU_THREADS MAX_VCPUS
+#define DT_MAX_VCPU_THREADS 8192
 
 #include "lib/kvm_layouts.bpf.h"
 #include "lib/hooks.bpf.h"
 #include "lib/ring.bpf.h"
 #include "lib/maps.bpf.h"
+#include "lib/live_maps.bpf.h"
 #include "lib/kvm_ioctl.bpf.h"
 #include "lib/kvm_run.bpf.h"
 #include "lib/bitmap.bpf.h"
@@ -42,48 +41,12 @@ const volatile __u32 heat_shift = 9;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, MAX_VCPUS);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, __u64);		/* struct kvm_dirty_ring * */
-	__type(value, struct dt_vcpu);
-} vcpus SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, MAX_VCPUS);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, __u64);		/* struct kvm_dirty_ring * */
-	__type(value, struct dt_ring_ts);
-} ring_ts SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, MAX_VMS);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, __u64);		/* struct kvm * */
-	__type(value, struct dt_vm);
-} vms SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 8192);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct dt_memslot_key);
-	__type(value, struct dt_memslot);
-} memslots SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 262144);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct dt_heat_key);
 	__type(value, __u64);		/* pages dirtied */
 } heat SEC(".maps");
 
-DT_ZERO_TEMPLATE(zero_vcpu, struct dt_vcpu);
-DT_ZERO_TEMPLATE(zero_vm, struct dt_vm);
-DT_ZERO_TEMPLATE(zero_ring_ts, struct dt_ring_ts);
-DT_ZERO_TEMPLATE(zero_memslot, struct dt_memslot);
 
 /* global: verified once, not again at each call site of the heat walk's loop */
 __noinline int heat_add(__u64 vm, __u32 slot, __u32 region, __u64 pages)
@@ -443,6 +406,25 @@ static __noinline struct dt_vm *vm_get(__u64 kvm, bool from_create, __s32 fd)
 	return vm;
 }
 
+/*
+ * KVM_RUN on fd by thread tid: if fd is a vCPU, that thread runs it. A vCPU of
+ * a VM older than dirtytop that has not pushed yet is seen here first.
+ */
+static __noinline void learn_thread(__u32 fd, __u32 tid)
+{
+	__u64 priv = fd_vcpu(fd), ring;
+	struct dt_vcpu *v;
+
+	if (!priv)
+		return;
+	ring = dt_vcpu_ring_addr(priv);
+	v = vcpu_get(ring);
+	if (v && v->tid != tid) {
+		v->tid = tid;
+		dt_thread_set_ring(tid, ring);
+	}
+}
+
 SEC("tp/syscalls/sys_enter_ioctl")
 int ioctl_enter(struct sys_enter_ioctl_args *ctx)
 {
@@ -452,11 +434,17 @@ int ioctl_enter(struct sys_enter_ioctl_args *ctx)
 	if (!dt_is_kvm_ioctl(cmd))
 		return 0;
 	if (cmd == DT_KVM_RUN) {
-		__u64 ring = dt_reentry_take((__u32)bpf_get_current_pid_tgid());
+		__u32 tid = (__u32)bpf_get_current_pid_tgid();
+		__u64 ring = dt_reentry_take(tid);
 		struct dt_vcpu *v;
 
-		if (!ring)
+		if (!ring) {
+			/* a thread not yet known to run a vCPU (one that has not pushed: no dirty
+			 * logging, bitmap mode, or idle): its vCPU from the fd, once */
+			if (!dt_thread_ring(tid))
+				learn_thread((__u32)ctx->fd, tid);
 			return 0;
+		}
 		v = bpf_map_lookup_elem(&vcpus, &ring);
 		if (v)
 			dt_agg_reentry(v, epoch, bpf_ktime_get_ns());

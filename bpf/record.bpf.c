@@ -534,6 +534,20 @@ __noinline int dirtylog_count(__u32 vm_id, __u32 slot, __u64 bitmap)
 	return 0;
 }
 
+/* KVM_RUN on fd by thread tid: if fd is a vCPU, that thread runs it (live.bpf.c) */
+static __noinline void learn_thread(__u32 fd, __u32 tid)
+{
+	__u64 priv = fd_vcpu(fd), ring;
+	struct rec_ring *r;
+
+	if (!priv)
+		return;
+	ring = dt_vcpu_ring_addr(priv);
+	r = ring_get(ring);
+	if (r && r->tid != tid)
+		set_tid(r, ring, tid, true);
+}
+
 SEC("tp/syscalls/sys_enter_ioctl")
 int ioctl_enter(struct sys_enter_ioctl_args *ctx)
 {
@@ -549,8 +563,12 @@ int ioctl_enter(struct sys_enter_ioctl_args *ctx)
 		struct dt_ev_tid *e;
 		struct rec_ring *r;
 
-		if (!ring)
+		if (!ring) {
+			/* a thread not yet known to run a vCPU: its vCPU from the fd, once (live.bpf.c) */
+			if (!dt_thread_ring(tid) && !filtered_out(bpf_get_current_pid_tgid()))
+				learn_thread((__u32)ctx->fd, tid);
 			return 0;
+		}
 		r = bpf_map_lookup_elem(&rings, &ring);
 		if (!r || !wanted(DT_EV_REENTRY))
 			return 0;

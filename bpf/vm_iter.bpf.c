@@ -24,48 +24,11 @@
 
 #define DT_MAX_VCPU_THREADS 8192
 #include "lib/maps.bpf.h"
+#include "lib/live_maps.bpf.h"
 #include "lib/ring.bpf.h"
 #include "lib/kvm_run.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
-
-/* The live object's maps (same definitions as live.bpf.c; userspace reuses their fds). */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1024);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, __u64);		/* struct kvm * */
-	__type(value, struct dt_vm);
-} vms SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 8192);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct dt_memslot_key);
-	__type(value, struct dt_memslot);
-} memslots SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 8192);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, __u64);		/* struct kvm_dirty_ring * */
-	__type(value, struct dt_vcpu);
-} vcpus SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 8192);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, __u64);		/* struct kvm_dirty_ring * */
-	__type(value, struct dt_ring_ts);
-} ring_ts SEC(".maps");
-
-DT_ZERO_TEMPLATE(zero_vm, struct dt_vm);
-DT_ZERO_TEMPLATE(zero_memslot, struct dt_memslot);
-DT_ZERO_TEMPLATE(zero_vcpu, struct dt_vcpu);
-DT_ZERO_TEMPLATE(zero_ring_ts, struct dt_ring_ts);
 
 /* VMs whose table was recovered, and those whose table could not be read whole. */
 __u32 vms_recovered = 0, vms_incomplete = 0, slots_recovered = 0;

@@ -81,4 +81,30 @@ static __always_inline __u64 fd_private_data(__u32 fd)
 	return (__u64)BPF_CORE_READ(file, private_data);
 }
 
+/*
+ * The struct kvm_vcpu of fd, when fd is a KVM vCPU (its anon inode is named
+ * "kvm-vcpu:N"), else 0: for an ioctl number another driver could use too.
+ */
+static __always_inline __u64 fd_vcpu(__u32 fd)
+{
+	struct task_struct *task = (void *)bpf_get_current_task();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds, *file = NULL;
+	const unsigned char *name;
+	char buf[9];
+
+	if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds))
+		return 0;
+	fds = BPF_CORE_READ(fdt, fd);
+	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
+		return 0;
+	name = BPF_CORE_READ(file, f_path.dentry, d_name.name);
+	if (!name || bpf_probe_read_kernel(buf, sizeof(buf), name))
+		return 0;
+	for (int i = 0; i < (int)sizeof(buf); i++)
+		if (buf[i] != "kvm-vcpu:"[i])
+			return 0;
+	return (__u64)BPF_CORE_READ(file, private_data);
+}
+
 #endif /* DT_KVM_LAYOUTS_BPF_H */

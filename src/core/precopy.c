@@ -159,6 +159,8 @@ static void memslot(struct precopy_vm *v, const struct rec_event *e)
 	}
 	if (fl)
 		*fl = e->size ? (e->flags | 0x80000000u) : 0;
+	if (e->size && (e->slot >> 16) < 32)
+		v->address_spaces |= 1u << (e->slot >> 16);
 	if (!v->started || v->end == PRECOPY_VMM_EXITED)
 		return;
 	for (size_t i = 0; i < v->n_slot_flags; i++)
@@ -228,6 +230,11 @@ static void reset_rings(struct precopy_vm *v, const struct rec_event *e)
 	v->cur.calls++;
 	if (!boundary)
 		return;
+	/* QEMU flushes the rings once per KVM address space it listens to (x86: memory and SMM)
+	 * at each sync, back to back: the sync ends with the last of them */
+	if (++v->flushes < (uint32_t)__builtin_popcount(v->address_spaces))
+		return;
+	v->flushes = 0;
 	v->cur.sync_ns = e->ts;
 	close_pass(v);
 }

@@ -77,6 +77,8 @@ struct precopy_vm {
 	bool started;			/* dirty logging on */
 	uint64_t start_ns;
 	uint32_t log_tid;		/* switched logging on by a flags change; 0 at creation */
+	uint32_t address_spaces;	/* bit n: a memslot in address space n (x86 SMM: 1) */
+	uint32_t flushes;		/* ring: syncing resets since the last pass ended */
 	uint32_t slot_flags_slot[PRECOPY_MAX_SLOTS], slot_flags[PRECOPY_MAX_SLOTS];
 	size_t n_slot_flags;
 	/* the sync being read (bitmap: slots seen in it) */

@@ -336,6 +336,36 @@ static void draw_detail_heat(struct tui *t, const struct vm_metrics *vm, struct 
 	}
 }
 
+/* Who the VM is: what its VMM's command line and cgroup say ("-" unknown, never guessed) */
+static void draw_detail_identity(struct tui *t, const struct vm_metrics *vm, struct pen *p)
+{
+	const struct vm_identity *id = &vm->identity;
+	char line[512];
+
+	pput(p, 0, t->a_title, "Identity");
+	p->y++;
+	snprintf(line, sizeof(line), "name %s   uuid %s   cgroup %s", id->name[0] ? id->name : "-",
+		 id->uuid[0] ? id->uuid : "-", id->cgroup[0] ? id->cgroup : "-");
+	pput(p, 2, A_NORMAL, line);
+	p->y++;
+	if (id->pod_uid[0] || id->namespace[0]) {
+		snprintf(line, sizeof(line), "namespace %s   pod %s   container %s", id->namespace[0] ? id->namespace : "-",
+			 id->pod_uid[0] ? id->pod_uid : "-", id->container[0] ? id->container : "-");
+		pput(p, 2, A_NORMAL, line);
+		p->y++;
+	}
+	for (size_t i = 0; i < vm->n_vcpus; i++) {
+		const struct vcpu_metrics *c = &vm->vcpus[i];
+
+		if (!c->thread_name[0])
+			continue;
+		snprintf(line, sizeof(line), "vCPU %d   TID %u   thread %s", c->vcpu_id, c->tid, c->thread_name);
+		pput(p, 2, A_NORMAL, line);
+		p->y++;
+	}
+	p->y++;
+}
+
 static void draw_detail_body(struct tui *t, const struct vm_metrics *vm, struct pen *p)
 {
 	char line[160];
@@ -346,6 +376,7 @@ static void draw_detail_body(struct tui *t, const struct vm_metrics *vm, struct 
 		pput(p, 0, t->a_bad, line);
 		p->y += 2;
 	}
+	draw_detail_identity(t, vm, p);
 	draw_detail_memslots(t, vm, p);
 	p->y++;
 	draw_detail_ops(t, vm, p);

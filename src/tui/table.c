@@ -321,7 +321,9 @@ static const char *cell(const struct tui *t, char *buf, size_t len, int col, con
 		}
 		return vm->comm[0] ? vm->comm : known_comm(t, vm->vm_id);
 	case C_NAME:
-		return c ? "" : vm->identity.name[0] ? vm->identity.name : "-";
+		if (c)	/* the vCPU thread's own name (QEMU -name ...,debug-threads=on: "CPU 0/KVM") */
+			return c->thread_name;
+		return vm->identity.name[0] ? vm->identity.name : "-";
 	case C_STATE:
 		if (c) {
 			if (!c->stalled_now)

@@ -1,6 +1,7 @@
-"""Helpers for the tests that run QEMU (Debian's qemu-system-x86 with seabios): the test
-guest built with a chosen pace, QEMU's command line, a small QMP client, and waiting
-until the guest runs its dirtying loop. Not a test module."""
+"""Helpers for the tests that run QEMU (Debian's qemu-system-x86): the test guest, which is
+QEMU's firmware (-bios: it runs its dirtying loop from the reset vector, no BIOS to boot), built
+with a chosen working set and pace; QEMU's command line, a small QMP client, and waiting until the
+guest runs its loop. Not a test module."""
 import json
 import os
 import re
@@ -15,38 +16,46 @@ from conftest import ROOT, missing
 GUEST_DIR = os.path.join(ROOT, "tests", "guest")
 QEMU = "/usr/bin/qemu-system-x86_64"
 MIB = 1 << 20
+PAGE = 4096
 # PAUSE iterations between pages: 50 makes the guest dirty some 40-70 MiB/s here once
 # dirty logging is on (2000, guest.S's default, only ~1 MiB/s). Faster guests (PAUSE 1)
 # make QEMU 7.2 stop resetting a ring that overfilled to its full size (an exit storm).
 FAST_PAUSE = 50
+WS_START = MIB  # the working set starts above the low megabyte (ROM, VGA hole)
+BIOS_BASE = 0xFFFF0000  # where QEMU maps a 64 KiB -bios image: the guest's loop runs here
 
 
 @pytest.fixture
 def qemu_ready(kvm_bpf):
     if not os.path.exists(QEMU):
-        missing(f"{QEMU} (scripts/install-deps installs qemu-system-x86 and seabios)")
-    if not os.path.exists("/usr/share/seabios/bios-256k.bin"):
-        missing("seabios (without it QEMU hangs in the firmware)")
-    for tool in ("as", "ld"):
+        missing(f"{QEMU} (scripts/install-deps installs qemu-system-x86)")
+    for tool in ("as", "objcopy"):
         if subprocess.run(["which", tool], capture_output=True).returncode:
-            missing("binutils (as, ld) to build the test guest")
+            missing("binutils (as, objcopy) to build the test guest")
 
 
-def build_guest(tmp, pause=FAST_PAUSE):
-    """The multiboot guest of tests/guest, assembled with PAUSE iterations between pages."""
-    obj, elf = tmp / f"guest{pause}.o", tmp / f"guest{pause}.elf"
-    subprocess.run(["as", "--32", "--defsym", f"PAUSE={pause}", "-o", str(obj),
+def build_guest(tmp, pause=FAST_PAUSE, ws_mib=16, ws_pages=None, fill_pages=0):
+    """tests/guest/guest.S as a -bios image: it rewrites ws_pages pages (default ws_mib MiB) from
+    1 MiB in a loop, PAUSE iterations between pages, after writing fill_pages pages from 1 MiB
+    once. The VM needs RAM up to 1 MiB + the larger of the two."""
+    pages = ws_pages if ws_pages is not None else ws_mib * MIB // PAGE
+    name = f"guest-{pages}p-{pause}-{fill_pages}"
+    obj, image = tmp / f"{name}.o", tmp / f"{name}.bin"
+    subprocess.run(["as", "--32", "--defsym", f"PAUSE={pause}", "--defsym", f"WS_START={WS_START}",
+                    "--defsym", f"WS_PAGES={pages}", "--defsym", f"FILL_PAGES={fill_pages}", "-o", str(obj),
                     os.path.join(GUEST_DIR, "guest.S")], check=True)
-    subprocess.run(["ld", "-m", "elf_i386", "-T", os.path.join(GUEST_DIR, "guest.ld"), "-o", str(elf),
-                    str(obj)], check=True)
-    return elf
+    # guest.S has no relocations: its text is the image as it is
+    subprocess.run(["objcopy", "-O", "binary", "-j", ".text", str(obj), str(image)], check=True)
+    assert os.path.getsize(image) == 64 * 1024
+    return image
 
 
-def qemu_args(elf, mem_mib=128, ring=0, qmp=(), incoming=None, smp=2):
+def qemu_args(image, mem_mib=128, ring=0, qmp=(), incoming=None, smp=2):
     accel = "kvm" + (f",dirty-ring-size={ring}" if ring else "")
-    # -arch-capabilities: this nested AMD host rejects the MSR QEMU would set for it
+    # -arch-capabilities: this nested AMD host rejects the MSR QEMU would set for it.
+    # The destination of a migration gets the same -bios: QEMU migrates the firmware's ROM too.
     args = [QEMU, "-accel", accel, "-cpu", "host,-arch-capabilities", "-m", str(mem_mib), "-smp", str(smp),
-            "-kernel", str(elf), "-display", "none", "-serial", "none", "-monitor", "none",
+            "-bios", str(image), "-display", "none", "-serial", "none", "-monitor", "none",
             "-no-reboot", "-nodefaults"]
     for q in qmp:
         args += ["-qmp", f"unix:{q},server,nowait"]
@@ -109,12 +118,13 @@ class QMP:
 
 
 def wait_guest_running(qmp, timeout=60):
-    """Until vCPU 0 executes the guest's loop (the firmware takes a few seconds here)."""
+    """Until vCPU 0 executes the guest's loop in protected mode (EIP in the image, not the real-mode
+    reset path). QEMU starts the firmware at once; this waits out a slow first KVM_RUN."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         regs = qmp.cmd("human-monitor-command", **{"command-line": "info registers"})
         m = re.search(r"EIP=([0-9a-f]+)", regs)
-        if m and 0x100000 <= int(m.group(1), 16) < 0x101000:
+        if m and BIOS_BASE <= int(m.group(1), 16) < BIOS_BASE + 0x100:
             return
         time.sleep(0.2)
     raise AssertionError("the guest never reached its dirtying loop")
@@ -213,3 +223,30 @@ def pushes_at(records, vcpu_id, t_ns, after):
         if not after and ts <= t_ns:
             best = c[0]["pushes"]
     return 0 if best is None and not after else best
+
+
+class Kicker:
+    """Makes QEMUs' vCPU threads return from KVM_RUN and call it again, every `every` seconds
+    (QMP `info registers -a` reads every vCPU's state on its thread). A real guest's vCPUs come
+    back to the VMM now and then (I/O); the test guest's never do, and a halted one (the second
+    vCPU) sleeps in KVM_RUN for good: dirtytop started after them would not see their threads."""
+
+    def __init__(self, qmps, every=0.5):
+        import threading
+
+        self.qmps, self.every = qmps, every
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while not self.done.wait(self.every):
+            for q in self.qmps:
+                try:
+                    q.cmd("human-monitor-command", **{"command-line": "info registers -a"})
+                except (OSError, AssertionError, RuntimeError):
+                    return
+
+    def stop(self):
+        self.done.set()
+        self.thread.join(timeout=30)

@@ -188,15 +188,17 @@ static void test_no_bandwidth(void **state)
 	precopy_free(&p);
 }
 
-/* Ring: two vCPUs push; their own resets and the reaper's are not syncs, the migration thread's are. */
-static void test_ring_passes(void **state)
+/*
+ * Ring: two vCPUs push; their own resets and the reaper's are not syncs, the migration thread's are.
+ * spaces: QEMU's KVM address spaces (x86 with SMM: 2), each flushed at every sync, back to back.
+ */
+static void ring_passes(int spaces)
 {
 	struct precopy p;
 	struct precopy_verdict vd;
 	const struct precopy_vm *v;
 	uint64_t ts = 20 * MS;
 
-	(void)state;
 	precopy_init(&p);
 	vm_info(&p, 1);
 	/* vCPU 1's thread is known from its TID event only (the ring was created before it ran) */
@@ -205,6 +207,8 @@ static void test_ring_passes(void **state)
 									    .tid = r ? 0 : 700, .ring_size = 4096, .soft_limit = 4032 } });
 	add(&p, (struct rec_record){ .kind = REC_TID, .ev = { .id = 11, .ts = 1, .tid = 701 } });
 	memslot(&p, 0, 1, 0, 1);
+	if (spaces == 2)
+		memslot(&p, 0, 1u << 16 | 1, 0, 1);
 	memslot(&p, 10 * MS, 1, DT_MEM_LOG_DIRTY_PAGES, MIG_TID);
 	for (int pass = 0; pass < 5; pass++) {
 		/* vCPU 0: 300 pages a pass, vCPU 1: 100; as a recording stores them, in batches of up to 64 */
@@ -226,8 +230,9 @@ static void test_ring_passes(void **state)
 		add(&p, (struct rec_record){ .kind = REC_IOCTL, .ev = { .id = VM, .ts = ts++, .cmd = DT_KVM_RESET_DIRTY_RINGS,
 								       .tid = 6000, .ret = 10 } });
 		ts = 20 * MS + (uint64_t)(pass + 1) * 100 * MS;
-		add(&p, (struct rec_record){ .kind = REC_IOCTL, .ev = { .id = VM, .ts = ts, .cmd = DT_KVM_RESET_DIRTY_RINGS,
-								       .tid = MIG_TID, .ret = 380 } });
+		for (int f = 0; f < spaces; f++)
+			add(&p, (struct rec_record){ .kind = REC_IOCTL, .ev = { .id = VM, .ts = ts, .cmd = DT_KVM_RESET_DIRTY_RINGS,
+									       .tid = MIG_TID, .ret = 380 } });
 	}
 	/* after the last sync: dirt of no pass */
 	add(&p, (struct rec_record){ .kind = REC_PUSH, .ev = { .id = 10, .ts = ts + 1, .slot = 1, .offset = 9 } });
@@ -237,7 +242,7 @@ static void test_ring_passes(void **state)
 	assert_int_equal(v->n_passes, 5);
 	for (size_t i = 0; i < 5; i++) {
 		assert_int_equal(v->passes[i].dirty_pages, 400);
-		assert_int_equal(v->passes[i].calls, 3);
+		assert_int_equal(v->passes[i].calls, 2 + spaces);
 	}
 	/* 400 pages per 0.1 s, 2 MiB/s: budget 153.6 pages */
 	precopy_evaluate(v, 2 * MIB, 0.3, &vd);
@@ -279,6 +284,19 @@ static void test_ring_passes(void **state)
 		doc_findings_free(&f);
 	}
 	precopy_free(&p);
+}
+
+static void test_ring_passes(void **state)
+{
+	(void)state;
+	ring_passes(1);
+}
+
+/* memslots in two address spaces: QEMU flushes twice per sync, one pass for both */
+static void test_ring_passes_two_address_spaces(void **state)
+{
+	(void)state;
+	ring_passes(2);
 }
 
 /*
@@ -383,6 +401,7 @@ int main(void)
 		cmocka_unit_test(test_slow_shrink_named),
 		cmocka_unit_test(test_no_bandwidth),
 		cmocka_unit_test(test_ring_passes),
+		cmocka_unit_test(test_ring_passes_two_address_spaces),
 		cmocka_unit_test(test_migration_end),
 		cmocka_unit_test(test_ring_vcpu_known_by_tid),
 	};
