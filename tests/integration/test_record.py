@@ -252,10 +252,38 @@ def test_max_rate_loses_nothing_or_says_how_much(kvm_bpf, tmp):
 
 
 def test_forced_loss_is_counted_exactly(kvm_bpf, tmp):
-    """A ring buffer far too small: events are lost, and the file says exactly how many."""
-    truth, err = record_command(tmp / "lossy.dtr", MAXRATE[:-1] + ["2"], tmp / "truth.json",
-                                "--ringbuf-size", "8K")
-    assert "LOST" in err
+    """A ring buffer far too small and a reader that cannot drain it (stopped while dirtygen runs):
+    events are lost, and the file says exactly how many. Stopping the reader makes the loss certain at
+    any machine's speed (an emulated guest's pushes alone did not always fill 8 KiB)."""
+    truth_path = tmp / "truth.json"
+    # the command stops dirtytop (its parent), then runs dirtygen, which dirtytop already filters on
+    cmd = [DIRTYTOP, "record", "-o", str(tmp / "lossy.dtr"), "-c", "--ringbuf-size", "8K", "--",
+           "sh", "-c", 'kill -STOP "$PPID" && exec "$@"', "sh"] + gen_cmd(truth_path, MAXRATE[:-1] + ["2"])
+    rec = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 180
+        while True:  # until dirtygen has exited: a zombie, as its parent cannot reap it while stopped
+            assert rec.poll() is None, f"dirtytop record exited early ({rec.returncode}): {rec.stderr.read()}"
+            assert time.monotonic() < deadline, "dirtygen did not finish in 180 s"
+            try:
+                with open(f"/proc/{rec.pid}/task/{rec.pid}/children") as f:
+                    kids = f.read().split()
+                states = []
+                for kid in kids:
+                    with open(f"/proc/{kid}/stat") as f:
+                        states.append(f.read().rsplit(")", 1)[1].split()[0])
+            except OSError:
+                states = []
+            if states == ["Z"]:
+                break
+            time.sleep(0.1)
+    finally:
+        rec.send_signal(signal.SIGCONT)
+    err = rec.communicate(timeout=120)[1]
+    assert rec.returncode == 0, f"dirtytop record failed ({rec.returncode}): {err}"
+    with open(truth_path) as f:
+        truth = json.load(f)
+    assert "LOST" in err, err
     rc, doc, rerr = report(tmp / "lossy.dtr", "--json", "-S")
     assert rc == 0, rerr
     assert doc["recording"]["lost"]["push"] > 0, "an 8 KiB ring buffer lost nothing: the test proves nothing"
