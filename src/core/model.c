@@ -659,9 +659,17 @@ static void vm_update_slots_and_heat(struct model *m, const struct snapshot *s)
 	}
 	for (i = 0; i < s->n_vcpus; i++) {
 		const struct dt_vcpu *v = &s->vcpus[i].v;
+		const struct vcpu_metrics *c;
 		struct vm_metrics *vm;
 
 		if (!v->heat_pending || !(vm = vm_find(m, v->vm)))
+			continue;
+		/*
+		 * Only a vCPU this VM shows: the entry of a forgotten vCPU (a dead VM's, not yet
+		 * deleted) can still name this address, now a new VM's, and held back a whole region
+		 */
+		c = vcpu_find(m, vm, s->vcpus[i].key);
+		if (!c || !c->present || c->first_seen_ns != v->first_seen_ns)
 			continue;
 		heat_append(vm, v->heat_slot, v->heat_region, v->heat_pending);
 	}
