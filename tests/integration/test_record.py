@@ -24,8 +24,10 @@ from test_counts import compare_counts
 BUILD = os.path.dirname(DIRTYTOP)
 # Sized so that rings fill between reaps at emulated speed too (scripts/guest-run: about 3000
 # pages/s per vCPU with 4 vCPUs): 1024 entries (soft limit 960) reaped every 600 or 1000 ms.
+# a reaper slow enough (1.5 s) that every vCPU fills its ring between reaps even at an emulated
+# guest's ~1000 pages/s (at 0.6 s, one CI run saw a single soft-full exit and 4 blocks)
 SMALL = ["--vms", "2", "--vcpus", "2", "--mem", "32", "--ring-size", "1024", "--rate", "15000",
-         "--reap-interval", "600", "--reap-delay", "50", "--duration", "2"]
+         "--reap-interval", "1500", "--reap-delay", "50", "--duration", "4"]
 LIVE_CASE = ["--vms", "2", "--vcpus", "2", "--mem", "64", "--ring-size", "1024", "--rate", "20000",
              "--reap-interval", "1000", "--reap-delay", "100", "--duration", "3"]
 MAXRATE = ["--vcpus", "4", "--mem", "2048", "--ring-size", "65536", "--rate", "0",
