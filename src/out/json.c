@@ -8,49 +8,63 @@
 #include "out/json_writer.h"
 #include "out/views.h"
 
-/* vcpu_json_raw writes the same bytes for the live view: change both (test_json_view) */
+/*
+ * A vCPU's fields after vcpu_id, tid and thread_name, listed once for both writers
+ * (yajl's and the live view's own): X(KIND, key, value)
+ */
+#define VCPU_JSON_FIELDS(X, v) \
+	X(U64, "ring_size", (v)->ring_size)\
+	X(U64, "soft_limit", (v)->soft_limit)\
+	X(U64, "pushes", (v)->pushes)\
+	X(DOUBLE, "fill_rate", (v)->fill_rate)\
+	X(DOUBLE, "fill_mib_s", (v)->fill_mib_s)\
+	X(U64, "used", (v)->used)\
+	X(DOUBLE, "used_pct", (v)->used_pct)\
+	X(U64, "peak_used", (v)->peak_used)\
+	X(DOUBLE, "peak_pct", (v)->peak_pct)\
+	X(U64, "full_exits", (v)->full_exits)\
+	X(DOUBLE, "full_exits_s", (v)->full_exits_s)\
+	X(U64, "stalls", (v)->stalls)\
+	X(DOUBLE, "stall_s", (v)->stall_s)\
+	X(DOUBLE, "stall_frac", (v)->stall_frac)\
+	X(BOOL, "stalled_now", (v)->stalled_now)\
+	X(QUANTILES, "stall_us", &(v)->stall_us)\
+	X(QUANTILES, "stall_us_all", &(v)->stall_us_all)\
+	X(HIST, "stall_us_hist", (v)->hists ? &(v)->hists->stall_hist_all : NULL)\
+	X(U64, "ring_resets", (v)->ring_resets)\
+	X(DOUBLE, "ring_resets_s", (v)->ring_resets_s)\
+	X(U64, "entries_reset", (v)->entries_reset)\
+	X(QUANTILES, "reclaimed", &(v)->reclaimed)\
+	X(QUANTILES, "reclaimed_all", &(v)->reclaimed_all)\
+	X(HIST, "reclaimed_hist", (v)->hists ? &(v)->hists->reclaimed_hist_all : NULL)\
+	X(QUANTILES, "reap_interval_us", &(v)->reap_interval_us)\
+	X(QUANTILES, "reap_interval_us_all", &(v)->reap_interval_us_all)\
+	X(QUANTILES, "reap_latency_us", &(v)->reap_latency_us)\
+	X(QUANTILES, "reap_latency_us_all", &(v)->reap_latency_us_all)\
+	X(U64, "reentries", (v)->reentries)\
+	X(U64, "reentries_full", (v)->reentries_full)\
+	X(DOUBLE, "held_s", (v)->held_s)\
+	X(DOUBLE, "held_frac", (v)->held_frac)\
+	X(QUANTILES, "held_us_all", &(v)->held_us_all)\
+	X(U64, "userspace_exits", (v)->userspace_exits)\
+	X(DOUBLE, "userspace_exits_s", (v)->userspace_exits_s)\
+	X(BOOL, "seen_from_create", (v)->seen_from_create)
+
+#define JW_U64 jw_put_u64
+#define JW_DOUBLE jw_put_double
+#define JW_BOOL jw_put_bool
+#define JW_QUANTILES jw_put_quantiles
+#define JW_HIST jw_put_hist
+#define JW_FIELD(kind, k, val) JW_##kind(g, k, val);
+
+/* vcpu_json_raw writes the same bytes for the live view (test_json_view) */
 static void vcpu_json(yajl_gen g, const struct vcpu_metrics *v)
 {
 	yajl_gen_map_open(g);
 	jw_put_int(g, "vcpu_id", v->vcpu_id);
 	jw_put_u64_known(g, "tid", v->tid != 0, v->tid);	/* 0: no KVM_RUN seen or known */
 	jw_put_string_known(g, "thread_name", v->thread_name);
-	jw_put_u64(g, "ring_size", v->ring_size);
-	jw_put_u64(g, "soft_limit", v->soft_limit);
-	jw_put_u64(g, "pushes", v->pushes);
-	jw_put_double(g, "fill_rate", v->fill_rate);
-	jw_put_double(g, "fill_mib_s", v->fill_mib_s);
-	jw_put_u64(g, "used", v->used);
-	jw_put_double(g, "used_pct", v->used_pct);
-	jw_put_u64(g, "peak_used", v->peak_used);
-	jw_put_double(g, "peak_pct", v->peak_pct);
-	jw_put_u64(g, "full_exits", v->full_exits);
-	jw_put_double(g, "full_exits_s", v->full_exits_s);
-	jw_put_u64(g, "stalls", v->stalls);
-	jw_put_double(g, "stall_s", v->stall_s);
-	jw_put_double(g, "stall_frac", v->stall_frac);
-	jw_put_bool(g, "stalled_now", v->stalled_now);
-	jw_put_quantiles(g, "stall_us", &v->stall_us);
-	jw_put_quantiles(g, "stall_us_all", &v->stall_us_all);
-	jw_put_hist(g, "stall_us_hist", v->hists ? &v->hists->stall_hist_all : NULL);
-	jw_put_u64(g, "ring_resets", v->ring_resets);
-	jw_put_double(g, "ring_resets_s", v->ring_resets_s);
-	jw_put_u64(g, "entries_reset", v->entries_reset);
-	jw_put_quantiles(g, "reclaimed", &v->reclaimed);
-	jw_put_quantiles(g, "reclaimed_all", &v->reclaimed_all);
-	jw_put_hist(g, "reclaimed_hist", v->hists ? &v->hists->reclaimed_hist_all : NULL);
-	jw_put_quantiles(g, "reap_interval_us", &v->reap_interval_us);
-	jw_put_quantiles(g, "reap_interval_us_all", &v->reap_interval_us_all);
-	jw_put_quantiles(g, "reap_latency_us", &v->reap_latency_us);
-	jw_put_quantiles(g, "reap_latency_us_all", &v->reap_latency_us_all);
-	jw_put_u64(g, "reentries", v->reentries);
-	jw_put_u64(g, "reentries_full", v->reentries_full);
-	jw_put_double(g, "held_s", v->held_s);
-	jw_put_double(g, "held_frac", v->held_frac);
-	jw_put_quantiles(g, "held_us_all", &v->held_us_all);
-	jw_put_u64(g, "userspace_exits", v->userspace_exits);
-	jw_put_double(g, "userspace_exits_s", v->userspace_exits_s);
-	jw_put_bool(g, "seen_from_create", v->seen_from_create);
+	VCPU_JSON_FIELDS(JW_FIELD, v)
 	yajl_gen_map_close(g);
 }
 
@@ -204,8 +218,9 @@ static void jt_hist_value(struct jtext *t, const struct hist_counts *h)
 #define JT_STRING_KNOWN(t, k, v) (JT_KEY(t, k), jt_string_known_value(t, v))
 #define JT_QUANTILES(t, k, v) (JT_KEY(t, k), jt_quantiles_value(t, v))
 #define JT_HIST(t, k, v) (JT_KEY(t, k), jt_hist_value(t, v))
+#define JT_FIELD(kind, k, val) JT_##kind(t, k, val);
 
-/* vcpu_json's object, field for field (keep the two together), as element i of an array yajl holds open (and believes empty) */
+/* vcpu_json's object, field for field, as element i of an array yajl holds open (and believes empty) */
 static void vcpu_json_raw(struct jtext *t, const struct vcpu_metrics *v, size_t i)
 {
 	if (i)
@@ -220,42 +235,7 @@ static void vcpu_json_raw(struct jtext *t, const struct vcpu_metrics *v, size_t 
 	else	/* 0: no KVM_RUN seen or known */
 		JT_LIT(t, "null");
 	JT_STRING_KNOWN(t, "thread_name", v->thread_name);
-	JT_U64(t, "ring_size", v->ring_size);
-	JT_U64(t, "soft_limit", v->soft_limit);
-	JT_U64(t, "pushes", v->pushes);
-	JT_DOUBLE(t, "fill_rate", v->fill_rate);
-	JT_DOUBLE(t, "fill_mib_s", v->fill_mib_s);
-	JT_U64(t, "used", v->used);
-	JT_DOUBLE(t, "used_pct", v->used_pct);
-	JT_U64(t, "peak_used", v->peak_used);
-	JT_DOUBLE(t, "peak_pct", v->peak_pct);
-	JT_U64(t, "full_exits", v->full_exits);
-	JT_DOUBLE(t, "full_exits_s", v->full_exits_s);
-	JT_U64(t, "stalls", v->stalls);
-	JT_DOUBLE(t, "stall_s", v->stall_s);
-	JT_DOUBLE(t, "stall_frac", v->stall_frac);
-	JT_BOOL(t, "stalled_now", v->stalled_now);
-	JT_QUANTILES(t, "stall_us", &v->stall_us);
-	JT_QUANTILES(t, "stall_us_all", &v->stall_us_all);
-	JT_HIST(t, "stall_us_hist", v->hists ? &v->hists->stall_hist_all : NULL);
-	JT_U64(t, "ring_resets", v->ring_resets);
-	JT_DOUBLE(t, "ring_resets_s", v->ring_resets_s);
-	JT_U64(t, "entries_reset", v->entries_reset);
-	JT_QUANTILES(t, "reclaimed", &v->reclaimed);
-	JT_QUANTILES(t, "reclaimed_all", &v->reclaimed_all);
-	JT_HIST(t, "reclaimed_hist", v->hists ? &v->hists->reclaimed_hist_all : NULL);
-	JT_QUANTILES(t, "reap_interval_us", &v->reap_interval_us);
-	JT_QUANTILES(t, "reap_interval_us_all", &v->reap_interval_us_all);
-	JT_QUANTILES(t, "reap_latency_us", &v->reap_latency_us);
-	JT_QUANTILES(t, "reap_latency_us_all", &v->reap_latency_us_all);
-	JT_U64(t, "reentries", v->reentries);
-	JT_U64(t, "reentries_full", v->reentries_full);
-	JT_DOUBLE(t, "held_s", v->held_s);
-	JT_DOUBLE(t, "held_frac", v->held_frac);
-	JT_QUANTILES(t, "held_us_all", &v->held_us_all);
-	JT_U64(t, "userspace_exits", v->userspace_exits);
-	JT_DOUBLE(t, "userspace_exits_s", v->userspace_exits_s);
-	JT_BOOL(t, "seen_from_create", v->seen_from_create);
+	VCPU_JSON_FIELDS(JT_FIELD, v)
 	JT_LIT(t, "}");
 }
 
