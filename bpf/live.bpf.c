@@ -84,7 +84,6 @@ static __always_inline void remember_thread(struct dt_vcpu *v, __u64 ring)
  */
 static __noinline struct dt_vcpu *vcpu_create(__u64 ring_addr, bool from_create)
 {
-	struct dt_ring_fields f;
 	struct dt_vcpu *v;
 	struct dt_ring_ts *rt;
 
@@ -105,18 +104,7 @@ static __noinline struct dt_vcpu *vcpu_create(__u64 ring_addr, bool from_create)
 	if (!v)
 		return NULL;
 
-	dt_ring_read_fields(ring_addr, &f);
-	v->vm = f.kvm;
-	v->tgid = bpf_get_current_pid_tgid() >> 32;
-	v->vcpu_id = f.vcpu_id;
-	v->ring_size = f.size;
-	v->soft_limit = f.soft_limit;
-	v->gfns = f.gfns;
-	/* counted from here: a new ring from its first entry, an older one from now */
-	v->dirty_index = f.dirty_index;
-	v->reset_index = f.reset_index;
-	v->reset_dirty_index = v->dirty_index;
-	v->first_seen_ns = bpf_ktime_get_ns();
+	dt_vcpu_start(v, ring_addr, bpf_get_current_pid_tgid() >> 32);
 	if (from_create) {
 		v->flags |= DT_VCPU_FROM_CREATE;
 		v->created_ns = v->first_seen_ns;
@@ -125,7 +113,7 @@ static __noinline struct dt_vcpu *vcpu_create(__u64 ring_addr, bool from_create)
 	if (!dt_map_init_zero(&ring_ts, &ring_addr, &zero_ring_ts, BPF_ANY)) {
 		rt = bpf_map_lookup_elem(&ring_ts, &ring_addr);
 		if (rt)
-			rt->shift = dt_ring_ts_shift(f.size);
+			rt->shift = dt_ring_ts_shift(v->ring_size);
 	}
 	return v;
 }

@@ -192,7 +192,6 @@ static __always_inline __u32 vcpu_last_run_tid(__u64 vcpu)
 static __always_inline int recover_vcpu(__u64 vcpu, __u32 tgid)
 {
 	__u64 ring = dt_vcpu_ring_addr(vcpu);
-	struct dt_ring_fields f;
 	struct dt_ring_ts *rt;
 	struct dt_vcpu *v = bpf_map_lookup_elem(&vcpus, &ring);
 
@@ -203,22 +202,12 @@ static __always_inline int recover_vcpu(__u64 vcpu, __u32 tgid)
 		if (!v)
 			return 0;
 		if (!v->first_seen_ns) {
-			dt_ring_read_fields(ring, &f);
-			v->vm = f.kvm;
-			v->tgid = tgid;
-			v->vcpu_id = f.vcpu_id;
-			v->ring_size = f.size;
-			v->soft_limit = f.soft_limit;
-			v->gfns = f.gfns;
-			v->dirty_index = f.dirty_index;
-			v->reset_index = f.reset_index;
-			v->reset_dirty_index = f.dirty_index;
-			v->first_seen_ns = bpf_ktime_get_ns();
+			dt_vcpu_start(v, ring, tgid);
 			v->flags |= DT_VCPU_RECOVERED;
 			if (!dt_map_init_zero(&ring_ts, &ring, &zero_ring_ts, BPF_NOEXIST)) {
 				rt = bpf_map_lookup_elem(&ring_ts, &ring);
 				if (rt)
-					rt->shift = dt_ring_ts_shift(f.size);
+					rt->shift = dt_ring_ts_shift(v->ring_size);
 			}
 		}
 	}

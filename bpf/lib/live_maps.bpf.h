@@ -8,6 +8,7 @@
 #define DT_LIVE_MAPS_BPF_H
 
 #include "maps.bpf.h"
+#include "ring.bpf.h"
 
 #define MAX_VCPUS 8192
 #define MAX_VMS 1024
@@ -49,5 +50,26 @@ DT_ZERO_TEMPLATE(zero_vcpu, struct dt_vcpu);
 DT_ZERO_TEMPLATE(zero_vm, struct dt_vm);
 DT_ZERO_TEMPLATE(zero_ring_ts, struct dt_ring_ts);
 DT_ZERO_TEMPLATE(zero_memslot, struct dt_memslot);
+
+/*
+ * A vCPU entry first seen now, from its ring (ring.bpf.h): counted from the
+ * ring's current indices (a new ring from its first entry, an older one from now).
+ */
+static __always_inline void dt_vcpu_start(struct dt_vcpu *v, __u64 ring_addr, __u32 tgid)
+{
+	struct dt_ring_fields f;
+
+	dt_ring_read_fields(ring_addr, &f);
+	v->vm = f.kvm;
+	v->tgid = tgid;
+	v->vcpu_id = f.vcpu_id;
+	v->ring_size = f.size;
+	v->soft_limit = f.soft_limit;
+	v->gfns = f.gfns;
+	v->dirty_index = f.dirty_index;
+	v->reset_index = f.reset_index;
+	v->reset_dirty_index = f.dirty_index;
+	v->first_seen_ns = bpf_ktime_get_ns();
+}
 
 #endif /* DT_LIVE_MAPS_BPF_H */
