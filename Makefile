@@ -42,7 +42,7 @@ FUZZ_SECONDS ?= 30
 
 .SECONDARY:
 .PHONY: all check unit integration check-kernels install uninstall man-check clean deps bench bench-exporter bench-fleet demo fuzz fuzz-run
-all: $(OUTPUT)/dirtytop $(OUTPUT)/dirtygen
+all: $(OUTPUT)/dirtytop $(OUTPUT)/dirtygen $(OUTPUT)/tests/test_vcpu_reader
 
 $(OUTPUT) $(OUTPUT)/tests:
 	mkdir -p $@
@@ -75,6 +75,10 @@ $(OUTPUT)/tests/test_prometheus: tests/unit/test_prometheus.c $(OUTPUT)/out/prom
 # The JSON view's own vCPU writer against yajl's.
 $(OUTPUT)/tests/test_json_view: tests/unit/test_json_view.c $(OUTPUT)/out/json.o $(OUTPUT)/out/json_writer.o $(CORE_OBJS) $(HEADERS) | $(OUTPUT)/tests
 	$(CC) $(CFLAGS) $< $(OUTPUT)/out/json.o $(OUTPUT)/out/json_writer.o $(CORE_OBJS) -lcmocka -lyajl -lz -lm -o $@
+
+# The changed-only vCPU read against a BPF map of its own (root and BPF: tests/integration/test_reader.py).
+$(OUTPUT)/tests/test_vcpu_reader: tests/bpf/test_vcpu_reader.c $(OUTPUT)/kernel/vcpu_reader.o $(CORE_OBJS) $(HEADERS) | $(OUTPUT)/tests
+	$(CC) $(CFLAGS) $< $(OUTPUT)/kernel/vcpu_reader.o $(CORE_OBJS) -lcmocka -lbpf -lelf -lz -lm -o $@
 
 $(OUTPUT)/tests/%: tests/unit/%.c $(CORE_OBJS) $(HEADERS) | $(OUTPUT)/tests
 	$(CC) $(CFLAGS) $< $(CORE_OBJS) -lcmocka -lz -lm -o $@

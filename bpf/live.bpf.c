@@ -75,6 +75,7 @@ static __always_inline void remember_thread(struct dt_vcpu *v, __u64 ring)
 	if (v->tid == tid)
 		return;
 	v->tid = tid;
+	v->changes++;
 	dt_thread_set_ring(tid, ring);
 }
 
@@ -93,6 +94,7 @@ static __noinline struct dt_vcpu *vcpu_create(__u64 ring_addr, bool from_create)
 		if (v) {
 			__u64 grave = v->first_seen_ns;
 
+			v->changes++;	/* a new key to the reader: read it whole */
 			bpf_map_update_elem(&vcpus, &grave, v, BPF_ANY);
 		}
 	}
@@ -313,6 +315,7 @@ static long bury_vcpu(struct bpf_map *map, __u64 *key, struct dt_vcpu *v, struct
 	if (v->vm != b->kvm || DT_IS_GRAVE_KEY(*key))
 		return 0;
 	v->vm = b->grave;
+	v->changes++;
 	bpf_map_update_elem(map, &grave, v, BPF_ANY);
 	bpf_map_delete_elem(map, key);
 	return 0;
@@ -409,6 +412,7 @@ static __noinline void learn_thread(__u32 fd, __u32 tid)
 	v = vcpu_get(ring);
 	if (v && v->tid != tid) {
 		v->tid = tid;
+		v->changes++;
 		dt_thread_set_ring(tid, ring);
 	}
 }

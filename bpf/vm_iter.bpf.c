@@ -204,6 +204,7 @@ static __always_inline int recover_vcpu(__u64 vcpu, __u32 tgid)
 		if (!v->first_seen_ns) {
 			dt_vcpu_start(v, ring, tgid);
 			v->flags |= DT_VCPU_RECOVERED;
+			v->changes++;
 			if (!dt_map_init_zero(&ring_ts, &ring, &zero_ring_ts, BPF_NOEXIST)) {
 				rt = bpf_map_lookup_elem(&ring_ts, &ring);
 				if (rt)
@@ -219,6 +220,7 @@ static __always_inline int recover_vcpu(__u64 vcpu, __u32 tgid)
 
 		if (tid) {
 			v->tid = tid;
+			v->changes++;
 			/* what remember_thread would have noted: kvm_userspace_exit names no vCPU */
 			dt_thread_set_ring(tid, ring);
 		}

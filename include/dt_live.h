@@ -70,6 +70,16 @@ struct dt_vcpu {
 	__u64 full_since_ns;		/* soft-full exit of an ongoing stall, 0 if none */
 	__u64 stalls;			/* completed full stalls */
 	__u64 stall_ns;			/* their total duration */
+	/*
+	 * Change tracking for the reader (bpf/vcpu_read.bpf.c): every write to
+	 * an entry moves one of the counters dt_vcpu_change_sig sums (all only
+	 * grow); a write that moves none of the others bumps changes. Next to
+	 * the counters: the reader looks at every entry at every refresh.
+	 */
+	__u64 changes;
+	__u64 read_sig;			/* the sum when the reader last saw it change */
+	__u32 read_changed_pass;	/* the reader's pass that saw it */
+	__u32 read_pass;		/* the reader's last pass that sent it whole */
 	/* dirty heat: pushes into the current region, not yet added to the heat map */
 	__u32 heat_slot;
 	__u32 heat_region;
@@ -92,6 +102,24 @@ struct dt_vcpu {
 	__u64 reentries_full;		/* ... made while the ring was still soft-full */
 	__u64 held_ns;
 	struct dt_hist held_us;
+};
+
+/* Moves whenever the entry is written (never 0, unlike a new entry's read_sig). */
+static inline __u64 dt_vcpu_change_sig(const struct dt_vcpu *v)
+{
+	return v->pushes + v->full_exits + v->userspace_exits + v->ring_resets + v->reentries + v->changes + 1;
+}
+
+/* The reader's list of every vCPU entry: a new entry at a known key has a new first_seen_ns. */
+struct dt_vcpu_read_key {
+	__u64 key;
+	__u64 first_seen_ns;
+};
+
+/* An entry the reader sends whole: as struct snap_vcpu (src/core/model.h). */
+struct dt_vcpu_read_entry {
+	__u64 key;
+	struct dt_vcpu v;
 };
 
 /*

@@ -2,7 +2,8 @@
 /*
  * The live object's per-VM, per-memslot and per-vCPU maps, defined once for
  * live.bpf.c and vm_iter.bpf.c (which fills them for VMs older than dirtytop:
- * userspace hands it the live object's fds, so the definitions must match).
+ * userspace hands it the live object's fds, so the definitions must match;
+ * vcpu_read.bpf.c shares the vCPU map alone).
  */
 #ifndef DT_LIVE_MAPS_BPF_H
 #define DT_LIVE_MAPS_BPF_H
@@ -10,17 +11,10 @@
 #include "maps.bpf.h"
 #include "ring.bpf.h"
 
-#define MAX_VCPUS 8192
+#include "vcpus_map.bpf.h"
+
 #define MAX_VMS 1024
 #define MAX_MEMSLOTS 8192
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, MAX_VCPUS);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, __u64);		/* struct kvm_dirty_ring * */
-	__type(value, struct dt_vcpu);
-} vcpus SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

@@ -7,6 +7,7 @@ static const char *const names[DT_FEAT_COUNT] = {
 	[DT_FEAT_BPF_LOOP] = "bpf_loop",
 	[DT_FEAT_MEMSLOT_RECOVERY] = "memslot_recovery",
 	[DT_FEAT_FOR_EACH] = "for_each_map_elem",
+	[DT_FEAT_CHANGED_READS] = "changed_reads",
 };
 
 const char *dt_feature_name(enum dt_feature f)

@@ -15,6 +15,7 @@ enum dt_feature {
 	DT_FEAT_BPF_LOOP,		/* ring heat walk and bitmap popcount with bpf_loop (5.17) */
 	DT_FEAT_MEMSLOT_RECOVERY,	/* memslot tables and vCPUs of VMs older than dirtytop (iter/task_file) */
 	DT_FEAT_FOR_EACH,		/* a dead VM's entries moved by bpf_for_each_map_elem (5.13), else told apart in userspace */
+	DT_FEAT_CHANGED_READS,		/* only changed vCPU entries read at a refresh (iter/bpf_map_elem), else all */
 	DT_FEAT_COUNT,
 };
 

@@ -12,6 +12,7 @@
 #include "kernel/collector.h"
 #include "kernel/features.h"
 #include "kernel/loader.h"
+#include "kernel/vcpu_reader.h"
 #include "kernel/vm_recover.h"
 #include "live.skel.h"
 #include "live_nocb.skel.h"
@@ -55,6 +56,7 @@ struct collector {
 	uint32_t heat_shift;
 	uint64_t swept_ns;		/* last sweep_orphans */
 	size_t ring_ts_entries, thread_entries;	/* counted by it */
+	struct vcpu_reader *vcpu_reader;	/* NULL: the vCPU map read whole (changed_reads off) */
 	void *dump_keys, *dump_vals;	/* map_dump's buffers, kept between refreshes */
 	size_t dump_keys_size, dump_vals_size;
 };
@@ -121,6 +123,18 @@ static void recover_old_vms(struct collector *c)
 			st.incomplete, st.vcpus, st.vcpu_tids);
 }
 
+static void open_vcpu_reader(struct collector *c)
+{
+	char why[160], off[sizeof(why) + 64];
+
+	if (!c->features.on[DT_FEAT_CHANGED_READS])
+		return;
+	if (vcpu_reader_open(&c->vcpu_reader, bpf_map__fd(c->skel->maps.vcpus), why, sizeof(why))) {
+		snprintf(off, sizeof(off), "%s: every vCPU entry read at every refresh", why);
+		dt_feature_set_off(&c->features, DT_FEAT_CHANGED_READS, off);
+	}
+}
+
 int collector_open(struct collector **out, const struct collect_opts *opts, char *err, size_t errlen)
 {
 	struct collector *c;
@@ -151,6 +165,7 @@ int collector_open(struct collector **out, const struct collect_opts *opts, char
 	if (opts->verbose)
 		fprintf(stderr, "dirtytop: attached, hook mode %s\n", collector_hook_name(c));
 	recover_old_vms(c);
+	open_vcpu_reader(c);
 	if (opts->verbose)
 		features_print_off(&c->features);
 	*out = c;
@@ -321,13 +336,18 @@ int collector_snapshot(struct collector *c, struct snapshot *s)
 {
 	struct live_bpf *k = c->skel;
 
+	size_t vcpus_kept = s->n_vcpus;
+
 	snapshot_reset(s);
 	/* close the interval: BPF now writes the other epoch slot */
 	s->epoch = k->bss->epoch;
 	__atomic_store_n(&k->bss->epoch, s->epoch + 1, __ATOMIC_SEQ_CST);
 	s->ts_ns = dt_mono_ns();
 
-	map_dump(c, bpf_map__fd(k->maps.vcpus), sizeof(__u64), sizeof(struct dt_vcpu), add_vcpu, s);
+	/* the reader keeps the vCPU entries that did not change since its last read */
+	s->n_vcpus = c->vcpu_reader ? vcpus_kept : 0;
+	if (!c->vcpu_reader || vcpu_reader_read(c->vcpu_reader, s))
+		map_dump(c, bpf_map__fd(k->maps.vcpus), sizeof(__u64), sizeof(struct dt_vcpu), add_vcpu, s);
 	map_dump(c, bpf_map__fd(k->maps.vms), sizeof(__u64), sizeof(struct dt_vm), add_vm, s);
 	map_dump(c, bpf_map__fd(k->maps.memslots), sizeof(struct dt_memslot_key), sizeof(struct dt_memslot),
 		 add_memslot, s);
@@ -453,6 +473,7 @@ void collector_close(struct collector *c)
 {
 	if (!c)
 		return;
+	vcpu_reader_close(c->vcpu_reader);
 	live_bpf__destroy(c->skel);
 	free(c->dump_keys);
 	free(c->dump_vals);

@@ -54,6 +54,13 @@ int features_probe(struct dt_features *fs, char *err, size_t errlen)
 		dt_feature_set_off(fs, DT_FEAT_BPF_LOOP, "the live object without callbacks (for_each_map_elem off) has "
 				   "no bpf_loop: no dirty heat from ring pushes; bounded loops; bitmap syncs of slots over "
 				   "1 GiB not counted (uncounted_syncs)");
+	if (forced_off("DIRTYTOP_FORCE_FULL_READS"))
+		dt_feature_set_off(fs, DT_FEAT_CHANGED_READS, "forced off (DIRTYTOP_FORCE_FULL_READS): "
+				   "every vCPU entry read at every refresh");
+	else if (!fs->on[DT_FEAT_FOR_EACH])
+		/* userspace rewrites the snapshot's vCPUs then (snapshot_attribute_reborn) */
+		dt_feature_set_off(fs, DT_FEAT_CHANGED_READS, "for_each_map_elem off: "
+				   "every vCPU entry read at every refresh");
 	if (forced_off("DIRTYTOP_FORCE_NO_ITER"))
 		dt_feature_set_off(fs, DT_FEAT_MEMSLOT_RECOVERY, "forced off (DIRTYTOP_FORCE_NO_ITER): "
 				   "memslots of VMs older than dirtytop are unknown");

@@ -30,7 +30,8 @@ LOOP_MODES = {"bpf_loop": {}, "bounded": {"DIRTYTOP_FORCE_NO_BPF_LOOP": "1"},
 
 
 def set_env(monkeypatch, env):
-    for k in ("DIRTYTOP_FORCE_NO_BPF_LOOP", "DIRTYTOP_FORCE_NO_ITER", "DIRTYTOP_FORCE_NO_FOR_EACH"):
+    for k in ("DIRTYTOP_FORCE_NO_BPF_LOOP", "DIRTYTOP_FORCE_NO_ITER", "DIRTYTOP_FORCE_NO_FOR_EACH",
+              "DIRTYTOP_FORCE_FULL_READS"):
         monkeypatch.delenv(k, raising=False)
     for k, v in env.items():
         monkeypatch.setenv(k, v)
@@ -76,6 +77,7 @@ def test_ring_counts_and_heat_without_bpf_loop(kvm_bpf, monkeypatch, mode):
     feature = records[-1]["features"]["bpf_loop"]
     assert feature["on"] is (mode == "bpf_loop")
     assert records[-1]["features"]["for_each_map_elem"]["on"] is (mode != "no_callbacks")
+    assert records[-1]["features"]["changed_reads"]["on"] is (mode != "no_callbacks")
     assert truth["totals"]["harvested"] > 0
     compare_counts(records, truth)
     for tvm in truth["vms"]:
@@ -84,6 +86,24 @@ def test_ring_counts_and_heat_without_bpf_loop(kvm_bpf, monkeypatch, mode):
             assert heat_pages(vm) == sum(c["harvested"] for c in tvm["vcpus"])
         else:
             assert heat_pages(vm) == 0 and "no dirty heat from ring pushes" in feature["why_off"]
+
+
+@pytest.mark.parametrize("full", [False, True], ids=["changed", "full"])
+def test_ring_counts_with_changed_or_full_reads(kvm_bpf, monkeypatch, full):
+    """Refreshes that copy only the vCPU entries that changed (bpf/vcpu_read.bpf.c) count what reading every
+    entry counts: exactly the truth, the thread and id of every vCPU too (tests/bpf/test_vcpu_reader.c checks
+    the reader against a map it writes itself)."""
+    set_env(monkeypatch, {"DIRTYTOP_FORCE_FULL_READS": "1"} if full else {})
+    records, truth = run_traced(RING, top_args=["--top", "100000"])
+    feature = records[-1]["features"]["changed_reads"]
+    assert feature["on"] is (not full)
+    assert full is ("forced off (DIRTYTOP_FORCE_FULL_READS)" in feature["why_off"])
+    assert truth["totals"]["harvested"] > 0
+    compare_counts(records, truth)
+    for tvm in truth["vms"]:
+        vm = final_vm_record(records, tvm)
+        assert heat_pages(vm) == sum(c["harvested"] for c in tvm["vcpus"])
+        assert sorted(c["tid"] for c in vm["vcpus"]) == sorted(c["tid"] for c in tvm["vcpus"])
 
 
 @pytest.mark.parametrize("mode", sorted(LOOP_MODES))
