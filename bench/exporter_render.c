@@ -109,6 +109,9 @@ int main(int argc, char **argv)
 		struct doc_thresholds th;
 		double wall = 0, cpu = 0, model_s = 0, max_wall = 0;
 		size_t bytes = 0;
+		struct prom_writer w;
+
+		prom_writer_init(&w, &po);
 
 		model_init(&m);
 		doc_state_init(&ds);
@@ -118,7 +121,6 @@ int main(int argc, char **argv)
 		doc_accumulate(&ds, &m);
 		for (unsigned k = 1; k <= scrapes; k++) {
 			struct doc_findings f = {};
-			struct prom_writer w;
 			struct prom_buf out = {};
 			double t0, c0, t1, dt;
 
@@ -129,7 +131,7 @@ int main(int argc, char **argv)
 			doc_accumulate(&ds, &m);
 			doc_evaluate(&ds, &th, &f);
 			t1 = now_s();
-			prom_writer_init(&w, &po);
+			prom_writer_reuse(&w, &po);	/* as the exporter: buffers kept */
 			prom_render_model(&w, &m, &s);
 			prom_render_findings(&w, &f);
 			prom_finish(&w, &out);
@@ -156,6 +158,7 @@ int main(int argc, char **argv)
 		       vms, vcpus, vms * vcpus, per_vcpu ? "on " : "off", 1e3 * wall / scrapes, 1e3 * max_wall,
 		       1e3 * model_s / scrapes, 1e3 * (wall - model_s) / scrapes, 1e3 * cpu / scrapes,
 		       100 * cpu / scrapes / 15.0, bytes / 1024);
+		prom_writer_free(&w);
 		model_free(&m);
 		doc_state_free(&ds);
 		snapshot_free(&s);

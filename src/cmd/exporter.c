@@ -70,6 +70,7 @@ struct exporter {
 	uint64_t last_collect_ns, collections;
 	double last_scrape_s;
 	struct MHD_Response *cached;	/* the last rendering, shared */
+	struct prom_writer writer;	/* its buffers kept from one scrape to the next */
 	char *auth_user, *auth_pass;
 	bool quiet_mhd;		/* while starting TLS: its errors are ours to word */
 };
@@ -226,13 +227,13 @@ static void scrape(struct exporter *x, struct prom_buf *out)
 	uint64_t t0 = mono_ns(), t1;
 	struct prom_bpf_prog progs[MAX_PROGS];
 	struct prom_self self = {};
-	struct prom_writer w;
+	struct prom_writer *w = &x->writer;
 
 	collect(x);
 	t1 = mono_ns();
-	prom_writer_init(&w, &x->po);
-	prom_render_model(&w, &x->model, &x->snap);
-	prom_render_findings(&w, &x->dw.all);
+	prom_writer_reuse(w, &x->po);
+	prom_render_model(w, &x->model, &x->snap);
+	prom_render_findings(w, &x->dw.all);
 	self.scrape_s = x->last_scrape_s;
 	self.collect_s = (double)(t1 - t0) / 1e9;
 	self.collections = x->collections;
@@ -240,10 +241,10 @@ static void scrape(struct exporter *x, struct prom_buf *out)
 	self.bpf_stats_enabled = bpf_stats_enabled();
 	self.progs = progs;
 	self.n_progs = own_progs(progs, MAX_PROGS);
-	prom_render_self(&w, &self);
-	prom_render_build_info(&w, DIRTYTOP_VERSION);
+	prom_render_self(w, &self);
+	prom_render_build_info(w, DIRTYTOP_VERSION);
 	memset(out, 0, sizeof(*out));
-	prom_finish(&w, out);
+	prom_finish(w, out);
 	x->last_collect_ns = t0;
 	x->last_scrape_s = (double)(mono_ns() - t0) / 1e9;
 }
@@ -572,6 +573,7 @@ static int from_recording(const char *path, const char *out_path, double step_s,
 			(double)replay_window_ns(r) / 1e9, path);
 out:
 	prom_buf_free(&text);
+	prom_writer_free(&o.w);
 	replay_free(r);
 	snapshot_free(&snap);
 	model_free(&o.model);
@@ -743,6 +745,7 @@ out:
 	if (x.col) {
 		collector_close(x.col);
 		snapshot_free(&x.snap);
+		prom_writer_free(&x.writer);
 		model_free(&x.model);
 		dw_free(&x.dw);
 	}

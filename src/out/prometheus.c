@@ -123,6 +123,20 @@ void prom_writer_init(struct prom_writer *w, const struct prom_opts *o)
 	w->o = *o;
 }
 
+void prom_writer_reuse(struct prom_writer *w, const struct prom_opts *o)
+{
+	for (int f = 0; f < PF_COUNT; f++)
+		w->fam[f].len = 0;
+	w->o = *o;
+	w->ts[0] = '\0';
+}
+
+void prom_writer_free(struct prom_writer *w)
+{
+	for (int f = 0; f < PF_COUNT; f++)
+		prom_buf_free(&w->fam[f]);
+}
+
 void prom_set_timestamp(struct prom_writer *w, double unix_s)
 {
 	if (unix_s > 0 && w->o.openmetrics)
@@ -555,7 +569,7 @@ void prom_finish(struct prom_writer *w, struct prom_buf *out)
 		buf_printf(out, "# HELP %s%s %s.\n# TYPE %s%s %s\n", d->name, suffix, d->help, d->name, suffix,
 			   d->type);
 		prom_buf_append(out, w->fam[f].p, w->fam[f].len);
-		prom_buf_free(&w->fam[f]);
+		w->fam[f].len = 0;
 	}
 	if (w->o.openmetrics)
 		prom_buf_append(out, "# EOF\n", 6);

@@ -90,6 +90,12 @@ struct prom_writer {
 };
 
 void prom_writer_init(struct prom_writer *w, const struct prom_opts *o);
+/*
+ * w, written and finished before, ready for the next text: its buffers kept
+ * (at thousands of vCPUs, megabytes grown again at every scrape otherwise).
+ */
+void prom_writer_reuse(struct prom_writer *w, const struct prom_opts *o);
+void prom_writer_free(struct prom_writer *w);
 /* OpenMetrics: the samples that follow carry this time (seconds since the epoch); <= 0: none. */
 void prom_set_timestamp(struct prom_writer *w, double unix_s);
 
@@ -122,7 +128,7 @@ void prom_render_self(struct prom_writer *w, const struct prom_self *s);
 
 void prom_render_build_info(struct prom_writer *w, const char *version);
 
-/* Join the families (HELP and TYPE first; OpenMetrics: "# EOF" last) into out; frees w's buffers. */
+/* Join the families (HELP and TYPE first; OpenMetrics: "# EOF" last) into out; w is left empty (prom_writer_reuse). */
 void prom_finish(struct prom_writer *w, struct prom_buf *out);
 
 #endif

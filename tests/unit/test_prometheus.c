@@ -72,6 +72,7 @@ static char *render(const struct model *m, const struct snapshot *s, bool per_vc
 	prom_set_timestamp(&w, ts);
 	prom_render_model(&w, m, s);
 	prom_finish(&w, &out);
+	prom_writer_free(&w);
 	return out.p;
 }
 
@@ -252,6 +253,7 @@ static void test_findings_gauges(void **state)
 	prom_writer_init(&w, &o);
 	prom_render_findings(&w, &fs);
 	prom_finish(&w, &out);
+	prom_writer_free(&w);
 	assert_non_null(strstr(out.p, "dirtytop_doctor_findings{id=\"exit-storm\"} 2\n"));
 	assert_non_null(strstr(out.p, "dirtytop_doctor_findings{id=\"vcpu-throttled\"} 0\n"));
 	assert_non_null(strstr(out.p, "dirtytop_doctor_finding{id=\"exit-storm\",severity=\"critical\",vm_id=\"1\",pid=\"100\",comm=\"vmm\",vcpu=\"0\"} 1\n"));
