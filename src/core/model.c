@@ -24,6 +24,18 @@ struct snap_vcpu *snapshot_add_vcpu_uninit(struct snapshot *s)
 	return &s->vcpus[s->n_vcpus++];
 }
 
+void snapshot_reserve_vcpus(struct snapshot *s, size_t n)
+{
+	struct snap_vcpu *p;
+
+	if (n <= s->cap_vcpus)
+		return;
+	if (!(p = realloc(s->vcpus, n * sizeof(*p))))
+		abort();
+	s->vcpus = p;
+	s->cap_vcpus = n;
+}
+
 struct snap_vm *snapshot_add_vm(struct snapshot *s)
 {
 	DT_GROW(s->vms, s->n_vms, s->cap_vms);

@@ -57,6 +57,8 @@ void snapshot_reset(struct snapshot *s);
 struct snap_vcpu *snapshot_add_vcpu(struct snapshot *s);
 /* Like snapshot_add_vcpu, not zeroed: for a caller that writes all of it (3 KiB a vCPU). */
 struct snap_vcpu *snapshot_add_vcpu_uninit(struct snapshot *s);
+/* Room for n vCPUs at once: grown by doubling, 4096 of 3 KiB leave 6 MiB of old blocks behind. */
+void snapshot_reserve_vcpus(struct snapshot *s, size_t n);
 struct snap_vm *snapshot_add_vm(struct snapshot *s);
 struct snap_memslot *snapshot_add_memslot(struct snapshot *s);
 struct snap_heat *snapshot_add_heat(struct snapshot *s);

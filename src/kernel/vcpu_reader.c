@@ -108,6 +108,8 @@ static int read_pass(struct vcpu_reader *r, struct snapshot *s)
 			return -EAGAIN;
 		if (bpf_prog_test_run_opts(r->prog_fd, &run))
 			return -errno;
+		if (r->runs == 1)	/* every key is listed: the entries to come, at once */
+			snapshot_reserve_vcpus(s, out->n_keys);
 		r->copied += out->n_whole;
 		for (uint32_t k = 0; k < out->n_whole; k++) {
 			i = entry_of(r, s, out->whole[k].key, &added);
