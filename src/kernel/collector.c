@@ -335,7 +335,6 @@ static void add_heat(void *arg, const void *key, const void *value)
 int collector_snapshot(struct collector *c, struct snapshot *s)
 {
 	struct live_bpf *k = c->skel;
-
 	size_t vcpus_kept = s->n_vcpus;
 
 	snapshot_reset(s);

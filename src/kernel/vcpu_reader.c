@@ -11,7 +11,7 @@
 #include "kernel/vcpu_reader.h"
 #include "vcpu_read.skel.h"
 
-/* Runs of a pass before giving up: entries to send never exceed keys[] / whole[] runs. */
+/* Runs of one pass before giving up: a full map (8192 entries, 256 a run) takes 32. */
 #define MAX_RUNS 64
 
 struct vcpu_reader {
