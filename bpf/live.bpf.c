@@ -68,10 +68,9 @@ __noinline int heat_add(__u64 vm, __u32 slot, __u32 region, __u64 pages)
 	return 0;
 }
 
-static __always_inline void remember_thread(struct dt_vcpu *v, __u64 ring)
+/* Thread tid runs the vCPU of ring: noted in its entry and in the threads map. */
+static __always_inline void remember_thread(struct dt_vcpu *v, __u64 ring, __u32 tid)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-
 	if (v->tid == tid)
 		return;
 	v->tid = tid;
@@ -236,7 +235,7 @@ static __always_inline void on_push_batch(__u64 ring, __u32 dirty_index, __u32 r
 	if (!v)
 		return;
 	if (!v->tid)
-		remember_thread(v, ring);
+		remember_thread(v, ring, (__u32)bpf_get_current_pid_tgid());
 	/* up to the batch just completed: one aligned chunk, read at once */
 	vcpu_sync(v, dirty_index - 1, reset_index, true);
 	/* the clock and the second map only where a remembered bucket starts */
@@ -263,7 +262,7 @@ static __always_inline void on_full_exit(__u64 ring, __u32 dirty_index, __u32 re
 
 	if (!v)
 		return;
-	remember_thread(v, ring);
+	remember_thread(v, ring, tid);
 	vcpu_sync(v, dirty_index, reset_index, true);
 	dt_agg_full_exit(v, bpf_ktime_get_ns());
 	dt_reentry_arm(tid, ring);
@@ -410,11 +409,8 @@ static __noinline void learn_thread(__u32 fd, __u32 tid)
 		return;
 	ring = dt_vcpu_ring_addr(priv);
 	v = vcpu_get(ring);
-	if (v && v->tid != tid) {
-		v->tid = tid;
-		v->changes++;
-		dt_thread_set_ring(tid, ring);
-	}
+	if (v)
+		remember_thread(v, ring, tid);
 }
 
 SEC("tp/syscalls/sys_enter_ioctl")
