@@ -506,7 +506,7 @@ SAMPLE = re.compile(r'^(dirtytop_[a-z_]+)\{([^}]*)\} (\S+)$')
 
 
 def samples_of_pid(text, pid, families):
-    """{(family, vm_id, vcpu or None): value} of the samples of process pid in families."""
+    """{(family, vm_id, its other label's value (vcpu, op, to) or None): value} of process pid's samples."""
     out = {}
     for line in text.splitlines():
         m = SAMPLE.match(line)
@@ -514,9 +514,25 @@ def samples_of_pid(text, pid, families):
             continue
         labels = dict(kv.split("=", 1) for kv in re.findall(r'[a-z_]+="[^"]*"', m.group(2)))
         labels = {k: v.strip('"') for k, v in labels.items()}
-        if labels.get("pid") == str(pid):
-            out[(m.group(1), labels["vm_id"], labels.get("vcpu"))] = float(m.group(3))
+        if labels.pop("pid", None) == str(pid):
+            vm_id = labels.pop("vm_id")
+            labels.pop("comm", None)
+            assert len(labels) <= 1, labels
+            out[(m.group(1), vm_id, next(iter(labels.values()), None))] = float(m.group(3))
     return out
+
+
+def scrapes_until_gone(ex, g, families, timeout=600):
+    """Each scrape's samples of g's process (samples_of_pid), until g has exited and a scrape has
+    none: the one before that is its final counts (an exited VM is in one more scrape)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        exited = g.poll() is not None
+        now = samples_of_pid(http_get(ex.url + "/metrics", timeout=120)[1], g.pid, families)
+        yield now
+        if exited and not now:
+            return
+        assert time.monotonic() < deadline, f"the VMs' series did not go within {timeout} s"
 
 
 def raise_nofile():
@@ -542,18 +558,10 @@ def test_fleet_of_4096_vcpus_counts_equal_truth(kvm_bpf, tmp):
                               "--duration", "15", "--progress-ms", "0"], stderr=subprocess.PIPE, text=True,
                              preexec_fn=raise_nofile)
         last, scrapes, most_vcpus = {}, 0, 0
-        deadline = time.monotonic() + 600
-        while True:
-            exited = g.poll() is not None
-            text = http_get(ex.url + "/metrics", timeout=120)[1]
+        for now in scrapes_until_gone(ex, g, families):
             scrapes += 1
-            now = samples_of_pid(text, g.pid, families)
-            for key, v in now.items():
-                last[key] = v
+            last.update(now)
             most_vcpus = max(most_vcpus, sum(1 for k in now if k[0] == "dirtytop_ring_pushes_total"))
-            if exited and not now:
-                break
-            assert time.monotonic() < deadline, "the VMs' series did not go within 10 minutes"
         assert g.returncode == 0, g.stderr.read()
         truth = json.loads(truth_path.read_text())
         assert len(truth["vms"]) == 64 and all(len(v["vcpus"]) == 64 for v in truth["vms"])
@@ -577,6 +585,56 @@ def test_fleet_of_4096_vcpus_counts_equal_truth(kvm_bpf, tmp):
                                 f"one of ours: {next(iter(ours - theirs))}")
     finally:
         assert ex.stop() == 0
+
+
+@pytest.mark.parametrize("mode", ["bitmap", "ring"])
+def test_dirty_log_and_memslot_counters_equal_truth(kvm_bpf, tmp, mode):
+    """The exporter's other per-VM counters and gauges against dirtygen's truth, from the last scrape that
+    has the VM: KVM_GET_DIRTY_LOG calls and the dirty pages they returned, KVM_CLEAR_DIRTY_LOG calls
+    and the pages they covered (bitmap, manual protect, cleared in chunks), memslot operations by class
+    and dirty-logging switches (a scratch slot cycled ten times), ring size and reset entries."""
+    args = ["--slots", "2", "--vcpus", "2", "--mem", "32", "--rate", "1000", "--pattern", "hot:25",
+            "--slot-ops", "10", "--slot-ops-interval", "20", "--slot-ops-toggle-data", "--reap-interval", "100",
+            "--duration", "2"]
+    args += (["--mode", "bitmap", "--manual-protect", "--clear-chunk", "512"] if mode == "bitmap"
+             else ["--mode", "ring", "--ring-size", "1024"])
+    families = {"dirtytop_get_dirty_log_calls_total", "dirtytop_get_dirty_log_dirty_pages_total",
+                "dirtytop_clear_dirty_log_calls_total", "dirtytop_clear_dirty_log_pages_total",
+                "dirtytop_memslot_operations_total", "dirtytop_dirty_log_switches_total",
+                "dirtytop_ring_size_entries", "dirtytop_reset_dirty_rings_entries_total"}
+    ex = Exporter()
+    try:
+        truth_path = tmp / "truth.json"
+        g = subprocess.Popen([DIRTYGEN, "--quiet", "--truth", str(truth_path)] + args, stderr=subprocess.PIPE,
+                             text=True)
+        last = {}
+        for now in scrapes_until_gone(ex, g, families, timeout=300):
+            last.update(now)
+        assert g.returncode == 0, g.stderr.read()
+    finally:
+        assert ex.stop() == 0
+    tvm = json.loads(truth_path.read_text())["vms"][0]
+    assert len({k[1] for k in last}) == 1, last
+    val = {(f, x): v for (f, _, x), v in last.items()}
+    assert tvm["slot_op_errors"] == 0 and tvm["slot_op_cycles"] == 10
+    for op in ("create", "delete", "move", "flags", "unknown"):
+        assert val[("dirtytop_memslot_operations_total", op)] == tvm["memslot_ops"].get(op, 0), op
+    for to in ("on", "off"):
+        assert val[("dirtytop_dirty_log_switches_total", to)] == tvm["memslot_ops"]["dirty_log_" + to], to
+    assert val[("dirtytop_get_dirty_log_calls_total", None)] == tvm["bitmap_syncs"]
+    assert val[("dirtytop_get_dirty_log_dirty_pages_total", None)] == tvm["bitmap_dirty_pages"]
+    assert val[("dirtytop_clear_dirty_log_calls_total", None)] == tvm["clear_calls"]
+    # pages covered by the calls' ranges (dirtygen's clear_pages counts the dirty bits in them)
+    covered = sum(int(size) * n for size, n in tvm.get("clear_chunks", {}).items())
+    assert val[("dirtytop_clear_dirty_log_pages_total", None)] == covered
+    if mode == "bitmap":
+        assert tvm["bitmap_syncs"] > 0 and tvm["bitmap_dirty_pages"] > 0 and tvm["clear_calls"] > 0
+    else:
+        assert tvm["bitmap_syncs"] == 0
+        assert val[("dirtytop_reset_dirty_rings_entries_total", None)] == tvm["entries_reset"] > 0
+        for c in tvm["vcpus"]:
+            v = str(c["vcpu_id"])
+            assert val[("dirtytop_ring_size_entries", v)] == tvm["ring_entries"]
 
 
 def test_short_lived_vms_leave_no_stale_series(prom_kvm, tmp):
